@@ -1,0 +1,61 @@
+# The whole set-up is two commands: `make run` and `make test`. Both create the virtualenv when needed.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install migrate demo lint format check worker beat clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py seed_demo
+
+# Starts the site with demo data. With no REDIS_URL, Celery runs embedded (tasks run in the web
+# process right after each commit); with REDIS_URL set, a worker and beat start beside the site.
+run: demo
+	@if [ -n "$$REDIS_URL$$CELERY_BROKER_URL" ]; then \
+		echo "Starting Celery worker and beat against $${CELERY_BROKER_URL:-$$REDIS_URL}"; \
+		$(BIN)/celery -A closegap worker --beat --loglevel=info --concurrency=2 & \
+		trap 'kill %1' EXIT INT TERM; \
+	else \
+		echo "Celery runs embedded (no broker configured): counters update right after each change."; \
+	fi; \
+	echo "Open http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/, log in as admin/admin)"; \
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check: lint test
+
+worker: install
+	$(BIN)/celery -A closegap worker --loglevel=info
+
+beat: install
+	$(BIN)/celery -A closegap beat --loglevel=info
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,15 @@
+"""Tests: SQLite and eager Celery by default; DATABASE_URL / REDIS_URL point them at the real services."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+SECRET_KEY = "test-only-key"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Each test run gets its own cache namespace so a shared Redis never leaks values between runs.
+CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="test")  # noqa: F405

@@ -1,0 +1,73 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Donor(models.Model):
+    """An organisation that donates equipment (a company, a public body, a school board)."""
+
+    legal_name = models.CharField(_("legal name"), max_length=200)
+    registration_number = models.CharField(
+        _("registration or VAT number"),
+        max_length=40,
+        unique=True,
+        help_text=_("Company registration or VAT number, e.g. BE0123456789."),
+    )
+    country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2 code."))
+    address = models.TextField(_("address"))
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="donors",
+        blank=True,
+        verbose_name=_("users"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["legal_name"]
+        verbose_name = _("donor")
+        verbose_name_plural = _("donors")
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+
+class Donation(models.Model):
+    """A pledged batch of equipment from one donor, received and processed by one hub."""
+
+    class Status(models.TextChoices):
+        PLEDGED = "pledged", _("pledged")
+        RECEIVED = "received", _("received")
+        CLOSED = "closed", _("closed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
+    donor = models.ForeignKey(Donor, on_delete=models.PROTECT, related_name="donations", verbose_name=_("donor"))
+    hub = models.ForeignKey(
+        "hubs.Hub",
+        on_delete=models.PROTECT,
+        related_name="donations",
+        verbose_name=_("receiving hub"),
+    )
+    pickup_address = models.TextField(_("pickup address"))
+    pledged_at = models.DateTimeField(_("pledged at"), auto_now_add=True)
+    pickup_date = models.DateField(_("preferred pickup date"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PLEDGED)
+    notes = models.TextField(_("notes"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    class Meta:
+        ordering = ["-pledged_at"]
+        verbose_name = _("donation")
+        verbose_name_plural = _("donations")
+
+    def __str__(self) -> str:
+        return self.reference

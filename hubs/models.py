@@ -1,0 +1,58 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Hub(models.Model):
+    """A regional refurbishing hub where donated devices are received, wiped, tested and shipped from."""
+
+    code = models.CharField(
+        _("code"),
+        max_length=12,
+        unique=True,
+        help_text=_("Country and city, e.g. BE-BRU or KE-MBA."),
+    )
+    name = models.CharField(_("name"), max_length=120)
+    country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2 code, e.g. KE."))
+    city = models.CharField(_("city"), max_length=120)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("hub")
+        verbose_name_plural = _("hubs")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(code__regex=r"^[A-Z]{2}-[A-Z]{3}$"),
+                name="hub_code_format",
+                violation_error_message=_("A hub code is a country and a city code, e.g. KE-NBO."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class HubMembership(models.Model):
+    """A user working at a hub, with a role that says what they may do there."""
+
+    class Role(models.TextChoices):
+        TECHNICIAN = "technician", _("technician")
+        MANAGER = "manager", _("manager")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="hub_memberships",
+        verbose_name=_("user"),
+    )
+    hub = models.ForeignKey(Hub, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("hub"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.TECHNICIAN)
+
+    class Meta:
+        verbose_name = _("hub membership")
+        verbose_name_plural = _("hub memberships")
+        constraints = [models.UniqueConstraint(fields=["user", "hub"], name="hub_membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.hub.code} ({self.get_role_display()})"

@@ -1,0 +1,51 @@
+"""The one place that answers "which hubs may this user see and act for"."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from .models import Hub
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def hub_list_for_user(*, user: AnyUser) -> QuerySet[Hub]:
+    """Hubs the user works at; every hub for a superuser; none for anyone else."""
+    if not user.is_authenticated or not user.is_active:
+        return Hub.objects.none()
+    if user.is_superuser:
+        return Hub.objects.all()
+    return Hub.objects.filter(memberships__user=user).distinct()
+
+
+def hub_ids_for_user(*, user: AnyUser) -> set[int] | None:
+    """The ids of the user's hubs, or None meaning "all hubs" (superusers)."""
+    if user.is_authenticated and user.is_active and user.is_superuser:
+        return None
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    # Cache on the user object for the length of one request: admin and API ask several times.
+    cached = getattr(user, "_closegap_hub_ids", None)
+    if cached is None:
+        cached = set(Hub.objects.filter(memberships__user=user).values_list("id", flat=True))
+        user._closegap_hub_ids = cached
+    return cached
+
+
+def user_is_hub_staff(*, user: AnyUser) -> bool:
+    ids = hub_ids_for_user(user=user)
+    return ids is None or bool(ids)
+
+
+def user_can_act_in_hub(*, user: AnyUser, hub_id: int | None) -> bool:
+    ids = hub_ids_for_user(user=user)
+    if ids is None:
+        return True
+    return hub_id is not None and hub_id in ids
+
+
+def restrict_to_user_hubs(queryset: QuerySet, *, user: AnyUser, field: str = "hub") -> QuerySet:
+    """Narrow any queryset with a hub foreign key to the rows of the user's hubs."""
+    ids = hub_ids_for_user(user=user)
+    if ids is None:
+        return queryset
+    return queryset.filter(**{f"{field}_id__in": ids})

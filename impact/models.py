@@ -1,0 +1,61 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Metric(models.TextChoices):
+    DEVICES_RECEIVED = "devices_received", _("devices received")
+    DEVICES_SANITISED = "devices_sanitised", _("devices sanitised")
+    DEVICES_REFURBISHED = "devices_refurbished", _("devices refurbished")
+    DEVICES_DELIVERED = "devices_delivered", _("devices delivered")
+    BENEFICIARIES_REACHED = "beneficiaries_reached", _("beneficiaries reached")
+    DEVICES_RECYCLED = "devices_recycled", _("devices recycled")
+    EWASTE_RECYCLED_KG = "ewaste_recycled_kg", _("e-waste recycled (kg)")
+
+
+class ImpactCounter(models.Model):
+    """One cell of the public read model: a metric's total for one hub, project kind and month.
+
+    Every roll-up (total, per hub, per country, per kind, per month) is a sum of cells; the table stays
+    small (hubs x kinds x months x metrics) however many events are folded into it.
+    """
+
+    metric = models.CharField(_("metric"), max_length=32, choices=Metric.choices)
+    hub = models.ForeignKey("hubs.Hub", on_delete=models.PROTECT, related_name="+", verbose_name=_("hub"))
+    project_kind = models.CharField(_("project kind"), max_length=20, blank=True)
+    month = models.DateField(_("month"), help_text=_("First day of the month the events happened in."))
+    value = models.DecimalField(_("value"), max_digits=18, decimal_places=3, default=0)
+
+    class Meta:
+        verbose_name = _("impact counter")
+        verbose_name_plural = _("impact counters")
+        constraints = [
+            models.UniqueConstraint(fields=["metric", "hub", "project_kind", "month"], name="impact_counter_cell"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.hub_id} {self.project_kind or '-'} {self.month:%Y-%m}: {self.value}"
+
+
+class OpeningBalance(models.Model):
+    """A hub's historic total for one metric from before the platform (the only figure typed in)."""
+
+    hub = models.ForeignKey(
+        "hubs.Hub",
+        on_delete=models.CASCADE,
+        related_name="impact_opening_balances",
+        verbose_name=_("hub"),
+    )
+    metric = models.CharField(_("metric"), max_length=32, choices=Metric.choices)
+    value = models.DecimalField(_("value"), max_digits=18, decimal_places=3, default=0)
+    note = models.CharField(_("source or note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("opening balance")
+        verbose_name_plural = _("opening balances")
+        constraints = [
+            models.UniqueConstraint(fields=["hub", "metric"], name="impact_opening_balance_unique"),
+            models.CheckConstraint(condition=models.Q(value__gte=0), name="impact_opening_balance_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hub} {self.metric}: {self.value}"

@@ -1,0 +1,145 @@
+"""Folding chain-of-custody events into the public counters, and checking them against a recount."""
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+
+from refurbishing.models import DeviceState
+from refurbishing.selectors import device_events_all_for_recount, device_events_uncounted_for_update
+from refurbishing.services import device_events_mark_counted
+
+from .models import ImpactCounter, Metric
+from .selectors import impact_summary_refresh
+
+logger = logging.getLogger(__name__)
+
+CellKey = tuple[str, int, str, date]  # metric, hub id, project kind, month
+
+_COUNT_METRIC_BY_STATE = {
+    DeviceState.RECEIVED: Metric.DEVICES_RECEIVED,
+    DeviceState.SANITISED: Metric.DEVICES_SANITISED,
+    DeviceState.CONFIGURED: Metric.DEVICES_REFURBISHED,
+    DeviceState.DELIVERED: Metric.DEVICES_DELIVERED,
+    DeviceState.RECYCLED: Metric.DEVICES_RECYCLED,
+}
+
+
+def event_deltas(event: Mapping[str, Any]) -> list[tuple[CellKey, Decimal]]:
+    """What one event adds to the counters. The single definition the fold and the recount share."""
+    to_state = event["to_state"]
+    data = event["data"] or {}
+    month = event["occurred_at"].date().replace(day=1)
+    kind = data.get("project_kind", "") or ""
+    hub_id = event["hub_id"]
+    deltas: list[tuple[CellKey, Decimal]] = []
+    metric = _COUNT_METRIC_BY_STATE.get(to_state)
+    if metric is not None:
+        deltas.append(((metric, hub_id, kind, month), Decimal(1)))
+    if to_state == DeviceState.DELIVERED and data.get("beneficiaries"):
+        deltas.append(((Metric.BENEFICIARIES_REACHED, hub_id, kind, month), Decimal(int(data["beneficiaries"]))))
+    if to_state == DeviceState.RECYCLED and data.get("weight_kg"):
+        deltas.append(((Metric.EWASTE_RECYCLED_KG, hub_id, kind, month), Decimal(str(data["weight_kg"]))))
+    return deltas
+
+
+def _sum_deltas(events: Iterable[Mapping[str, Any]]) -> dict[CellKey, Decimal]:
+    totals: dict[CellKey, Decimal] = defaultdict(Decimal)
+    for event in events:
+        for key, amount in event_deltas(event):
+            totals[key] += amount
+    return totals
+
+
+def _apply_to_cells(totals: Mapping[CellKey, Decimal]) -> None:
+    # Sorted, so two workers touching the same cells lock them in the same order (no deadlock).
+    for (metric, hub_id, kind, month), amount in sorted(totals.items()):
+        if not amount:
+            continue
+        updated = ImpactCounter.objects.filter(metric=metric, hub_id=hub_id, project_kind=kind, month=month).update(
+            value=F("value") + amount
+        )
+        if not updated:
+            counter, created = ImpactCounter.objects.get_or_create(
+                metric=metric, hub_id=hub_id, project_kind=kind, month=month, defaults={"value": amount}
+            )
+            if not created:  # another worker created the cell between our update and insert
+                ImpactCounter.objects.filter(pk=counter.pk).update(value=F("value") + amount)
+
+
+def impact_fold_events(*, batch_size: int = 2000, max_batches: int | None = None) -> int:
+    """Fold not-yet-counted events into the counters; returns how many were folded.
+
+    Each batch adds its deltas and marks its events counted in one transaction: a retried or duplicated
+    run finds nothing left to count, and a run killed mid-batch rolls back whole, losing nothing.
+    """
+    folded = 0
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        with transaction.atomic():
+            events = device_events_uncounted_for_update(limit=batch_size)
+            if not events:
+                break
+            _apply_to_cells(_sum_deltas(events))
+            device_events_mark_counted(event_ids=[e["id"] for e in events])
+        folded += len(events)
+        batches += 1
+        if len(events) < batch_size:
+            break
+    if folded:
+        transaction.on_commit(impact_summary_refresh)
+    return folded
+
+
+def impact_recount() -> dict[CellKey, Decimal]:
+    """Every cell recomputed from the whole history (counted events only)."""
+    return _sum_deltas(device_events_all_for_recount())
+
+
+def impact_reconcile(*, repair: bool = True) -> list[dict[str, Any]]:
+    """Compare the counters with a recount from the events; report every cell that drifted, and fix it.
+
+    Events not yet folded are folded first, so only real drift is reported.
+    """
+    impact_fold_events()
+    drift: list[dict[str, Any]] = []
+    with transaction.atomic():
+        expected = impact_recount()
+        actual = {
+            (c.metric, c.hub_id, c.project_kind, c.month): c
+            for c in ImpactCounter.objects.select_for_update().order_by("id")
+        }
+        for key in sorted(set(expected) | set(actual)):
+            want = expected.get(key, Decimal(0))
+            cell = actual.get(key)
+            have = cell.value if cell is not None else Decimal(0)
+            if want == have:
+                continue
+            metric, hub_id, kind, month = key
+            drift.append(
+                {
+                    "metric": metric,
+                    "hub_id": hub_id,
+                    "project_kind": kind,
+                    "month": month.isoformat(),
+                    "counted": have,
+                    "expected": want,
+                }
+            )
+            if not repair:
+                continue
+            if cell is None:
+                ImpactCounter.objects.create(metric=metric, hub_id=hub_id, project_kind=kind, month=month, value=want)
+            else:
+                cell.value = want
+                cell.save(update_fields=["value"])
+    for item in drift:
+        logger.warning("impact drift %s", item)
+    if drift and repair:
+        transaction.on_commit(impact_summary_refresh)
+    return drift

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class ProjectsConfig(AppConfig):
+    name = "projects"
+    verbose_name = "Beneficiary projects"
+
+    def ready(self) -> None:
+        from refurbishing.actions import register_action
+
+        from . import forms, services
+
+        register_action("allocate", form_class=forms.AllocateForm, handler=services.handle_allocate)
+        register_action("ship", form_class=forms.ShipForm, handler=services.handle_ship)
+        register_action("deliver", form_class=forms.DeliverForm, handler=services.handle_deliver)

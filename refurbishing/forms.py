@@ -1,0 +1,94 @@
+"""Forms for the fields a transition carries; admin, API and scan station all validate with these."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from hubs.models import Hub
+
+from .models import Device, InspectionRecord, SanitisationRecord
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label=_("note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReceiveForm(NoteForm):
+    hub = forms.ModelChoiceField(
+        label=_("receiving hub"),
+        queryset=Hub.objects.filter(active=True),
+        required=False,
+        help_text=_("Leave empty to receive at the hub the donation was pledged to."),
+    )
+
+
+class SanitisationForm(NoteForm, forms.ModelForm):
+    class Meta:
+        model = SanitisationRecord
+        fields = ["method", "technique", "tool", "tool_version", "verification", "verified"]
+
+    def clean_verified(self):
+        verified = self.cleaned_data.get("verified")
+        if not verified:
+            raise forms.ValidationError(_("Only a verified wipe can be recorded. Repeat it or destroy the media."))
+        return verified
+
+
+class InspectionForm(NoteForm, forms.ModelForm):
+    passed = forms.TypedChoiceField(
+        label=_("result"),
+        choices=[("true", _("passed")), ("false", _("failed: send to recycling"))],
+        coerce=lambda value: value in (True, "true", "True", "1", 1),
+    )
+
+    class Meta:
+        model = InspectionRecord
+        fields = ["passed", "grade", "notes"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("passed") and not cleaned.get("grade"):
+            self.add_error("grade", _("A device that passes inspection needs a grade (A, B or C)."))
+        if cleaned.get("passed") is False:
+            cleaned["grade"] = ""
+        return cleaned
+
+    def _post_clean(self):  # the service builds the record; skip the model's own validation here
+        pass
+
+
+class RecycleForm(NoteForm):
+    weight_kg = forms.DecimalField(
+        label=_("weight (kg)"),
+        min_value=0.01,
+        max_digits=7,
+        decimal_places=2,
+        required=False,
+        help_text=_("Leave empty to use the weight on the device record."),
+    )
+
+
+class BeneficiariesForm(NoteForm):
+    beneficiaries = forms.IntegerField(
+        label=_("people reached"),
+        min_value=0,
+        help_text=_("How many people this device reaches, as confirmed by the project."),
+    )
+
+
+class DeviceEditForm(forms.ModelForm):
+    class Meta:
+        model = Device
+        fields = [
+            "hub",
+            "category",
+            "manufacturer",
+            "model",
+            "serial_number",
+            "asset_tag",
+            "has_storage_media",
+            "cpu",
+            "ram_gb",
+            "storage_gb",
+            "year",
+            "weight_kg",
+        ]

@@ -1,0 +1,296 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.query_utils import DeferredAttribute
+from django.utils.translation import gettext_lazy as _
+
+
+class DeviceState(models.TextChoices):
+    PLEDGED = "pledged", _("pledged")
+    RECEIVED = "received", _("received")
+    SANITISED = "sanitised", _("sanitised")
+    INSPECTED = "inspected", _("inspected")
+    CONFIGURED = "configured", _("configured")
+    ALLOCATED = "allocated", _("allocated")
+    SHIPPED = "shipped", _("shipped")
+    DELIVERED = "delivered", _("delivered")
+    TO_RECYCLE = "to_recycle", _("to recycle")
+    RECYCLED = "recycled", _("recycled")
+    MISSING = "missing", _("missing")
+
+
+class ProtectedStateError(AttributeError):
+    """Raised on any attempt to write Device.state outside the lifecycle service."""
+
+
+class _ProtectedStateDescriptor(DeferredAttribute):
+    """Loads the state like any field, and refuses every later assignment of a different value.
+
+    The lifecycle service changes the state with a conditional UPDATE and then refreshes the row, so
+    no code path can move a device without the guard checks and the chain-of-custody event.
+    """
+
+    def __set__(self, instance, value):
+        current = instance.__dict__.get(self.field.attname, value)
+        if current != value:
+            raise ProtectedStateError("Device.state can only change through refurbishing.services.device_transition().")
+        instance.__dict__[self.field.attname] = value
+
+
+class DeviceStateField(models.CharField):
+    descriptor_class = _ProtectedStateDescriptor
+
+
+class DeviceQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if "state" in kwargs:
+            raise ProtectedStateError("Device.state can only change through refurbishing.services.device_transition().")
+        return super().update(**kwargs)
+
+    def _update_state(self, **kwargs):
+        """The lifecycle service's own write path; nothing else calls it."""
+        return super().update(**kwargs)
+
+
+class Device(models.Model):
+    """One donated piece of equipment, followed from pledge to delivery or recycling."""
+
+    State = DeviceState
+
+    class Category(models.TextChoices):
+        LAPTOP = "laptop", _("laptop")
+        DESKTOP = "desktop", _("desktop")
+        TABLET = "tablet", _("tablet")
+        SMARTPHONE = "smartphone", _("smartphone")
+        MONITOR = "monitor", _("monitor")
+        SERVER = "server", _("server")
+        NETWORKING = "networking", _("networking")
+        PRINTER = "printer", _("printer")
+        OTHER = "other", _("other")
+
+    class Grade(models.TextChoices):
+        A = "A", _("A: as new")
+        B = "B", _("B: light wear")
+        C = "C", _("C: visible wear, fully working")
+
+    donation = models.ForeignKey(
+        "donations.Donation",
+        on_delete=models.PROTECT,
+        related_name="devices",
+        verbose_name=_("donation"),
+    )
+    hub = models.ForeignKey(
+        "hubs.Hub",
+        on_delete=models.PROTECT,
+        related_name="devices",
+        verbose_name=_("current hub"),
+    )
+    category = models.CharField(_("category"), max_length=20, choices=Category.choices)
+    manufacturer = models.CharField(_("manufacturer"), max_length=80)
+    model = models.CharField(_("model"), max_length=120, blank=True)
+    serial_number = models.CharField(_("serial number"), max_length=80, blank=True)
+    asset_tag = models.CharField(_("donor asset tag"), max_length=80, blank=True)
+    has_storage_media = models.BooleanField(
+        _("has storage media"),
+        default=True,
+        help_text=_("Disk, SSD, eMMC or memory card that may hold the donor's data."),
+    )
+    cpu = models.CharField(_("CPU"), max_length=120, blank=True)
+    ram_gb = models.PositiveSmallIntegerField(_("RAM (GB)"), null=True, blank=True)
+    storage_gb = models.PositiveIntegerField(_("storage (GB)"), null=True, blank=True)
+    year = models.PositiveSmallIntegerField(
+        _("year"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1980), MaxValueValidator(2100)],
+    )
+    weight_kg = models.DecimalField(
+        _("weight (kg)"),
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
+    state = DeviceStateField(
+        _("state"),
+        max_length=20,
+        choices=DeviceState.choices,
+        default=DeviceState.PLEDGED,
+        editable=False,
+    )
+    version = models.PositiveIntegerField(
+        _("version"),
+        default=0,
+        editable=False,
+        help_text=_("Grows by one with every transition; a stale version means someone else moved it first."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = DeviceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
+        indexes = [
+            models.Index(fields=["hub", "state"], name="device_hub_state_idx"),
+            models.Index(fields=["state"], name="device_state_idx"),
+            models.Index(fields=["serial_number"], name="device_serial_idx"),
+            models.Index(fields=["asset_tag"], name="device_asset_tag_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["manufacturer", "serial_number"],
+                condition=~models.Q(serial_number=""),
+                name="device_serial_unique_per_manufacturer",
+                violation_error_message=_("A device with this manufacturer and serial number is already registered."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=DeviceState.values),
+                name="device_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(grade__in=["", "A", "B", "C"]),
+                name="device_grade_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = self.serial_number or self.asset_tag or f"#{self.pk}"
+        return f"{self.get_category_display()} {self.manufacturer} {self.model} {label}".replace("  ", " ")
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        # A refresh is a read, not a write: drop the cached state so the fresh value can load.
+        if fields is None or "state" in fields:
+            self.__dict__.pop("state", None)
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
+
+class DeviceEvent(models.Model):
+    """One link in a device's chain of custody: a state change, who made it, where and when. Append-only."""
+
+    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="events", verbose_name=_("device"))
+    action = models.CharField(_("action"), max_length=20)
+    from_state = models.CharField(_("from state"), max_length=20, choices=DeviceState.choices, blank=True)
+    to_state = models.CharField(_("to state"), max_length=20, choices=DeviceState.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("actor"),
+    )
+    hub = models.ForeignKey("hubs.Hub", on_delete=models.PROTECT, related_name="+", verbose_name=_("hub"))
+    occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    # Bookkeeping for the impact read model, not part of the custody record: set once when the event
+    # has been folded into the public counters (in the same transaction as the fold).
+    impact_counted = models.BooleanField(_("counted in impact"), default=False)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        verbose_name = _("device event")
+        verbose_name_plural = _("device events")
+        indexes = [
+            models.Index(fields=["device", "id"], name="device_event_device_idx"),
+            # Stays as small as the backlog, however long the history grows.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(impact_counted=False),
+                name="device_event_uncounted_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_state or '-'} -> {self.to_state} ({self.action})"
+
+
+class SanitisationRecord(models.Model):
+    """Proof that a device's storage media was sanitised, after NIST SP 800-88."""
+
+    class Method(models.TextChoices):
+        CLEAR = "clear", _("clear (overwrite with software)")
+        PURGE = "purge", _("purge (secure erase, crypto erase, degauss)")
+        DESTROY = "destroy", _("destroy (shred, disintegrate, pulverise)")
+
+    class Verification(models.TextChoices):
+        FULL = "full", _("full verification")
+        SAMPLE = "sample", _("representative sampling")
+
+    device = models.ForeignKey(
+        Device,
+        on_delete=models.PROTECT,
+        related_name="sanitisation_records",
+        verbose_name=_("device"),
+    )
+    method = models.CharField(_("method"), max_length=10, choices=Method.choices)
+    technique = models.CharField(
+        _("technique"),
+        max_length=120,
+        help_text=_("e.g. single-pass overwrite, ATA Secure Erase, NVMe Format with crypto erase, shredding."),
+    )
+    tool = models.CharField(_("tool"), max_length=120, help_text=_("e.g. Blancco Drive Eraser, nwipe, shredder."))
+    tool_version = models.CharField(_("tool version"), max_length=40, blank=True)
+    verification = models.CharField(_("verification"), max_length=10, choices=Verification.choices)
+    verified = models.BooleanField(_("verification passed"), default=False)
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("operator"),
+    )
+    completed_at = models.DateTimeField(_("completed at"))
+
+    class Meta:
+        ordering = ["-completed_at"]
+        verbose_name = _("sanitisation record")
+        verbose_name_plural = _("sanitisation records")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(verified=True), name="sanitisation_verified"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} with {self.tool} at {self.completed_at:%Y-%m-%d %H:%M}"
+
+
+class InspectionRecord(models.Model):
+    """A technician's functional test of a device: passed with a grade, or failed with the reason."""
+
+    device = models.ForeignKey(
+        Device,
+        on_delete=models.PROTECT,
+        related_name="inspection_records",
+        verbose_name=_("device"),
+    )
+    passed = models.BooleanField(_("passed"))
+    grade = models.CharField(_("grade"), max_length=1, choices=Device.Grade.choices, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    inspector = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("inspector"),
+    )
+    inspected_at = models.DateTimeField(_("inspected at"))
+
+    class Meta:
+        ordering = ["-inspected_at"]
+        verbose_name = _("inspection record")
+        verbose_name_plural = _("inspection records")
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(passed=True) & models.Q(grade__in=["A", "B", "C"]))
+                | (models.Q(passed=False) & models.Q(grade="")),
+                name="inspection_grade_iff_passed",
+                violation_error_message=_("A passed inspection needs a grade; a failed one has none."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'pass ' + self.grade if self.passed else 'fail'} at {self.inspected_at:%Y-%m-%d %H:%M}"

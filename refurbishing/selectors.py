@@ -1,0 +1,66 @@
+"""Reads of devices and their history, already scoped to the user and carrying their joins."""
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from hubs.selectors import restrict_to_user_hubs
+
+from .models import Device, DeviceEvent
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def device_list(*, user: User) -> QuerySet[Device]:
+    """Devices at the user's hubs (all for superusers), with what list pages show."""
+    return restrict_to_user_hubs(Device.objects.select_related("hub", "donation"), user=user)
+
+
+def device_get(*, user: User, pk: int) -> Device:
+    """One device the user may see; ``Device.DoesNotExist`` outside their hubs (so surfaces answer 404)."""
+    return device_list(user=user).get(pk=pk)
+
+
+def device_event_list(*, device: Device) -> QuerySet[DeviceEvent]:
+    return device.events.select_related("actor", "hub").order_by("occurred_at", "id")
+
+
+def device_list_for_donation(*, donation_id: int) -> QuerySet[Device]:
+    """All devices of one donation, for the donor who made it (the caller checks the donor)."""
+    return Device.objects.filter(donation_id=donation_id).select_related("hub").order_by("id")
+
+
+def device_counts_by_state(*, queryset: QuerySet[Device]) -> dict[str, int]:
+    from django.db.models import Count
+
+    return dict(queryset.order_by().values_list("state").annotate(n=Count("id")))
+
+
+EVENT_FOLD_FIELDS = ("id", "action", "to_state", "hub_id", "occurred_at", "data")
+
+
+def device_events_uncounted_for_update(*, limit: int) -> list[dict[str, Any]]:
+    """The oldest events not yet folded into impact, locked for the caller's transaction.
+
+    ``skip_locked`` lets two workers fold side by side, each taking events the other has not locked.
+    Served by a partial index over uncounted rows only, so the cost follows the backlog, not the history.
+    """
+    queryset = (
+        DeviceEvent.objects.filter(impact_counted=False)
+        .order_by("id")
+        .select_for_update(skip_locked=True, of=("self",))
+        .values(*EVENT_FOLD_FIELDS)
+    )
+    return list(queryset[:limit])
+
+
+def device_events_all_for_recount(*, chunk_size: int = 5000) -> Iterator[dict[str, Any]]:
+    """Every event already folded into impact, streamed, for recomputing the counters from scratch."""
+    return (
+        DeviceEvent.objects.filter(impact_counted=True)
+        .order_by("id")
+        .values(*EVENT_FOLD_FIELDS)
+        .iterator(chunk_size=chunk_size)
+    )

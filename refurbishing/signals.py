@@ -1,0 +1,10 @@
+"""Domain signals the core sends after a transition has committed.
+
+The core imports no app above it; ``impact`` (and any later listener) connects here and queues its own
+Celery task. Receivers must not hold business logic: they only schedule work by id.
+"""
+
+from django.dispatch import Signal
+
+# Sent after commit with: event_id, device_id, action, to_state, hub_id.
+device_transitioned = Signal()
