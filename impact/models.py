@@ -13,15 +13,16 @@ class Metric(models.TextChoices):
 
 
 class ImpactCounter(models.Model):
-    """One cell of the public read model: a metric's total for one hub, project kind and month.
+    """One cell of the public read model: a metric's total for one hub, project kind, device category and month.
 
-    Every roll-up (total, per hub, per country, per kind, per month) is a sum of cells; the table stays
-    small (hubs x kinds x months x metrics) however many events are folded into it.
+    Every roll-up (total, per hub, per country, per kind, per month, CO2e by category) is a sum of cells; the
+    table stays small (metrics x hubs x kinds x categories x months) however many events are folded into it.
     """
 
     metric = models.CharField(_("metric"), max_length=32, choices=Metric.choices)
     hub = models.ForeignKey("hubs.Hub", on_delete=models.PROTECT, related_name="+", verbose_name=_("hub"))
     project_kind = models.CharField(_("project kind"), max_length=20, blank=True)
+    device_category = models.CharField(_("device category"), max_length=20, blank=True)
     month = models.DateField(_("month"), help_text=_("First day of the month the events happened in."))
     value = models.DecimalField(_("value"), max_digits=18, decimal_places=3, default=0)
 
@@ -29,11 +30,14 @@ class ImpactCounter(models.Model):
         verbose_name = _("impact counter")
         verbose_name_plural = _("impact counters")
         constraints = [
-            models.UniqueConstraint(fields=["metric", "hub", "project_kind", "month"], name="impact_counter_cell"),
+            models.UniqueConstraint(
+                fields=["metric", "hub", "project_kind", "device_category", "month"], name="impact_counter_cell"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.metric} {self.hub_id} {self.project_kind or '-'} {self.month:%Y-%m}: {self.value}"
+        kind, category = self.project_kind or "-", self.device_category or "-"
+        return f"{self.metric} {self.hub_id} {kind} {category} {self.month:%Y-%m}: {self.value}"
 
 
 class OpeningBalance(models.Model):

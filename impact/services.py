@@ -19,7 +19,7 @@ from .selectors import impact_summary_refresh
 
 logger = logging.getLogger(__name__)
 
-CellKey = tuple[str, int, str, date]  # metric, hub id, project kind, month
+CellKey = tuple[str, int, str, str, date]  # metric, hub id, project kind, device category, month
 
 _COUNT_METRIC_BY_STATE = {
     DeviceState.RECEIVED: Metric.DEVICES_RECEIVED,
@@ -37,14 +37,17 @@ def event_deltas(event: Mapping[str, Any]) -> list[tuple[CellKey, Decimal]]:
     month = event["occurred_at"].date().replace(day=1)
     kind = data.get("project_kind", "") or ""
     hub_id = event["hub_id"]
+    category = event["device__category"]
     deltas: list[tuple[CellKey, Decimal]] = []
     metric = _COUNT_METRIC_BY_STATE.get(to_state)
     if metric is not None:
-        deltas.append(((metric, hub_id, kind, month), Decimal(1)))
+        deltas.append(((metric, hub_id, kind, category, month), Decimal(1)))
     if to_state == DeviceState.DELIVERED and data.get("beneficiaries"):
-        deltas.append(((Metric.BENEFICIARIES_REACHED, hub_id, kind, month), Decimal(int(data["beneficiaries"]))))
+        deltas.append(
+            ((Metric.BENEFICIARIES_REACHED, hub_id, kind, category, month), Decimal(int(data["beneficiaries"])))
+        )
     if to_state == DeviceState.RECYCLED and data.get("weight_kg"):
-        deltas.append(((Metric.EWASTE_RECYCLED_KG, hub_id, kind, month), Decimal(str(data["weight_kg"]))))
+        deltas.append(((Metric.EWASTE_RECYCLED_KG, hub_id, kind, category, month), Decimal(str(data["weight_kg"]))))
     return deltas
 
 
@@ -58,16 +61,13 @@ def _sum_deltas(events: Iterable[Mapping[str, Any]]) -> dict[CellKey, Decimal]:
 
 def _apply_to_cells(totals: Mapping[CellKey, Decimal]) -> None:
     # Sorted, so two workers touching the same cells lock them in the same order (no deadlock).
-    for (metric, hub_id, kind, month), amount in sorted(totals.items()):
+    for (metric, hub_id, kind, category, month), amount in sorted(totals.items()):
         if not amount:
             continue
-        updated = ImpactCounter.objects.filter(metric=metric, hub_id=hub_id, project_kind=kind, month=month).update(
-            value=F("value") + amount
-        )
+        cell = {"metric": metric, "hub_id": hub_id, "project_kind": kind, "device_category": category, "month": month}
+        updated = ImpactCounter.objects.filter(**cell).update(value=F("value") + amount)
         if not updated:
-            counter, created = ImpactCounter.objects.get_or_create(
-                metric=metric, hub_id=hub_id, project_kind=kind, month=month, defaults={"value": amount}
-            )
+            counter, created = ImpactCounter.objects.get_or_create(**cell, defaults={"value": amount})
             if not created:  # another worker created the cell between our update and insert
                 ImpactCounter.objects.filter(pk=counter.pk).update(value=F("value") + amount)
 
@@ -111,7 +111,7 @@ def impact_reconcile(*, repair: bool = True) -> list[dict[str, Any]]:
     with transaction.atomic():
         expected = impact_recount()
         actual = {
-            (c.metric, c.hub_id, c.project_kind, c.month): c
+            (c.metric, c.hub_id, c.project_kind, c.device_category, c.month): c
             for c in ImpactCounter.objects.select_for_update().order_by("id")
         }
         for key in sorted(set(expected) | set(actual)):
@@ -120,12 +120,13 @@ def impact_reconcile(*, repair: bool = True) -> list[dict[str, Any]]:
             have = cell.value if cell is not None else Decimal(0)
             if want == have:
                 continue
-            metric, hub_id, kind, month = key
+            metric, hub_id, kind, category, month = key
             drift.append(
                 {
                     "metric": metric,
                     "hub_id": hub_id,
                     "project_kind": kind,
+                    "device_category": category,
                     "month": month.isoformat(),
                     "counted": have,
                     "expected": want,
@@ -134,7 +135,9 @@ def impact_reconcile(*, repair: bool = True) -> list[dict[str, Any]]:
             if not repair:
                 continue
             if cell is None:
-                ImpactCounter.objects.create(metric=metric, hub_id=hub_id, project_kind=kind, month=month, value=want)
+                ImpactCounter.objects.create(
+                    metric=metric, hub_id=hub_id, project_kind=kind, device_category=category, month=month, value=want
+                )
             else:
                 cell.value = want
                 cell.save(update_fields=["value"])

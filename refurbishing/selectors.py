@@ -38,7 +38,7 @@ def device_counts_by_state(*, queryset: QuerySet[Device]) -> dict[str, int]:
     return dict(queryset.order_by().values_list("state").annotate(n=Count("id")))
 
 
-EVENT_FOLD_FIELDS = ("id", "action", "to_state", "hub_id", "occurred_at", "data")
+EVENT_FOLD_FIELDS = ("id", "action", "to_state", "hub_id", "occurred_at", "data", "device__category")
 
 
 def device_events_uncounted_for_update(*, limit: int) -> list[dict[str, Any]]:

@@ -237,6 +237,8 @@ def device_transition(
             outcome = "pass" if record.get("passed") else "fail"
         transition = _pick_transition(device=locked, action=action, outcome=outcome)
         _check_guards(device=locked, transition=transition, record=record, data=data)
+        if transition.needs in ("sanitisation", "inspection") and actor is None:
+            raise LifecycleError(f"{transition.label} must be recorded by the person who did it.")
 
         updates: dict[str, Any] = {
             "state": transition.target,

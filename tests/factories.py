@@ -85,6 +85,14 @@ class DeviceFactory(factory.django.DjangoModelFactory):
     year = 2019
     weight_kg = "1.80"
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Through the real service, so every test device has its pledge event like a real one.
+        from refurbishing.services import device_register_many
+
+        donation, hub = kwargs.pop("donation"), kwargs.pop("hub")
+        return device_register_many(donation=donation, hub=hub, actor=None, rows=[kwargs])[0]
+
 
 class ProjectFactory(factory.django.DjangoModelFactory):
     class Meta:
