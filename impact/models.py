@@ -63,3 +63,41 @@ class OpeningBalance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hub} {self.metric}: {self.value}"
+
+
+class EmissionFactor(models.Model):
+    """A published factor for the environmental estimate, with its source; staff keep these up to date.
+
+    ``applies_to`` is a device category (the factor is kg CO2e of manufacturing avoided per device reused) or
+    ``ewaste_kg`` (kg CO2e avoided per kg of e-waste recycled responsibly).
+    """
+
+    EWASTE = "ewaste_kg"
+
+    applies_to = models.CharField(
+        _("applies to"),
+        max_length=20,
+        unique=True,
+        help_text=_("A device category (laptop, desktop, monitor, smartphone...) or 'ewaste_kg'."),
+    )
+    label = models.CharField(_("label"), max_length=120)
+    kg_co2e = models.DecimalField(
+        _("kg CO2e avoided"),
+        max_digits=10,
+        decimal_places=3,
+        help_text=_("Per device reused, or per kg of e-waste recycled."),
+    )
+    source = models.CharField(_("source"), max_length=200)
+    source_url = models.URLField(_("source link"), blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["applies_to"]
+        verbose_name = _("emission factor")
+        verbose_name_plural = _("emission factors")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kg_co2e__gte=0), name="emission_factor_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.kg_co2e} kg CO2e ({self.source})"

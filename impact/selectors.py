@@ -1,20 +1,30 @@
-"""The public read path: impact totals built from counter cells and opening balances, served from cache."""
+"""The public read path: impact figures built from counter cells and opening balances, served from cache.
 
+The fold refreshes the cached summary after every batch, so readers normally never build it. Each process
+also keeps the rendered JSON for up to ``IMPACT_LOCAL_CACHE_SECONDS`` (1 s by default), so a busy public
+endpoint answers from memory without even a cache round trip; that second is the price of its speed.
+"""
+
+import hashlib
+import json
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Sum
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from hubs.models import Hub
+from projects.models import Project
 
-from .models import ImpactCounter, Metric, OpeningBalance
+from .models import EmissionFactor, ImpactCounter, Metric, OpeningBalance
 
-SUMMARY_CACHE_KEY = "impact:summary:v1"
-SUMMARY_LOCK_KEY = "impact:summary:v1:lock"
+SUMMARY_CACHE_KEY = "impact:summary:v2"
+SUMMARY_LOCK_KEY = "impact:summary:v2:lock"
 # The fold refreshes the cached summary itself; the expiry only bounds how stale a lost refresh can leave it.
 SUMMARY_TIMEOUT = 300
 PUBLIC_METRICS = (
@@ -24,6 +34,14 @@ PUBLIC_METRICS = (
     Metric.BENEFICIARIES_REACHED,
     Metric.EWASTE_RECYCLED_KG,
 )
+MONTHLY_METRICS = (Metric.DEVICES_RECEIVED, Metric.DEVICES_DELIVERED, Metric.BENEFICIARIES_REACHED)
+
+
+@dataclass(frozen=True)
+class SummaryPayload:
+    data: dict[str, Any]
+    body: bytes
+    etag: str
 
 
 def _as_number(metric: str, value: Decimal) -> int | float:
@@ -32,51 +50,137 @@ def _as_number(metric: str, value: Decimal) -> int | float:
     return int(value)
 
 
+def _figures(values: dict[str, Decimal], metrics=PUBLIC_METRICS) -> dict[str, int | float]:
+    return {m.value: _as_number(m, values.get(m, Decimal(0))) for m in metrics}
+
+
+def _environment(
+    delivered_by_category: dict[str, Decimal], ewaste_kg: Decimal, factors: list[EmissionFactor]
+) -> dict[str, Any]:
+    by_key = {f.applies_to: f for f in factors}
+    reuse = sum(
+        (count * by_key[category].kg_co2e for category, count in delivered_by_category.items() if category in by_key),
+        Decimal(0),
+    )
+    recycling = ewaste_kg * by_key[EmissionFactor.EWASTE].kg_co2e if EmissionFactor.EWASTE in by_key else Decimal(0)
+    return {
+        "is_estimate": True,
+        "co2e_avoided_kg": int(reuse + recycling),
+        "co2e_avoided_by_reuse_kg": int(reuse),
+        "co2e_avoided_by_recycling_kg": int(recycling),
+        "ewaste_diverted_kg": float(round(ewaste_kg, 1)),
+        "method": (
+            "Devices delivered through the platform, times the avoided manufacturing emissions of a new device "
+            "of the same category, plus e-waste recycled times the avoided emissions per kg. Devices of other "
+            "categories, and devices delivered before the platform, are not included."
+        ),
+        "factors": [
+            {
+                "applies_to": f.applies_to,
+                "label": f.label,
+                "kg_co2e": float(f.kg_co2e),
+                "source": f.source,
+                "source_url": f.source_url,
+            }
+            for f in factors
+        ],
+    }
+
+
 def impact_summary_build() -> dict[str, Any]:
-    """Compute the public totals from the database (a handful of small aggregate queries)."""
+    """Compute every public figure from the counter cells (a small table) and the opening balances."""
+    hubs = list(Hub.objects.filter(active=True).order_by("code"))
     per_hub: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for row in ImpactCounter.objects.values("hub_id", "metric").annotate(total=Sum("value")).order_by():
-        per_hub[row["hub_id"]][row["metric"]] += row["total"]
-    for row in OpeningBalance.objects.values("hub_id", "metric", "value"):
-        per_hub[row["hub_id"]][row["metric"]] += row["value"]
+    per_kind: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    per_month: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    delivered_by_category: dict[str, Decimal] = defaultdict(Decimal)
+    cells = ImpactCounter.objects.values_list("hub_id", "metric", "project_kind", "device_category", "month", "value")
+    for hub_id, metric, kind, category, month, value in cells:
+        per_hub[hub_id][metric] += value
+        if kind:
+            per_kind[kind][metric] += value
+        per_month[month.strftime("%Y-%m")][metric] += value
+        if metric == Metric.DEVICES_DELIVERED:
+            delivered_by_category[category] += value
+    for hub_id, metric, value in OpeningBalance.objects.values_list("hub_id", "metric", "value"):
+        per_hub[hub_id][metric] += value
+
+    active_ids = {hub.pk for hub in hubs}
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    by_hub = []
-    for hub in Hub.objects.filter(active=True).order_by("code"):
-        values = per_hub.get(hub.pk, {})
-        entry: dict[str, Any] = {"code": hub.code, "name": hub.name, "country": hub.country}
-        for metric in PUBLIC_METRICS:
-            entry[metric.value] = _as_number(metric, values.get(metric, Decimal(0)))
-        by_hub.append(entry)
-    for values in per_hub.values():
-        for metric in PUBLIC_METRICS:
-            totals[metric] += values.get(metric, Decimal(0))
-    summary: dict[str, Any] = {m.value: _as_number(m, totals[m]) for m in PUBLIC_METRICS}
+    per_country: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    country_of = {hub.pk: hub.country for hub in hubs}
+    for hub_id, values in per_hub.items():
+        for metric, value in values.items():
+            totals[metric] += value
+            if hub_id in active_ids:
+                per_country[country_of[hub_id]][metric] += value
+
+    summary: dict[str, Any] = _figures(totals)
     summary["updated_at"] = timezone.now().isoformat()
-    summary["by_hub"] = by_hub
+    summary["by_hub"] = [
+        {"code": hub.code, "name": hub.name, "country": hub.country, **_figures(per_hub.get(hub.pk, {}))}
+        for hub in hubs
+    ]
+    summary["by_country"] = [{"country": country, **_figures(per_country[country])} for country in sorted(per_country)]
+    summary["by_project_kind"] = [
+        {"kind": kind, "label": str(label), **_figures(per_kind.get(kind, {}))} for kind, label in Project.Kind.choices
+    ]
+    summary["monthly"] = [
+        {"month": month, **_figures(per_month[month], MONTHLY_METRICS)} for month in sorted(per_month)
+    ]
+    summary["environment"] = _environment(
+        delivered_by_category, totals[Metric.EWASTE_RECYCLED_KG], list(EmissionFactor.objects.order_by("applies_to"))
+    )
     return summary
 
 
-def impact_summary_refresh() -> dict[str, Any]:
-    """Rebuild the summary and put it in the cache (called after every fold that changed counters)."""
-    summary = impact_summary_build()
-    cache.set(SUMMARY_CACHE_KEY, summary, SUMMARY_TIMEOUT)
-    return summary
+def _payload(data: dict[str, Any]) -> SummaryPayload:
+    body = json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+    return SummaryPayload(data=data, body=body, etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"')
 
 
-def impact_summary() -> dict[str, Any]:
-    """The public totals; no query when the cache is warm, and one rebuild when many miss at once."""
-    summary = cache.get(SUMMARY_CACHE_KEY)
-    if summary is not None:
-        return summary
+def impact_summary_refresh() -> SummaryPayload:
+    """Rebuild the summary and put it in the shared cache (called after every fold that changed counters)."""
+    payload = _payload(impact_summary_build())
+    cache.set(SUMMARY_CACHE_KEY, payload, SUMMARY_TIMEOUT)
+    _local.clear()
+    return payload
+
+
+def _shared_payload() -> SummaryPayload:
+    payload = cache.get(SUMMARY_CACHE_KEY)
+    if payload is not None:
+        return payload
+    # A stampede after expiry rebuilds once: the first reader takes the lock, the others wait for its value.
     if cache.add(SUMMARY_LOCK_KEY, 1, timeout=10):
         try:
             return impact_summary_refresh()
         finally:
             cache.delete(SUMMARY_LOCK_KEY)
-    # Someone else is rebuilding: wait briefly for their value rather than hit the database too.
-    for _ in range(50):
+    for _ in range(100):
         time.sleep(0.02)
-        summary = cache.get(SUMMARY_CACHE_KEY)
-        if summary is not None:
-            return summary
+        payload = cache.get(SUMMARY_CACHE_KEY)
+        if payload is not None:
+            return payload
     return impact_summary_refresh()
+
+
+# Per-process, short-lived: holds nothing other processes need to agree on.
+_local: dict[str, Any] = {}
+
+
+def impact_summary_payload() -> SummaryPayload:
+    """The public figures, rendered, with their ETag: from process memory, else the shared cache."""
+    ttl = getattr(settings, "IMPACT_LOCAL_CACHE_SECONDS", 1.0)
+    now = time.monotonic()
+    if ttl > 0 and _local.get("expires", 0) > now:
+        return _local["payload"]
+    payload = _shared_payload()
+    if ttl > 0:
+        _local.update(payload=payload, expires=now + ttl)
+    return payload
+
+
+def impact_summary() -> dict[str, Any]:
+    """The public figures as a dict; no query when the cache is warm."""
+    return impact_summary_payload().data

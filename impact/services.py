@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 
+from hubs.models import Hub
 from refurbishing.models import DeviceState
 from refurbishing.selectors import device_events_all_for_recount, device_events_uncounted_for_update
 from refurbishing.services import device_events_mark_counted
@@ -141,7 +142,9 @@ def impact_reconcile(*, repair: bool = True) -> list[dict[str, Any]]:
             else:
                 cell.value = want
                 cell.save(update_fields=["value"])
+    hub_codes = dict(Hub.objects.values_list("id", "code"))
     for item in drift:
+        item["hub"] = hub_codes.get(item["hub_id"], str(item["hub_id"]))
         logger.warning("impact drift %s", item)
     if drift and repair:
         transaction.on_commit(impact_summary_refresh)

@@ -150,6 +150,9 @@ CELERY_BEAT_SCHEDULE = {
     "impact-reconcile-daily": {"task": "impact.tasks.impact_reconcile", "schedule": timedelta(days=1)},
 }
 
+# How long each process keeps the rendered public impact JSON before asking the shared cache again.
+IMPACT_LOCAL_CACHE_SECONDS = env.float("IMPACT_LOCAL_CACHE_SECONDS", default=1.0)
+
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Close the Gap <no-reply@closegap.example>")
 

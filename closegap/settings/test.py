@@ -13,3 +13,4 @@ STORAGES = {
 }
 # Each test run gets its own cache namespace so a shared Redis never leaks values between runs.
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="test")  # noqa: F405
+IMPACT_LOCAL_CACHE_SECONDS = 0  # tests see every refresh at once

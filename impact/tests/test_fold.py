@@ -117,3 +117,24 @@ def test_summary_adds_opening_balances_and_serves_from_cache(hubs, staff_be, dja
     assert by_hub["KE-NBO"]["beneficiaries_reached"] == 250
     with django_assert_num_queries(0):
         assert impact_summary()["devices_received"] == 1002
+
+
+def test_reconcile_command_reports_drift_and_repairs(hubs, staff_be):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    receive_devices(2, hub=hubs["BE-BRU"], actor=staff_be)
+    services.impact_fold_events()
+    ImpactCounter.objects.filter(metric=Metric.DEVICES_RECEIVED).update(value=5)
+    out = StringIO()
+    with pytest.raises(SystemExit):
+        call_command("reconcile_impact", "--check", stdout=out)
+    assert "DRIFT devices_received hub=BE-BRU" in out.getvalue()
+    assert "counted 5.000, events say 2" in out.getvalue()
+    assert total(Metric.DEVICES_RECEIVED) == 5
+    call_command("reconcile_impact", stdout=out)
+    assert total(Metric.DEVICES_RECEIVED) == 2
+    out = StringIO()
+    call_command("reconcile_impact", stdout=out)
+    assert "No drift" in out.getvalue()
