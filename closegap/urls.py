@@ -2,7 +2,10 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from . import views
+
 urlpatterns = [
+    path("healthz/", views.healthz, name="healthz"),
     path("", include("impact.urls")),
     path("donors/", include("donations.urls")),
     path("projects/", include("projects.urls")),
