@@ -2,7 +2,10 @@
 
 from django.urls import include, path
 
+from hubs.api import AuthTokenView
+
 urlpatterns = [
+    path("auth/token/", AuthTokenView.as_view(), name="api-auth-token"),
     path("", include("hubs.api_urls")),
     path("", include("refurbishing.api_urls")),
     path("", include("impact.api_urls")),

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from .api import HubViewSet
+
+router = SimpleRouter()
+router.register("hubs", HubViewSet, basename="api-hub")
+
+urlpatterns = router.urls

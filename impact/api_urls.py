@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from .api import impact_summary_view
+
+urlpatterns = [
+    path("impact/", impact_summary_view, name="api-impact"),
+]

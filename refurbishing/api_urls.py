@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list = []
+from .api import DeviceViewSet
+
+router = SimpleRouter()
+router.register("devices", DeviceViewSet, basename="api-device")
+
+urlpatterns = router.urls

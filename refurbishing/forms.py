@@ -33,11 +33,20 @@ class SanitisationForm(NoteForm, forms.ModelForm):
         return verified
 
 
+class InspectionResultField(forms.TypedChoiceField):
+    """Passed or failed, from a form's radio buttons ("true"/"false") or a JSON boolean."""
+
+    def to_python(self, value):
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        return super().to_python(value.lower() if isinstance(value, str) else value)
+
+
 class InspectionForm(NoteForm, forms.ModelForm):
-    passed = forms.TypedChoiceField(
+    passed = InspectionResultField(
         label=_("result"),
         choices=[("true", _("passed")), ("false", _("failed: send to recycling"))],
-        coerce=lambda value: value in (True, "true", "True", "1", 1),
+        coerce=lambda value: value == "true",
     )
 
     class Meta:

@@ -114,12 +114,18 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "closegap.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Slows password guessing on the token endpoint.
+    "DEFAULT_THROTTLE_RATES": {"auth_token": env("API_AUTH_TOKEN_RATE", default="20/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Close the Gap device platform API",
     "DESCRIPTION": "Devices from donor to beneficiary, their chain of custody, and public impact.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "DeviceStateEnum": "refurbishing.models.DeviceState",
+        "DeviceActionEnum": "refurbishing.lifecycle.ACTIONS",
+    },
 }
 
 # The public impact JSON may be read from partner sites.

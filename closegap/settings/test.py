@@ -14,3 +14,6 @@ STORAGES = {
 # Each test run gets its own cache namespace so a shared Redis never leaks values between runs.
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="test")  # noqa: F405
 IMPACT_LOCAL_CACHE_SECONDS = 0  # tests see every refresh at once
+# Serve static files from the app folders, as no collectstatic runs before the tests.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

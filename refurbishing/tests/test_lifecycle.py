@@ -255,8 +255,20 @@ def test_events_are_append_only_in_the_database(staff_be, sanitisation, project)
     with pytest.raises(DatabaseError), transaction.atomic():
         DeviceEvent.objects.filter(pk=event.pk).update(note="rewritten")
     with pytest.raises(DatabaseError), transaction.atomic():
-        DeviceEvent.objects.filter(pk=event.pk).delete()
+        DeviceEvent.objects.filter(pk=event.pk).update(impact_counted=True, to_state="shipped")
     assert DeviceEvent.objects.filter(pk=event.pk).update(impact_counted=True) == 1
+    with pytest.raises(DatabaseError), transaction.atomic():
+        DeviceEvent.objects.filter(pk=event.pk).update(impact_counted=False)
+
+
+@pytest.mark.postgres
+def test_events_cannot_be_deleted_on_postgresql(staff_be, sanitisation, project):
+    from django.db import DatabaseError, transaction
+
+    device = bring_to(S.RECEIVED, actor=staff_be, sanitisation=sanitisation, project=project)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        DeviceEvent.objects.filter(device=device).delete()
+    assert device.events.count() == 2
 
 
 def test_diagram_names_every_transition():

@@ -1,0 +1,114 @@
+"""API: devices at the caller's hubs, their chain of custody, and lifecycle moves."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .actions import device_perform_action
+from .errors import LifecycleError
+from .filters import DeviceFilter
+from .lifecycle import ACTIONS
+from .models import Device
+from .selectors import device_list
+from .serializers import (
+    DeviceDetailSerializer,
+    DeviceSerializer,
+    DeviceTransitionRequestSerializer,
+    TransitionErrorSerializer,
+)
+
+# How a refused move is answered. "forbidden" can only mean the target hub here: the device itself was
+# found inside the caller's scope, so the caller may see it but not take it where they asked (403).
+STATUS_BY_ERROR_CODE = {
+    "invalid": status.HTTP_400_BAD_REQUEST,
+    "conflict": status.HTTP_409_CONFLICT,
+    "forbidden": status.HTTP_403_FORBIDDEN,
+}
+# Keys of the transition body that steer the endpoint rather than describe the move.
+CONTROL_KEYS = ("action", "version")
+
+
+def _refusal(message: str, *, code: int, errors: Mapping[str, Any] | None = None) -> Response:
+    return Response({"detail": message, "errors": dict(errors or {})}, status=code)
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["devices"], summary="Devices at your hubs, newest first"),
+    retrieve=extend_schema(tags=["devices"], summary="One device with its chain of custody"),
+)
+class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
+    """Devices at the caller's hubs (every hub for a superuser). Writes go through ``transitions``."""
+
+    filterset_class = DeviceFilter
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[Device]:
+        return device_list(user=self.request.user)
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return DeviceSerializer
+        return DeviceDetailSerializer
+
+    @extend_schema(
+        tags=["devices"],
+        summary="Move a device along its lifecycle",
+        description=(
+            "Apply one lifecycle action (receive, sanitise, inspect, configure, allocate, ship, deliver, recycle, "
+            "mark_missing) with the fields it carries. Send the `version` you last saw to be told (409) when "
+            "someone else moved the device first."
+        ),
+        request=DeviceTransitionRequestSerializer,
+        responses={
+            200: DeviceDetailSerializer,
+            400: OpenApiResponse(TransitionErrorSerializer, description="Unknown action, or the move was refused."),
+            403: OpenApiResponse(TransitionErrorSerializer, description="The target hub is not one of yours."),
+            404: OpenApiResponse(description="No such device at your hubs."),
+            409: OpenApiResponse(TransitionErrorSerializer, description="Someone else moved the device first."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def transitions(self, request: Request, pk: str | None = None) -> Response:
+        # Scope first: a device at someone else's hub does not exist as far as this caller knows.
+        device = get_object_or_404(device_list(user=request.user), pk=pk)
+        body = request.data
+        if not isinstance(body, Mapping):
+            return _refusal("Send a JSON object with an action.", code=status.HTTP_400_BAD_REQUEST)
+        action_name = body.get("action")
+        if not isinstance(action_name, str) or action_name not in ACTIONS:
+            message = f"'{action_name or ''}' is not a device action. Choose one of: {', '.join(ACTIONS)}."
+            return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"action": [message]})
+
+        seen_version = body.get("version")
+        if seen_version not in (None, ""):
+            try:
+                seen_version = int(seen_version)
+            except (TypeError, ValueError):
+                message = "The version must be a whole number."
+                return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"version": [message]})
+            # A cheap early answer for a stale client; the service repeats the check under the row lock,
+            # against the version read above, which is what catches a move that lands in between.
+            if seen_version != device.version:
+                message = (
+                    f"{device} was changed by someone else since you loaded it (it is now "
+                    f"{device.get_state_display()}, version {device.version}). Reload it and try again."
+                )
+                return _refusal(message, code=status.HTTP_409_CONFLICT, errors={"version": [message]})
+
+        fields = {key: value for key, value in body.items() if key not in CONTROL_KEYS}
+        try:
+            device = device_perform_action(device=device, action=action_name, actor=request.user, fields=fields)
+        except LifecycleError as error:
+            code = STATUS_BY_ERROR_CODE.get(error.code, status.HTTP_400_BAD_REQUEST)
+            return _refusal(error.message, code=code, errors=error.field_errors)
+
+        # Read it back through the selector so the hub and donation shown are the committed ones.
+        fresh = device_list(user=request.user).filter(pk=device.pk).first() or device
+        return Response(DeviceDetailSerializer(fresh, context=self.get_serializer_context()).data)

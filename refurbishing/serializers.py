@@ -1,0 +1,126 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .lifecycle import ACTIONS, actions_from
+from .models import Device, DeviceEvent, InspectionRecord, SanitisationRecord
+from .selectors import device_event_list
+
+
+class DeviceEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    hub = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # Plain strings in the schema: the device's own ``state`` already names the state enum, and
+    # drf-spectacular refuses one choice set under several names (settings hold no ENUM_NAME_OVERRIDES).
+    from_state = serializers.CharField(read_only=True, help_text="State before the move; empty for the pledge.")
+    to_state = serializers.CharField(read_only=True, help_text="State after the move.")
+
+    class Meta:
+        model = DeviceEvent
+        fields = ["action", "from_state", "to_state", "actor", "hub", "occurred_at", "note", "data"]
+        read_only_fields = fields
+
+
+class DeviceSerializer(serializers.ModelSerializer):
+    hub = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    donation = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    allowed_actions = serializers.SerializerMethodField(help_text="Actions the device may take next.")
+
+    class Meta:
+        model = Device
+        fields = [
+            "id",
+            "hub",
+            "donation",
+            "category",
+            "manufacturer",
+            "model",
+            "serial_number",
+            "asset_tag",
+            "has_storage_media",
+            "cpu",
+            "ram_gb",
+            "storage_gb",
+            "year",
+            "weight_kg",
+            "grade",
+            "state",
+            "version",
+            "allowed_actions",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    # Strings rather than the action enum, which the transition request already names (see DeviceEventSerializer).
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_actions(self, device: Device) -> list[str]:
+        return actions_from(device.state)
+
+
+class DeviceDetailSerializer(DeviceSerializer):
+    """A device with its chain of custody, oldest event first."""
+
+    events = serializers.SerializerMethodField()
+
+    class Meta(DeviceSerializer.Meta):
+        fields = [*DeviceSerializer.Meta.fields, "events"]
+        read_only_fields = fields
+
+    @extend_schema_field(DeviceEventSerializer(many=True))
+    def get_events(self, device: Device) -> list[dict]:
+        return DeviceEventSerializer(device_event_list(device=device), many=True).data
+
+
+class DeviceTransitionRequestSerializer(serializers.Serializer):
+    """What ``POST /devices/{id}/transitions/`` takes: the action and the fields that action carries.
+
+    It documents the body; the action's own form validates it (the same form admin and scan station use).
+    """
+
+    action = serializers.ChoiceField(choices=ACTIONS)
+    version = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        help_text="The device version you last saw; a different current version answers 409.",
+    )
+    note = serializers.CharField(required=False, allow_blank=True)
+    hub = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="receive: id of the receiving hub (default: the hub the device was pledged to).",
+    )
+    method = serializers.ChoiceField(
+        choices=SanitisationRecord.Method.choices, required=False, help_text="sanitise: NIST SP 800-88 method."
+    )
+    technique = serializers.CharField(required=False, help_text="sanitise: e.g. NVMe Format with crypto erase.")
+    tool = serializers.CharField(required=False, help_text="sanitise: e.g. nwipe, Blancco Drive Eraser.")
+    tool_version = serializers.CharField(required=False, allow_blank=True, help_text="sanitise")
+    verification = serializers.ChoiceField(
+        choices=SanitisationRecord.Verification.choices, required=False, help_text="sanitise"
+    )
+    verified = serializers.BooleanField(required=False, help_text="sanitise: must be true.")
+    passed = serializers.BooleanField(required=False, help_text="inspect: false sends the device to recycling.")
+    grade = serializers.ChoiceField(
+        choices=InspectionRecord._meta.get_field("grade").choices,
+        required=False,
+        allow_blank=True,
+        help_text="inspect: required when passed.",
+    )
+    notes = serializers.CharField(required=False, allow_blank=True, help_text="inspect")
+    project = serializers.IntegerField(required=False, help_text="allocate: id of the beneficiary project.")
+    beneficiaries = serializers.IntegerField(
+        required=False, min_value=0, help_text="deliver: how many people the device reaches."
+    )
+    weight_kg = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        help_text="recycle: weight handed over (default: the device's recorded weight).",
+    )
+
+
+class TransitionErrorSerializer(serializers.Serializer):
+    """A refused move: a sentence a technician can act on, and the fields to correct."""
+
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
