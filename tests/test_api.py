@@ -393,8 +393,41 @@ def test_impact_is_public_and_has_the_totals(hubs):
         assert field in body
     assert [hub["code"] for hub in body["by_hub"]] == ["BE-BRU", "CD-FIH", "KE-MBA", "KE-NBO", "ZA-JNB"]
     assert {"code", "name", "country", "devices_received", "beneficiaries_reached"} <= set(body["by_hub"][0])
-    assert response["Cache-Control"] == "public, max-age=5"
+    assert response["Cache-Control"] == "public, max-age=5, stale-while-revalidate=30"
     assert response["Access-Control-Allow-Origin"] == "*"
+    assert {"by_country", "by_project_kind", "monthly", "environment"} <= set(body)
+
+
+def test_impact_answers_304_to_a_matching_etag_and_200_once_figures_change(
+    staff_ke_mba, hubs, django_capture_on_commit_callbacks
+):
+    cache.clear()
+    client = APIClient()
+    first = client.get("/api/v1/impact/")
+    etag = first["ETag"]
+    assert etag.startswith('"') and len(etag) > 10
+    again = client.get("/api/v1/impact/", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == etag
+    with django_capture_on_commit_callbacks(execute=True):
+        received(hubs["KE-MBA"], staff_ke_mba)
+    changed = client.get("/api/v1/impact/", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+    assert changed.json()["devices_received"] == 1
+
+
+def test_impact_is_read_only(hubs):
+    assert APIClient().post("/api/v1/impact/", {}).status_code == 405
+
+
+def test_impact_cors_preflight_allows_get_from_any_origin(hubs):
+    response = APIClient().options(
+        "/api/v1/impact/", HTTP_ORIGIN="https://partner.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET"
+    )
+    assert response["Access-Control-Allow-Origin"] == "*"
+    assert "GET" in response["Access-Control-Allow-Methods"]
 
 
 def test_impact_counts_a_received_device(staff_ke_mba, hubs, django_capture_on_commit_callbacks):
@@ -415,6 +448,39 @@ def test_impact_runs_no_query_when_the_cache_is_warm(hubs, django_assert_num_que
     assert response.status_code == 200
 
 
+def test_impact_stampede_after_expiry_rebuilds_once():
+    import threading
+    from unittest import mock
+
+    from impact import selectors
+
+    cache.clear()
+    calls = []
+
+    def slow_build():  # stands in for the database work, which is what a stampede would repeat
+        calls.append(1)
+        import time
+
+        time.sleep(0.2)  # long enough for every reader to miss the cache at once
+        return {"devices_received": 7}
+
+    results = []
+    with mock.patch.object(selectors, "impact_summary_build", side_effect=slow_build):
+        barrier = threading.Barrier(8)
+
+        def read():
+            barrier.wait()
+            results.append(selectors.impact_summary_payload().etag)
+
+        threads = [threading.Thread(target=read) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(calls) == 1
+    assert len(results) == 8 and len(set(results)) == 1
+
+
 # Schema
 
 
@@ -428,3 +494,11 @@ def test_the_schema_generates_without_warnings(db, tmp_path):
     schema = (tmp_path / "schema.yml").read_text()
     assert "/api/v1/devices/{id}/transitions/" in schema
     assert "DeviceTransitionRequest" in schema
+
+
+def test_schema_documents_the_public_impact_json(db):
+    response = APIClient().get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert "/api/v1/impact/" in schema["paths"]
+    assert "by_project_kind" in schema["components"]["schemas"]["ImpactSummary"]["properties"]

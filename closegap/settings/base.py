@@ -122,6 +122,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Devices from donor to beneficiary, their chain of custody, and public impact.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "impact.openapi.add_public_impact_path",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "DeviceStateEnum": "refurbishing.models.DeviceState",
         "DeviceActionEnum": "refurbishing.lifecycle.ACTIONS",
