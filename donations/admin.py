@@ -1,0 +1,113 @@
+"""Admin for donors and donations, scoped to the hubs the staff user works at.
+
+Permissions follow hub membership, not Django's permission table (see ``hubs.admin``). Donations are created by
+donors (portal, spreadsheet import) through ``donations.services``, so the admin never adds one; hub staff may
+update a donation's pickup and check-in details, and see (never edit) its devices.
+"""
+
+from django.contrib import admin
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from hubs.admin import HubScopedAdmin, UserHubListFilter, request_is_superuser
+from hubs.selectors import hub_ids_for_user
+from refurbishing.selectors import device_list_for_donation
+
+from .models import Donation, Donor
+
+# The donation page lists this many of its devices; the rest are one click away in the device list.
+DEVICES_SHOWN = 50
+
+
+@admin.register(Donor)
+class DonorAdmin(HubScopedAdmin):
+    """Donor organisations; hub staff see those that donated to their hubs, the platform admin edits them."""
+
+    hub_field = None
+    list_display = ("legal_name", "registration_number", "country", "created_at")
+    list_filter = ("country",)
+    search_fields = ("legal_name", "=registration_number")
+    show_full_result_count = False
+    raw_id_fields = ("users",)
+    readonly_fields = ("created_at",)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        ids = hub_ids_for_user(user=request.user)
+        if ids is None:
+            return queryset
+        # EXISTS rather than a join + DISTINCT: one donor may have thousands of donations.
+        donated_here = Donation.objects.filter(donor=OuterRef("pk"), hub_id__in=ids)
+        return queryset.filter(Exists(donated_here))
+
+
+@admin.register(Donation)
+class DonationAdmin(HubScopedAdmin):
+    staff_can_change = True
+    list_display = ("reference", "donor", "hub", "status", "pledged_at", "pickup_date", "received_at")
+    list_filter = ("status", ("hub", UserHubListFilter))
+    list_select_related = ("donor", "hub")
+    search_fields = ("=reference", "donor__legal_name")
+    show_full_result_count = False
+    list_per_page = 50
+    ordering = ("-pledged_at", "-id")
+    raw_id_fields = ("donor",)
+    fieldsets = (
+        (None, {"fields": ("reference", "donor", "hub", "status")}),
+        (_("Pickup and check-in"), {"fields": ("pickup_address", "pickup_date", "received_at", "notes")}),
+        (_("Record"), {"fields": ("pledged_at", "created_by")}),
+        (_("Devices"), {"fields": ("device_overview",)}),
+    )
+
+    def has_add_permission(self, request):
+        # A donation gets its reference and its pledged devices from donations.services.donation_pledge.
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["reference", "donor", "pledged_at", "created_by", "device_overview"]
+        if not request_is_superuser(request):
+            # Moving a pledge between hubs is the platform admin's call, not one hub's.
+            readonly.append("hub")
+        return readonly
+
+    @admin.display(description=_("devices"))
+    def device_overview(self, obj: Donation):
+        if obj is None or obj.pk is None:
+            return "-"
+        devices = device_list_for_donation(donation_id=obj.pk)
+        total = devices.count()
+        if not total:
+            return _("No devices registered.")
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:refurbishing_device_change", args=[device.pk]),
+                    device.pk,
+                    device.serial_number or "-",
+                    device.asset_tag or "-",
+                    f"{device.get_category_display()} {device.manufacturer} {device.model}".strip(),
+                    device.get_state_display(),
+                    device.hub.code,
+                )
+                for device in devices[:DEVICES_SHOWN]
+            ),
+        )
+        changelist = reverse("admin:refurbishing_device_changelist") + f"?donation={obj.pk}"
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            '<tbody>{}</tbody></table><p>{} <a href="{}">{}</a></p>',
+            _("id"),
+            _("serial number"),
+            _("asset tag"),
+            _("device"),
+            _("state"),
+            _("hub"),
+            rows,
+            _("Showing %(shown)d of %(total)d devices.") % {"shown": min(total, DEVICES_SHOWN), "total": total},
+            changelist,
+            _("Open them in the device list"),
+        )

@@ -1,0 +1,242 @@
+"""Admin for hubs and memberships, and the hub-scoped permission rules every admin of the project shares.
+
+Who may do what in the admin is answered by hub membership, not by Django's per-model permission table:
+
+- a superuser may do everything (platform admin: hubs, users, roles, opening balances);
+- an active staff user (``is_staff``) with at least one ``HubMembership`` sees the project's admin pages and may
+  view, and where a ModelAdmin allows it change, the rows of *their* hubs only (``hubs.selectors``);
+- anyone else sees nothing, even with model permissions granted by hand.
+
+Why: the hub is the unit of trust in this product ("sees only their own hub's work"), and membership already says
+it. Mirroring it in ``auth.Permission`` rows would be a second source of truth to keep in sync, and demo or newly
+added hub accounts would see an empty admin until someone also ticked permission boxes. The models of
+``django.contrib.auth`` keep Django's default rules, so only superusers manage users.
+
+``HubScopedAdmin`` and ``HubScopedInlineMixin`` carry these rules, and ``render_action_form`` draws the details
+page of a bulk action; the ModelAdmins of the other apps build on them (``hubs`` is the bottom layer, so every app
+may import it).
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+from .models import Hub, HubMembership
+from .selectors import (
+    hub_ids_for_user,
+    hub_list_for_user,
+    restrict_to_user_hubs,
+    user_can_act_in_hub,
+    user_is_hub_staff,
+)
+
+
+def request_is_hub_staff(request: HttpRequest) -> bool:
+    """An active staff user working at a hub, or a superuser."""
+    user = request.user
+    return bool(user.is_active and user.is_staff and user_is_hub_staff(user=user))
+
+
+def request_is_superuser(request: HttpRequest) -> bool:
+    user = request.user
+    return bool(user.is_active and user.is_superuser)
+
+
+def render_action_form(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    *,
+    action_name: str,
+    title: str,
+    form: forms.Form,
+    selected_ids: Sequence[int],
+    selected_objects: Sequence[Any],
+    intro: str = "",
+) -> TemplateResponse:
+    """The page between choosing a bulk action and applying it: the selection, the action's form, Apply or Cancel.
+
+    It posts back to the changelist with the action's name and the selected ids (Django's own pattern for
+    "delete selected"), and the action sees ``"apply"`` in the POST once the user confirms. A model may override
+    the page with ``admin/<app>/<model>/action_form.html``.
+    """
+    opts = modeladmin.model._meta
+    form.required_css_class = "required"  # bold labels on required fields, as on admin change forms
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "intro": intro,
+        "opts": opts,
+        "app_label": opts.app_label,
+        "form": form,
+        "media": modeladmin.media + form.media,
+        "admin_action": action_name,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "selected_ids": list(selected_ids),
+        "selected_objects": list(selected_objects),
+        "more_selected": max(len(selected_ids) - len(selected_objects), 0),
+        # The same URL, with the changelist's filters, so Cancel returns to the list as it was.
+        "cancel_url": request.get_full_path(),
+    }
+    templates = [f"admin/{opts.app_label}/{opts.model_name}/action_form.html", "admin/action_form.html"]
+    return TemplateResponse(request, templates, context)
+
+
+class UserHubListFilter(admin.RelatedFieldListFilter):
+    """A hub filter that lists only the user's hubs: ``list_filter = [("hub", UserHubListFilter)]``."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(hub.pk, str(hub)) for hub in hub_list_for_user(user=request.user).order_by("code")]
+
+
+class HubScopedAdmin(admin.ModelAdmin):
+    """A ModelAdmin whose rows and permissions follow the user's hub memberships (see the module docstring).
+
+    ``hub_field`` is the path from the model to its hub (``"hub"``, ``"project__hub"``); None means the model has
+    no hub and is not narrowed. The ``staff_can_*`` flags say what hub staff may do besides viewing; superusers
+    may always do everything a ModelAdmin allows.
+    """
+
+    hub_field: str | None = "hub"
+    staff_can_add = False
+    staff_can_change = False
+    staff_can_delete = False
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if self.hub_field is None:
+            return queryset
+        return restrict_to_user_hubs(queryset, user=request.user, field=self.hub_field)
+
+    def has_module_permission(self, request):
+        return request_is_hub_staff(request)
+
+    def has_view_permission(self, request, obj=None):
+        return request_is_hub_staff(request)
+
+    def has_add_permission(self, request):
+        return request_is_superuser(request) or (self.staff_can_add and request_is_hub_staff(request))
+
+    def has_change_permission(self, request, obj=None):
+        return request_is_superuser(request) or (self.staff_can_change and request_is_hub_staff(request))
+
+    def has_delete_permission(self, request, obj=None):
+        return request_is_superuser(request) or (self.staff_can_delete and request_is_hub_staff(request))
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Every hub choice offers only the user's hubs, so nobody can put a row into a hub they do not work at.
+        if db_field.related_model is Hub:
+            kwargs["queryset"] = hub_list_for_user(user=request.user).order_by("code")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        # After the write the row must still be inside the user's scope (the form already refused other hubs;
+        # this is the last line should a form be changed later).
+        if self.hub_field == "hub" and not user_can_act_in_hub(user=request.user, hub_id=obj.hub_id):
+            raise PermissionDenied(_("You can only save rows of the hubs you work at."))
+        super().save_model(request, obj, form, change)
+
+
+class HubScopedInlineMixin:
+    """Inline permissions by the same rules: hub staff may view, only superusers may write."""
+
+    def has_view_permission(self, request, obj=None):
+        return request_is_hub_staff(request)
+
+    def has_add_permission(self, request, obj=None):
+        return request_is_superuser(request)
+
+    def has_change_permission(self, request, obj=None):
+        return request_is_superuser(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return request_is_superuser(request)
+
+
+class ReadOnlyInlineMixin:
+    """An inline that shows rows and never writes them, whoever looks."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_view_permission(self, request, obj=None):
+        return request_is_hub_staff(request)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class HubMembershipInline(HubScopedInlineMixin, admin.TabularInline):
+    model = HubMembership
+    extra = 0
+    fields = ("user", "role")
+    raw_id_fields = ("user",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
+class UserHubMembershipInline(HubScopedInlineMixin, admin.TabularInline):
+    model = HubMembership
+    fk_name = "user"
+    extra = 0
+    fields = ("hub", "role")
+    verbose_name = _("hub membership")
+    verbose_name_plural = _("hub memberships")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("hub")
+
+
+@admin.register(Hub)
+class HubAdmin(HubScopedAdmin):
+    hub_field = None
+    list_display = ("code", "name", "city", "country", "active")
+    list_filter = ("active", "country")
+    search_fields = ("code", "name")
+    ordering = ("code",)
+    inlines = (HubMembershipInline,)
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        ids = hub_ids_for_user(user=request.user)
+        return queryset if ids is None else queryset.filter(pk__in=ids)
+
+
+@admin.register(HubMembership)
+class HubMembershipAdmin(HubScopedAdmin):
+    list_display = ("user", "hub", "role")
+    list_filter = ("role", ("hub", UserHubListFilter))
+    list_select_related = ("user", "hub")
+    search_fields = ("user__username", "user__email", "hub__code")
+    raw_id_fields = ("user",)
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    # Keep Django's user admin and add the memberships, so the platform admin gives roles where users are managed.
+    BaseUserAdmin = type(admin.site.get_model_admin(User))
+    admin.site.unregister(User)
+else:  # pragma: no cover - only if contrib.auth's admin is not installed
+    BaseUserAdmin = DjangoUserAdmin
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    inlines = (*BaseUserAdmin.inlines, UserHubMembershipInline)

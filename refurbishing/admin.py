@@ -1,0 +1,378 @@
+"""Hub staff's admin for devices: scoped lists, edits through the services, and a bulk action per lifecycle move.
+
+Permissions follow hub membership, not Django's permission table (see ``hubs.admin``): staff of a hub see and
+edit that hub's devices and may run lifecycle actions on them; only superusers may add devices. Every write goes
+through ``refurbishing.services`` or ``refurbishing.actions.device_perform_action``; ``DeviceEvent`` and the
+sanitisation and inspection records are shown and never written here.
+"""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from hubs.admin import (
+    HubScopedAdmin,
+    ReadOnlyInlineMixin,
+    UserHubListFilter,
+    render_action_form,
+    request_is_hub_staff,
+    request_is_superuser,
+)
+from hubs.models import Hub
+from hubs.selectors import hub_ids_for_user, restrict_to_user_hubs
+
+from .actions import action_form_class, device_perform_action
+from .errors import LifecycleError
+from .lifecycle import ACTION_LABELS, ACTIONS, transitions_for
+from .models import Device, DeviceEvent, InspectionRecord, SanitisationRecord
+from .selectors import device_list
+from .services import EDITABLE_FIELDS, REGISTERABLE_FIELDS, device_register_many, device_update
+
+# A bulk action moves devices one by one, each in its own transaction; past this many the request would run
+# for minutes, so larger batches are refused up front (filter the list down instead).
+BULK_ACTION_MAX_DEVICES = 500
+# Refusals beyond this many are summed up in one message rather than listed one by one.
+REFUSALS_LISTED = 25
+# How many recent donations the donation filter offers (any other is reachable with ?donation=<id>).
+DONATION_FILTER_CHOICES = 15
+ACTION_FORM_PREFIX = "lifecycle"
+# The details page names this many of the selected devices and counts the rest.
+SELECTION_LISTED = 20
+
+
+class RecentDonationFilter(admin.SimpleListFilter):
+    """Filter by donation without listing every donation: the user's most recent ones, or any id in the URL."""
+
+    title = _("donation")
+    parameter_name = "donation"
+
+    def lookups(self, request, model_admin):
+        # The donation model by reference, so the core keeps importing nothing from the donations app.
+        donation_model = Device._meta.get_field("donation").related_model
+        recent = restrict_to_user_hubs(donation_model._default_manager.all(), user=request.user).order_by(
+            "-pledged_at", "-pk"
+        )[:DONATION_FILTER_CHOICES]
+        return [(str(pk), reference) for pk, reference in recent.values_list("pk", "reference")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        try:
+            return queryset.filter(donation_id=int(value))
+        except (TypeError, ValueError):
+            return queryset.none()
+
+
+class DeviceEventInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = DeviceEvent
+    fields = ("occurred_at", "from_state", "to_state", "action", "actor", "hub", "note", "data")
+    readonly_fields = fields
+    ordering = ("occurred_at", "id")
+    verbose_name = _("history event")
+    verbose_name_plural = _("history (chain of custody)")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor", "hub")
+
+
+class SanitisationRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = SanitisationRecord
+    fields = ("completed_at", "method", "technique", "tool", "tool_version", "verification", "verified", "operator")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("operator")
+
+
+class InspectionRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = InspectionRecord
+    fields = ("inspected_at", "passed", "grade", "notes", "inspector")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("inspector")
+
+
+class DeviceAdminForm(forms.ModelForm):
+    class Meta:
+        model = Device
+        fields = ("donation", *EDITABLE_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "hub" in self.fields:
+            self.fields["hub"].error_messages["invalid_choice"] = _("You can only move a device to a hub you work at.")
+
+
+def _needs_form(action: str, form_class: type[forms.Form]) -> bool:
+    """Whether the action asks for details first: it records something, or its form has a required field."""
+    if any(t.needs for t in transitions_for(action)):
+        return True
+    return any(field.required for field in form_class.base_fields.values())
+
+
+def _make_lifecycle_action(action: str):
+    def lifecycle_action(modeladmin, request, queryset):
+        return modeladmin.run_lifecycle_action(request, queryset, action)
+
+    lifecycle_action.__name__ = f"lifecycle_{action}"
+    return admin.action(description=ACTION_LABELS[action], permissions=["lifecycle"])(lifecycle_action)
+
+
+@admin.register(Device)
+class DeviceAdmin(HubScopedAdmin):
+    form = DeviceAdminForm
+    staff_can_change = True
+    list_display = (
+        "id",
+        "serial_number",
+        "asset_tag",
+        "category",
+        "make_and_model",
+        "state",
+        "grade",
+        "hub",
+        "donation_reference",
+    )
+    list_display_links = ("id", "serial_number")
+    list_filter = (
+        "state",
+        "category",
+        "grade",
+        ("hub", UserHubListFilter),
+        RecentDonationFilter,
+    )
+    # Exact matches on the indexed columns (see get_search_results): fast on millions of rows.
+    search_fields = ("=serial_number", "=asset_tag")
+    search_help_text = _("Exact serial number or asset tag; end with * to match the beginning.")
+    list_select_related = ("hub", "donation")
+    show_full_result_count = False
+    list_per_page = 50
+    ordering = ("-id",)
+    raw_id_fields = ("donation",)
+    fieldsets = (
+        (None, {"fields": ("donation", "hub", "state", "version", "grade")}),
+        (_("Description"), {"fields": REGISTERABLE_FIELDS}),
+        (_("Record"), {"fields": ("created_at", "updated_at")}),
+    )
+    inlines = (DeviceEventInline, SanitisationRecordInline, InspectionRecordInline)
+    actions = [_make_lifecycle_action(action) for action in ACTIONS]
+
+    # Scope, permissions
+
+    def get_queryset(self, request):
+        # The selector is the one scoped read of devices (all of them for a superuser).
+        queryset = device_list(user=request.user)
+        ordering = self.get_ordering(request)
+        return queryset.order_by(*ordering) if ordering else queryset
+
+    def has_add_permission(self, request):
+        # New devices come from pledges and spreadsheet imports; the platform admin may add a stray one here.
+        return request_is_superuser(request)
+
+    def has_delete_permission(self, request, obj=None):
+        # The chain of custody refers to the device; it is never deleted, only recycled or marked missing.
+        return False
+
+    def has_lifecycle_permission(self, request):
+        return request_is_hub_staff(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["state", "version", "grade", "created_at", "updated_at"]
+        if obj is not None:
+            readonly.insert(0, "donation")
+        return readonly
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else ()
+
+    # List columns
+
+    @admin.display(description=_("make and model"), ordering="manufacturer")
+    def make_and_model(self, obj: Device) -> str:
+        return f"{obj.manufacturer} {obj.model}".strip()
+
+    @admin.display(description=_("donation"), ordering="donation__reference")
+    def donation_reference(self, obj: Device) -> str:
+        return obj.donation.reference
+
+    def get_search_results(self, request, queryset, search_term):
+        # Case-sensitive equality (and prefix with a trailing *) keeps the btree indexes on serial_number and
+        # asset_tag usable; Django's own "=" lookups are case-insensitive, which PostgreSQL cannot index-match.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        if term.endswith("*") and len(term) > 1:
+            prefix = term[:-1]
+            condition = (
+                Q(serial_number__startswith=prefix)
+                | Q(serial_number__startswith=prefix.upper())
+                | Q(asset_tag__startswith=prefix)
+            )
+        else:
+            variants = {term, term.upper()}
+            condition = Q(serial_number__in=variants) | Q(asset_tag__in=variants)
+        return queryset.filter(condition), False
+
+    # Saving through the services
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            rows = [{name: form.cleaned_data[name] for name in REGISTERABLE_FIELDS if name in form.cleaned_data}]
+            (created,) = device_register_many(
+                donation=form.cleaned_data["donation"],
+                hub=form.cleaned_data["hub"],
+                actor=request.user,
+                rows=rows,
+            )
+            # The admin goes on with the form's instance (log entry, redirect): give it the new row's identity.
+            obj.pk = created.pk
+            obj._state.adding = False
+            return
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
+        if fields:
+            device_update(device=obj, actor=request.user, fields=fields)
+
+    def save_formset(self, request, form, formset, change):
+        # The inlines (history, sanitisation, inspection) are read-only: nothing in them is ever written here.
+        # The admin's change message still reads what a save would have done.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The service is the last word on an edit (hub rules, a device that left the hub's care, a race). A
+        # refusal raised in save_model rolls back the admin's whole transaction (nothing saved, no log entry);
+        # the user is sent back to the unchanged device with the reason.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except LifecycleError as refused:
+            self.message_user(request, refused.message, messages.ERROR)
+        except ValidationError as invalid:
+            self.message_user(request, " ".join(invalid.messages), messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+
+    # Lifecycle bulk actions
+
+    def _action_form(self, request, form_class: type[forms.Form], data=None) -> forms.Form:
+        form = form_class(data=data, prefix=ACTION_FORM_PREFIX)
+        # Choices of hubs and projects offer only the user's hubs (the services check again when moving).
+        for field in form.fields.values():
+            queryset = getattr(field, "queryset", None)
+            if queryset is None:
+                continue
+            if queryset.model is Hub:
+                hub_ids = hub_ids_for_user(user=request.user)
+                field.queryset = queryset if hub_ids is None else queryset.filter(pk__in=hub_ids)
+            elif any(f.name == "hub" for f in queryset.model._meta.get_fields()):
+                field.queryset = restrict_to_user_hubs(queryset, user=request.user)
+        return form
+
+    def _render_action_form(self, request, *, action: str, form: forms.Form, device_ids: list[int], queryset):
+        return render_action_form(
+            self,
+            request,
+            action_name=f"lifecycle_{action}",
+            title=ACTION_LABELS[action],
+            intro=ngettext("%(count)d device selected:", "%(count)d devices selected:", len(device_ids))
+            % {"count": len(device_ids)},
+            form=form,
+            selected_ids=device_ids,
+            selected_objects=queryset.filter(pk__in=device_ids[:SELECTION_LISTED]).order_by("pk"),
+        )
+
+    def run_lifecycle_action(self, request, queryset, action: str):
+        """Apply ``action`` to the selected devices one by one, asking for its details first where it needs them."""
+        form_class = action_form_class(action)
+        device_ids = list(queryset.order_by("pk").values_list("pk", flat=True)[: BULK_ACTION_MAX_DEVICES + 1])
+        if len(device_ids) > BULK_ACTION_MAX_DEVICES:
+            self.message_user(
+                request,
+                _("Select at most %(max)d devices for one action; filter the list to fewer devices.")
+                % {"max": BULK_ACTION_MAX_DEVICES},
+                messages.ERROR,
+            )
+            return None
+
+        cleaned: dict[str, Any] | None = None
+        if _needs_form(action, form_class):
+            if "apply" not in request.POST:
+                form = self._action_form(request, form_class)
+                return self._render_action_form(
+                    request, action=action, form=form, device_ids=device_ids, queryset=queryset
+                )
+            form = self._action_form(request, form_class, data=request.POST)
+            if not form.is_valid():
+                return self._render_action_form(
+                    request, action=action, form=form, device_ids=device_ids, queryset=queryset
+                )
+            cleaned = form.cleaned_data
+
+        moved = 0
+        refused: list[tuple[Device, str]] = []
+        for device in queryset.filter(pk__in=device_ids).order_by("pk"):
+            try:
+                with transaction.atomic():
+                    device_perform_action(device=device, action=action, actor=request.user, fields={}, cleaned=cleaned)
+            except LifecycleError as error:
+                refused.append((device, error.message))
+            else:
+                moved += 1
+
+        label = ACTION_LABELS[action]
+        if moved:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(label)s: %(count)d device moved.",
+                    "%(label)s: %(count)d devices moved.",
+                    moved,
+                )
+                % {"label": label, "count": moved},
+                messages.SUCCESS,
+            )
+        for device, reason in refused[:REFUSALS_LISTED]:
+            self.message_user(
+                request,
+                _("%(label)s refused for %(device)s (#%(id)d): %(reason)s")
+                % {"label": label, "device": device, "id": device.pk, "reason": reason},
+                messages.ERROR,
+            )
+        if len(refused) > REFUSALS_LISTED:
+            self.message_user(
+                request,
+                _("… and %(count)d more devices were refused.") % {"count": len(refused) - REFUSALS_LISTED},
+                messages.ERROR,
+            )
+        return None
+
+
+@admin.register(DeviceEvent)
+class DeviceEventAdmin(HubScopedAdmin):
+    """The chain of custody, read-only: events are appended by the lifecycle service and never edited."""
+
+    hub_field = "device__hub"
+    list_display = ("id", "device", "action", "from_state", "to_state", "hub", "actor", "occurred_at")
+    list_filter = ("action", "to_state")
+    list_select_related = ("device", "hub", "actor")
+    search_fields = ("=device__serial_number", "=device__asset_tag")
+    show_full_result_count = False
+    list_per_page = 50
+    ordering = ("-id",)
+    fields = ("device", "action", "from_state", "to_state", "actor", "hub", "occurred_at", "note", "data")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
