@@ -1,0 +1,116 @@
+"""Small, accessible SVG charts rendered on the server: no JavaScript library, a few KB per chart.
+
+Each function returns SVG markup safe to embed inline; every bar carries a <title> so screen readers and a
+hover show the exact figure, and the figures are also in a table on the page.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    css_class: str  # colours live in the stylesheet, so charts follow the site's theme
+    values: Sequence[float]
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 or float(value).is_integer() else f"{value:,.1f}"
+
+
+def _n(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _scale_max(values: Sequence[float]) -> float:
+    top = max(values, default=0) or 1
+    return float(top)
+
+
+def monthly_bars(*, title: str, months: Sequence[str], series: Sequence[Series], height: int = 160) -> SafeString:
+    """Grouped vertical bars, one group per month (e.g. received and delivered)."""
+    width = 640
+    pad_left, pad_bottom, pad_top = 8, 22, 8
+    plot_h = height - pad_bottom - pad_top
+    groups = max(len(months), 1)
+    group_w = (width - pad_left) / groups
+    bar_w = max(group_w / (len(series) + 1), 1.0)
+    top = _scale_max([v for s in series for v in s.values])
+    parts = [
+        format_html(
+            '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}">',
+            width,
+            height,
+            title,
+        ),
+        format_html("<title>{}</title>", title),
+    ]
+    for m, month in enumerate(months):
+        x0 = pad_left + m * group_w + bar_w / 2
+        for s, one in enumerate(series):
+            value = float(one.values[m]) if m < len(one.values) else 0.0
+            h = plot_h * value / top
+            parts.append(
+                format_html(
+                    '<rect class="{}" x="{}" y="{}" width="{}" height="{}"><title>{} {}: {}</title></rect>',
+                    one.css_class,
+                    _n(x0 + s * bar_w),
+                    _n(pad_top + plot_h - h),
+                    _n(bar_w * 0.9),
+                    _n(h),
+                    month,
+                    one.label,
+                    _fmt(value),
+                )
+            )
+        if groups <= 12 or m % max(groups // 12, 1) == 0:
+            parts.append(format_html('<text x="{}" y="{}" class="chart-axis">{}</text>', _n(x0), height - 6, month[2:]))
+    parts.append(mark_safe("</svg>"))
+    return mark_safe("".join(parts))
+
+
+def horizontal_bars(*, title: str, rows: Sequence[tuple[str, float]], css_class: str = "bar-a") -> SafeString:
+    """One labelled bar per row (by hub, by project kind)."""
+    row_h, label_w, width = 26, 150, 640
+    height = row_h * max(len(rows), 1) + 4
+    top = _scale_max([v for _, v in rows])
+    parts = [
+        format_html('<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}">', width, height, title),
+        format_html("<title>{}</title>", title),
+    ]
+    for i, (label, value) in enumerate(rows):
+        y = 2 + i * row_h
+        w = (width - label_w - 90) * float(value) / top
+        parts.append(
+            format_html(
+                '<text x="0" y="{}" class="chart-label">{}</text>'
+                '<rect class="{}" x="{}" y="{}" width="{}" height="{}"><title>{}: {}</title></rect>'
+                '<text x="{}" y="{}" class="chart-value">{}</text>',
+                y + 17,
+                label,
+                css_class,
+                label_w,
+                y + 4,
+                _n(w),
+                row_h - 8,
+                label,
+                _fmt(float(value)),
+                _n(label_w + w + 6),
+                y + 17,
+                _fmt(float(value)),
+            )
+        )
+    parts.append(mark_safe("</svg>"))
+    return mark_safe("".join(parts))
+
+
+def legend(series: Sequence[Series]) -> SafeString:
+    items = "".join(
+        f'<li><span class="swatch {escape(s.css_class)}" aria-hidden="true"></span>{escape(s.label)}</li>'
+        for s in series
+    )
+    return mark_safe(f'<ul class="chart-legend">{items}</ul>')
