@@ -1,0 +1,201 @@
+"""Forms for the donor pages: sign-up (organisation and first user) and the pledge with its device rows."""
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from hubs.models import Hub
+from refurbishing.models import Device
+
+from .models import Donor
+
+# A pledge typed by hand stays short; hundreds of devices come in through the spreadsheet import.
+DEFAULT_ROWS = 5
+ADD_ROWS = 5
+MAX_ROWS = 200
+
+COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
+
+
+def normalise_registration_number(value: str) -> str:
+    """The same normalisation the sign-up service stores, so the uniqueness check sees what will be saved."""
+    return value.replace(" ", "").upper()
+
+
+class DonorSignUpForm(UserCreationForm):
+    """The organisation and its first user in one form; Django's own checks for username and password."""
+
+    legal_name = forms.CharField(
+        label=_("Organisation's legal name"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    registration_number = forms.CharField(
+        label=_("Registration or VAT number"),
+        max_length=40,
+        help_text=_("e.g. BE0123456789. Each organisation signs up once."),
+    )
+    country = forms.CharField(
+        label=_("Country"),
+        min_length=2,
+        max_length=2,
+        help_text=_("Two-letter code: BE, KE, ZA, CD..."),
+        widget=forms.TextInput(attrs={"autocomplete": "country", "size": 3, "pattern": "[A-Za-z]{2}"}),
+    )
+    address = forms.CharField(
+        label=_("Address"),
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
+    )
+
+    field_order = [
+        "legal_name",
+        "registration_number",
+        "country",
+        "address",
+        "username",
+        "email",
+        "password1",
+        "password2",
+    ]
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+        self.fields["email"].widget.attrs["autocomplete"] = "email"
+        # The organisation comes first on the page, so the cursor starts there rather than at the username.
+        self.fields["username"].widget.attrs.pop("autofocus", None)
+        self.fields["legal_name"].widget.attrs["autofocus"] = True
+
+    def clean_registration_number(self) -> str:
+        number = normalise_registration_number(self.cleaned_data["registration_number"])
+        if len(number) < 4:
+            raise forms.ValidationError(_("Enter the full registration or VAT number."))
+        if Donor.objects.filter(registration_number=number).exists():
+            raise forms.ValidationError(
+                _("An organisation with this registration number has already signed up. Ask a colleague to add you."),
+                code="duplicate",
+            )
+        return number
+
+    def clean_country(self) -> str:
+        country = self.cleaned_data["country"].strip()
+        if not COUNTRY_RE.match(country):
+            raise forms.ValidationError(_("Enter the two-letter country code, e.g. BE."))
+        return country.upper()
+
+
+class PledgeForm(forms.Form):
+    """Where and when to collect; the devices come in the row formset beside it."""
+
+    donor = forms.ModelChoiceField(
+        label=_("On behalf of"),
+        queryset=Donor.objects.none(),
+        empty_label=None,
+    )
+    hub = forms.ModelChoiceField(
+        label=_("Receiving hub"),
+        queryset=Hub.objects.filter(active=True).order_by("code"),
+        help_text=_("The hub that collects, wipes and refurbishes the devices."),
+    )
+    pickup_address = forms.CharField(
+        label=_("Pickup address"),
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
+    )
+    pickup_date = forms.DateField(
+        label=_("Preferred pickup date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    notes = forms.CharField(
+        label=_("Notes for the hub"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Opening hours, loading dock, contact person..."),
+    )
+
+    def __init__(self, *args: Any, donors: QuerySet[Donor], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Most users belong to one organisation: no question to ask then (the view uses that one).
+        if len(donors) < 2:
+            del self.fields["donor"]
+        else:
+            self.fields["donor"].queryset = donors
+        self.fields["hub"].label_from_instance = lambda hub: f"{hub.name} ({hub.code})"
+
+
+class DeviceRowForm(forms.Form):
+    """One device of the pledge. A row left untouched is ignored."""
+
+    category = forms.ChoiceField(
+        label=_("Category"),
+        choices=[("", "—"), *Device.Category.choices],
+    )
+    manufacturer = forms.CharField(label=_("Manufacturer"), max_length=80)
+    model = forms.CharField(label=_("Model"), max_length=120, required=False)
+    serial_number = forms.CharField(label=_("Serial number"), max_length=80, required=False)
+    asset_tag = forms.CharField(label=_("Your asset tag"), max_length=80, required=False)
+    has_storage_media = forms.BooleanField(
+        label=_("Has a disk or memory card"),
+        required=False,
+        initial=True,
+    )
+
+
+class BaseDeviceRowFormSet(forms.BaseFormSet):
+    def get_form_kwargs(self, index: int) -> dict[str, Any]:
+        # Every row may stay empty, also those re-rendered after "add more rows" (which come back as
+        # initial forms): empty rows are skipped, filled ones validated.
+        return {"empty_permitted": True}
+
+    def filled_forms(self) -> list[DeviceRowForm]:
+        return [form for form in self.forms if form.has_changed()]
+
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        filled = self.filled_forms()
+        if not filled:
+            raise forms.ValidationError(_("Add at least one device."), code="no_devices")
+        # One device, one serial: a serial typed twice is a slip, and the database would refuse the whole
+        # pledge anyway. Compared without case or spaces, as people type them.
+        rows_by_serial: dict[str, list[int]] = defaultdict(list)
+        for index, form in enumerate(self.forms):
+            serial = form.cleaned_data.get("serial_number", "") if form.has_changed() else ""
+            if serial:
+                rows_by_serial["".join(serial.split()).casefold()].append(index)
+        duplicates = [indexes for indexes in rows_by_serial.values() if len(indexes) > 1]
+        for indexes in duplicates:
+            rows = ", ".join(str(i + 1) for i in indexes)
+            for index in indexes:
+                self.forms[index].add_error(
+                    "serial_number", _("This serial number is also on row %(rows)s.") % {"rows": rows}
+                )
+        if duplicates:
+            raise forms.ValidationError(
+                _("Some serial numbers appear more than once. Each row is one device."), code="duplicate_serial"
+            )
+
+    def device_rows(self) -> list[dict[str, Any]]:
+        """The filled rows as the pledge service takes them."""
+        return [
+            {name: value.strip() if isinstance(value, str) else value for name, value in form.cleaned_data.items()}
+            for form in self.filled_forms()
+        ]
+
+
+DeviceRowFormSet = forms.formset_factory(
+    DeviceRowForm,
+    formset=BaseDeviceRowFormSet,
+    extra=DEFAULT_ROWS,
+    max_num=MAX_ROWS,
+    absolute_max=MAX_ROWS,
+    validate_max=True,
+)

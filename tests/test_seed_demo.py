@@ -1,0 +1,94 @@
+"""The demo data command: every state through the real services, exact historic totals, idempotent, guarded."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import CommandError, call_command
+from django.db.models import Count, Sum
+
+from donations.models import Donation, Donor
+from hubs.models import Hub, HubMembership
+from impact.models import ImpactCounter, Metric, OpeningBalance
+from impact.selectors import impact_summary
+from projects.models import Project, Shipment
+from refurbishing.models import Device, DeviceEvent, DeviceState
+
+User = get_user_model()
+MODELS = (Hub, HubMembership, User, Donor, Donation, Device, DeviceEvent, Project, Shipment, OpeningBalance)
+
+
+def snapshot():
+    return {model.__name__: model.objects.count() for model in MODELS} | {
+        "counters": list(ImpactCounter.objects.order_by("id").values_list("metric", "hub_id", "value"))
+    }
+
+
+def seed(**options) -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out, **options)
+    return out.getvalue()
+
+
+def test_seed_demo_loads_every_state_through_the_services_and_is_idempotent(settings, db):
+    settings.DEBUG = True
+
+    output = seed()
+
+    assert "Demo data loaded." in output
+    assert set(Hub.objects.values_list("code", flat=True)) == {"BE-BRU", "KE-MBA", "KE-NBO", "ZA-JNB", "CD-FIH"}
+    assert Hub.objects.get(code="CD-FIH").city == "Kinshasa"
+    states = dict(Device.objects.values_list("state").annotate(n=Count("id")))
+    assert set(states) == set(DeviceState.values)
+    assert 250 <= sum(states.values()) <= 400
+    # Every device has its chain of custody: one event per move, the first one the pledge.
+    assert not Device.objects.annotate(n=Count("events")).filter(n=0).exists()
+    assert DeviceEvent.objects.filter(action="pledge").count() == Device.objects.count()
+    delivered = Device.objects.filter(state=DeviceState.DELIVERED).first()
+    assert list(delivered.events.values_list("action", flat=True)) == [
+        "pledge",
+        "receive",
+        *(["sanitise"] if delivered.has_storage_media else []),
+        "inspect",
+        "configure",
+        "allocate",
+        "ship",
+        "deliver",
+    ]
+    assert {kind for kind, _ in Project.Kind.choices} == set(Project.objects.values_list("kind", flat=True))
+    assert set(Shipment.objects.values_list("status", flat=True)) == {"preparing", "shipped", "delivered"}
+
+    balances = dict(OpeningBalance.objects.values_list("metric").annotate(total=Sum("value")))
+    assert balances[Metric.DEVICES_RECEIVED] == 1_673_488
+    assert balances[Metric.BENEFICIARIES_REACHED] == 6_168_115
+    assert balances[Metric.DEVICES_REFURBISHED] > 0 and balances[Metric.EWASTE_RECYCLED_KG] > 0
+    assert OpeningBalance.objects.values("hub").distinct().count() == 5
+
+    # Events are folded, and the public totals are history plus what the demo did.
+    assert not DeviceEvent.objects.filter(impact_counted=False).exists()
+    received_here = DeviceEvent.objects.filter(to_state=DeviceState.RECEIVED).count()
+    assert impact_summary()["devices_received"] == 1_673_488 + received_here
+    assert impact_summary()["beneficiaries_reached"] > 6_168_115
+
+    for username in ("admin", "staff-ke-mba", "donor-demo", "coordinator-demo"):
+        assert authenticate(username=username, password=username) is not None, username
+    assert User.objects.get(username="admin").is_superuser
+    staff = User.objects.get(username="staff-za-jnb")
+    assert staff.is_staff and staff.hub_memberships.get().hub.code == "ZA-JNB"
+    assert Donation.objects.filter(donor__users__username="donor-demo").exists()
+    assert Project.objects.filter(coordinators__username="coordinator-demo", shipments__status="shipped").exists()
+
+    before = snapshot()
+    again = seed()
+    assert "already there" in again
+    assert snapshot() == before
+
+
+def test_seed_demo_refuses_without_debug(settings, db):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="DEBUG is False.*--force"):
+        seed()
+
+    assert not Hub.objects.exists()
+    assert not Device.objects.exists()
