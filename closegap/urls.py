@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("impact.urls")),
     path("donors/", include("donations.urls")),
     path("projects/", include("projects.urls")),
+    path("accounts/after-login/", views.after_login, name="after-login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("closegap.api_urls")),

@@ -81,7 +81,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "donations:portal"
+LOGIN_REDIRECT_URL = "after-login"
 LOGOUT_REDIRECT_URL = "impact:home"
 
 LANGUAGE_CODE = "en"
