@@ -21,13 +21,15 @@ def pytest_collection_modifyitems(config, items):
     """Tests for the real services skip when those are not configured, except in CI.
 
     ``postgres`` tests need DATABASE_URL to point at PostgreSQL; ``worker`` tests need REDIS_URL (and
-    start a real Celery worker). CI sets CLOSEGAP_REQUIRE_SERVICES=1, which turns a missing service into
-    an error instead of a skip, so those tests can never pass by not running.
+    start a real Celery worker); ``browser`` tests need Debian's chromium (or CHROMIUM_PATH). CI sets
+    CLOSEGAP_REQUIRE_SERVICES=1, which turns a missing service into an error instead of a skip, so those
+    tests can never pass by not running.
     """
     required = os.environ.get("CLOSEGAP_REQUIRE_SERVICES") == "1"
     missing = {
         "postgres": connection.vendor != "postgresql",
         "worker": not os.environ.get("REDIS_URL"),
+        "browser": not os.path.exists(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")),
     }
     for marker, is_missing in missing.items():
         if not is_missing or not any(marker in item.keywords for item in items):
