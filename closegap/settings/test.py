@@ -17,3 +17,6 @@ IMPACT_LOCAL_CACHE_SECONDS = 0  # tests see every refresh at once
 # Serve static files from the app folders, as no collectstatic runs before the tests.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# Tests run tasks in-process after commit even when REDIS_URL is set (the PostgreSQL/Redis run); the
+# `worker` tests switch this off for themselves and start a real worker.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)

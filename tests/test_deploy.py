@@ -1,0 +1,146 @@
+"""Deployment files and production settings, checked without Docker: what CI can prove about a deploy."""
+
+import os
+import re
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import call_command
+
+from refurbishing.lifecycle import mermaid_diagram
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("web", "worker", "beat", "postgres", "redis")
+APP_SERVICES = ("web", "worker", "beat")
+# Anything a settings module reads from the environment: env("X"), env.bool("X", ...), os.environ.get("X")...
+ENV_READ = re.compile(r"""(?:\benv(?:\.\w+)?|os\.environ\.get|os\.getenv)\(\s*["']([A-Z][A-Z0-9_]*)["']""")
+
+
+def run_python(code_or_args: list[str], **env: str) -> subprocess.CompletedProcess:
+    """Run this interpreter in a clean child process at the repo root, with ``env`` on top of ours."""
+    child_env = {**os.environ, **env}
+    return subprocess.run(
+        [sys.executable, *code_or_args],
+        cwd=ROOT,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def secret_key() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(64)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    with open(ROOT / "docker-compose.yml", encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def test_compose_describes_every_service_with_a_health_check(compose):
+    services = compose["services"]
+    for name in SERVICES:
+        assert name in services, f"docker-compose.yml has no '{name}' service"
+        test = services[name].get("healthcheck", {}).get("test")
+        assert test and test != ["NONE"], f"'{name}' has no health check"
+
+
+def test_compose_starts_the_app_after_healthy_services_and_migrations(compose):
+    services = compose["services"]
+    for name in APP_SERVICES:
+        service = services[name]
+        depends = service.get("depends_on", {})
+        for needed in ("postgres", "redis"):
+            assert depends.get(needed, {}).get("condition") == "service_healthy", (name, needed)
+        assert depends.get("migrate", {}).get("condition") == "service_completed_successfully", name
+        assert service["environment"]["DJANGO_SETTINGS_MODULE"] == "closegap.settings.production"
+        assert service.get("env_file") == ".env"
+    assert services["migrate"]["command"][-2:] == ["migrate", "--noinput"]
+    assert services["web"]["command"][:2] == ["gunicorn", "closegap.wsgi"]
+    assert services["worker"]["command"][:4] == ["celery", "-A", "closegap", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "closegap", "beat"]
+    assert services["postgres"]["image"].startswith("postgres:16")
+    assert services["redis"]["image"].startswith("redis:7")
+
+
+def test_web_health_check_asks_a_url_that_answers(compose, client):
+    check = " ".join(compose["services"]["web"]["healthcheck"]["test"])
+    path = re.search(r"http://127\.0\.0\.1:8000(/[^\"']*)", check).group(1)
+    response = client.get(path, HTTP_X_FORWARDED_PROTO="https")
+    assert response.status_code == 200
+    assert response.content == b"ok"
+
+
+def test_dockerfile_runs_as_a_user_and_collects_static_files():
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert dockerfile.startswith("#") and "FROM python:3.11-slim" in dockerfile
+    users = re.findall(r"^USER\s+(\S+)", dockerfile, re.MULTILINE)
+    assert users and users[-1] not in ("root", "0"), "the image must not run as root"
+    assert "collectstatic --noinput" in dockerfile
+    assert "gunicorn" in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert ".env" in ignored and ".git" in ignored, "secrets and history must stay out of the image"
+
+
+def test_env_example_documents_every_variable_the_settings_read():
+    read = set()
+    for settings_file in sorted((ROOT / "closegap" / "settings").glob("*.py")):
+        read |= set(ENV_READ.findall(settings_file.read_text(encoding="utf-8")))
+    assert {"DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL"} <= read  # the pattern still finds them
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^#?\s?([A-Z][A-Z0-9_]*)=", example, re.MULTILINE))
+    assert read - documented == set(), "add these to .env.example, with what they do and their default"
+
+
+def test_production_settings_refuse_to_start_without_a_secret_key():
+    result = run_python(
+        ["-c", "import django; django.setup()"],
+        DJANGO_SETTINGS_MODULE="closegap.settings.production",
+        DJANGO_SECRET_KEY="",
+        DJANGO_ALLOWED_HOSTS="example.org",
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_settings_refuse_a_short_secret_key():
+    result = run_python(
+        ["-c", "import django; django.setup()"],
+        DJANGO_SETTINGS_MODULE="closegap.settings.production",
+        DJANGO_SECRET_KEY="too-short",
+        DJANGO_ALLOWED_HOSTS="example.org",
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_checks():
+    result = run_python(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        DJANGO_SETTINGS_MODULE="closegap.settings.production",
+        DJANGO_SECRET_KEY=secret_key(),
+        DJANGO_ALLOWED_HOSTS="example.org",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_lifecycle_doc_shows_the_generated_diagram():
+    out = StringIO()
+    call_command("lifecycle_diagram", stdout=out)
+    assert out.getvalue() == mermaid_diagram()
+    doc = (ROOT / "docs" / "lifecycle.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```mermaid\n(.*?)```", doc, re.DOTALL)
+    assert blocks, "docs/lifecycle.md has no ```mermaid block"
+    assert blocks[0] == out.getvalue(), (
+        "docs/lifecycle.md is out of date: run `python manage.py lifecycle_diagram --write docs/lifecycle.md`"
+    )
+    assert "python manage.py lifecycle_diagram" in doc
