@@ -173,7 +173,14 @@ class Device(models.Model):
 class DeviceEvent(models.Model):
     """One link in a device's chain of custody: a state change, who made it, where and when. Append-only."""
 
-    device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="events", verbose_name=_("device"))
+    # No index of its own: device_event_device_idx (device, id) serves lookups by device and keeps history in order.
+    device = models.ForeignKey(
+        Device,
+        on_delete=models.PROTECT,
+        related_name="events",
+        verbose_name=_("device"),
+        db_index=False,
+    )
     action = models.CharField(_("action"), max_length=20)
     from_state = models.CharField(_("from state"), max_length=20, choices=DeviceState.choices, blank=True)
     to_state = models.CharField(_("to state"), max_length=20, choices=DeviceState.choices)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the three benchmarks one after another (never side by side: they share two cores) and keeps
+# their output in bench/results/ (gitignored). Extra arguments go to fold_history.py (e.g. --reuse).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUT=bench/results
+mkdir -p "$OUT"
+
+for wanted in wrk; do
+    command -v "$wanted" >/dev/null || { echo "$wanted is missing: apt-get install -y $wanted"; exit 2; }
+done
+
+"$PY" bench/throughput.py 2>&1 | tee "$OUT/throughput-$STAMP.txt"
+"$PY" bench/freshness.py 2>&1 | tee "$OUT/freshness-$STAMP.txt"
+"$PY" bench/fold_history.py "$@" 2>&1 | tee "$OUT/fold_history-$STAMP.txt"
+
+echo
+echo "Results in $OUT/*-$STAMP.txt:"
+grep -h '^RESULT' "$OUT"/*-"$STAMP".txt
