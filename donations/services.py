@@ -5,11 +5,14 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from hubs.models import Hub
 from refurbishing.errors import LifecycleError
+from refurbishing.models import DeviceState
+from refurbishing.selectors import device_counts_by_state, device_list_for_donation
 from refurbishing.services import device_register_many
 
 from .models import Donation, Donor
@@ -89,3 +92,47 @@ def donation_pledge(
     except LifecycleError as exc:
         raise DonationError(exc.message) from exc
     return donation
+
+
+def donation_sync_status(*, donation_id: int) -> bool:
+    """Mark a pledged donation received once none of its devices is still awaited; tell the donor once.
+
+    Idempotent: the status changes (and the email goes) only on the first call that finds nothing awaited.
+    Returns whether it changed.
+    """
+    with transaction.atomic():
+        donation = Donation.objects.select_for_update().select_related("donor", "hub").get(pk=donation_id)
+        if donation.status != Donation.Status.PLEDGED:
+            return False
+        counts = device_counts_by_state(queryset=device_list_for_donation(donation_id=donation.pk))
+        if not counts or counts.get(DeviceState.PLEDGED, 0):
+            return False
+        donation.status = Donation.Status.RECEIVED
+        donation.received_at = timezone.now()
+        donation.save(update_fields=["status", "received_at"])
+        received = sum(n for state, n in counts.items() if state != DeviceState.MISSING)
+        missing = counts.get(DeviceState.MISSING, 0)
+        recipients = [u.email for u in donation.donor.users.filter(is_active=True) if u.email]
+        transaction.on_commit(
+            lambda: _email_donation_received(donation=donation, received=received, missing=missing, to=recipients)
+        )
+    return True
+
+
+def _email_donation_received(*, donation: Donation, received: int, missing: int, to: list[str]) -> None:
+    if not to:
+        return
+    lines = [
+        f"Your donation {donation.reference} has arrived at {donation.hub.name}.",
+        f"Devices received: {received}.",
+    ]
+    if missing:
+        lines.append(f"Devices that never arrived: {missing}. Reply to this email if you know where they are.")
+    lines.append("Every device will now be wiped to NIST SP 800-88 before it goes anywhere. Follow each one in")
+    lines.append("your donor portal.")
+    send_mail(
+        subject=f"{donation.reference}: your devices have arrived",
+        message="\n".join(lines),
+        from_email=None,
+        recipient_list=to,
+    )

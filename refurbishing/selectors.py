@@ -64,3 +64,7 @@ def device_events_all_for_recount(*, chunk_size: int = 5000) -> Iterator[dict[st
         .values(*EVENT_FOLD_FIELDS)
         .iterator(chunk_size=chunk_size)
     )
+
+
+def device_donation_id(*, device_id: int) -> int | None:
+    return Device.objects.filter(pk=device_id).values_list("donation_id", flat=True).first()
