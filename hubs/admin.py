@@ -102,10 +102,11 @@ class HubScopedAdmin(admin.ModelAdmin):
 
     ``hub_field`` is the path from the model to its hub (``"hub"``, ``"project__hub"``); None means the model has
     no hub and is not narrowed. The ``staff_can_*`` flags say what hub staff may do besides viewing; superusers
-    may always do everything a ModelAdmin allows.
+    may always do everything a ModelAdmin allows, unless ``read_only`` says nobody may write here at all.
     """
 
     hub_field: str | None = "hub"
+    read_only = False
     staff_can_add = False
     staff_can_change = False
     staff_can_delete = False
@@ -122,14 +123,19 @@ class HubScopedAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return request_is_hub_staff(request)
 
+    def _may(self, request, staff_flag: bool) -> bool:
+        if self.read_only:
+            return False
+        return request_is_superuser(request) or (staff_flag and request_is_hub_staff(request))
+
     def has_add_permission(self, request):
-        return request_is_superuser(request) or (self.staff_can_add and request_is_hub_staff(request))
+        return self._may(request, self.staff_can_add)
 
     def has_change_permission(self, request, obj=None):
-        return request_is_superuser(request) or (self.staff_can_change and request_is_hub_staff(request))
+        return self._may(request, self.staff_can_change)
 
     def has_delete_permission(self, request, obj=None):
-        return request_is_superuser(request) or (self.staff_can_delete and request_is_hub_staff(request))
+        return self._may(request, self.staff_can_delete)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # Every hub choice offers only the user's hubs, so nobody can put a row into a hub they do not work at.

@@ -22,21 +22,13 @@ class OpeningBalanceAdmin(HubScopedAdmin):
 
 @admin.register(ImpactCounter)
 class ImpactCounterAdmin(HubScopedAdmin):
-    list_display = ("metric", "hub", "project_kind", "month", "value")
-    list_filter = ("metric", ("hub", UserHubListFilter), "project_kind")
+    list_display = ("metric", "hub", "project_kind", "device_category", "month", "value")
+    list_filter = ("metric", ("hub", UserHubListFilter), "project_kind", "device_category")
     list_select_related = ("hub",)
     show_full_result_count = False
     ordering = ("-month", "metric", "hub__code")
-    readonly_fields = ("metric", "hub", "project_kind", "month", "value")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    read_only = True  # derived from events only; reconcile_impact repairs drift
+    readonly_fields = ("metric", "hub", "project_kind", "device_category", "month", "value")
 
 
 @admin.register(EmissionFactor)
@@ -45,3 +37,14 @@ class EmissionFactorAdmin(HubScopedAdmin):
     list_display = ("applies_to", "label", "kg_co2e", "source", "updated_at")
     search_fields = ("applies_to", "label")
     readonly_fields = ("updated_at",)
+
+    # Besides superusers, whoever the platform admin grants "Can change emission factor" (e.g. the
+    # communications team) keeps the published factors up to date.
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) or request.user.has_perm("impact.change_emissionfactor")
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or request.user.has_perm("impact.view_emissionfactor")
+
+    def has_module_permission(self, request):
+        return super().has_module_permission(request) or request.user.has_perm("impact.change_emissionfactor")

@@ -132,20 +132,12 @@ class ShipmentAdmin(HubScopedAdmin):
         "device_overview",
     )
     readonly_fields = fields
+    # Status, dates and devices change only through projects.services (the actions below).
+    read_only = True
     actions = ("ship_shipments", "deliver_shipments")
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(device_total=Count("devices"))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # Status, dates and devices change only through projects.services (the actions below).
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_lifecycle_permission(self, request):
         return request_is_hub_staff(request)

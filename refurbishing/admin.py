@@ -367,12 +367,4 @@ class DeviceEventAdmin(HubScopedAdmin):
     ordering = ("-id",)
     fields = ("device", "action", "from_state", "to_state", "actor", "hub", "occurred_at", "note", "data")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    read_only = True

@@ -475,3 +475,32 @@ def test_every_admin_page_opens(client, hubs, staff_ke_mba, superuser, sanitisat
     if who == "superuser":  # the user page carries the hub memberships
         page = client.get(reverse("admin:auth_user_change", args=[staff_ke_mba.pk]))
         assert "KE-MBA" in page.content.decode()
+
+
+def test_a_granted_communications_user_can_update_emission_factors_and_nobody_else(client, db):
+    from django.contrib.auth.models import Permission
+
+    from impact.models import EmissionFactor
+    from tests.factories import UserFactory
+
+    factor = EmissionFactor.objects.get(applies_to="laptop")
+    url = f"/admin/impact/emissionfactor/{factor.pk}/change/"
+    plain = UserFactory(username="plain-staff", is_staff=True)
+    client.force_login(plain)
+    assert client.get(url).status_code == 403
+    comms = UserFactory(username="comms", is_staff=True)
+    comms.user_permissions.add(Permission.objects.get(codename="change_emissionfactor"))
+    client.force_login(comms)
+    response = client.post(
+        url,
+        {
+            "applies_to": "laptop",
+            "label": "Laptop reused",
+            "kg_co2e": "70",
+            "source": "PUC Belgium 2027",
+            "source_url": "",
+        },
+    )
+    assert response.status_code == 302
+    factor.refresh_from_db()
+    assert (factor.kg_co2e, factor.source) == (70, "PUC Belgium 2027")
