@@ -25,6 +25,7 @@ def pytest_collection_modifyitems(config, items):
     CLOSEGAP_REQUIRE_SERVICES=1, which turns a missing service into an error instead of a skip, so those
     tests can never pass by not running.
     """
+    _restore_migrated_rows_after_transactional_tests(items)
     required = os.environ.get("CLOSEGAP_REQUIRE_SERVICES") == "1"
     missing = {
         "postgres": connection.vendor != "postgresql",
@@ -39,6 +40,18 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if marker in item.keywords:
                 item.add_marker(pytest.mark.skip(reason=f"needs the {marker} service (see README, Testing)"))
+
+
+def _restore_migrated_rows_after_transactional_tests(items):
+    """A transactional test ends by emptying every table, which also removes rows that data migrations
+    seeded (the published emission factors). Serialized rollback puts them back, so no later test
+    depends on running first."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and marker.kwargs.get("transaction") and "serialized_rollback" not in marker.kwargs:
+            item.add_marker(
+                pytest.mark.django_db(*marker.args, **marker.kwargs, serialized_rollback=True), append=False
+            )
 
 
 @pytest.fixture

@@ -26,6 +26,16 @@ def _n(value: float) -> str:
     return f"{value:.1f}"
 
 
+LABEL_CHAR_W = 9  # about one character of the 16px label font, in viewBox units
+LABEL_MAX_CHARS = 28
+
+
+def _short(label: str, limit: int = LABEL_MAX_CHARS) -> str:
+    # A longer name would run under its bar; the bar's <title> and the table keep it whole.
+    label = str(label)
+    return label if len(label) <= limit else label[: limit - 1].rstrip() + "\u2026"
+
+
 def _scale_max(values: Sequence[float]) -> float:
     top = max(values, default=0) or 1
     return float(top)
@@ -75,7 +85,10 @@ def monthly_bars(*, title: str, months: Sequence[str], series: Sequence[Series],
 
 def horizontal_bars(*, title: str, rows: Sequence[tuple[str, float]], css_class: str = "bar-a") -> SafeString:
     """One labelled bar per row (by hub, by project kind)."""
-    row_h, label_w, width = 26, 150, 640
+    row_h, width = 26, 640
+    # The label column fits the longest (shortened) label, so bars keep as much room as the names allow.
+    longest = max((len(_short(label)) for label, _ in rows), default=0)
+    label_w = min(max(longest * LABEL_CHAR_W + 12, 90), LABEL_MAX_CHARS * LABEL_CHAR_W + 12)
     height = row_h * max(len(rows), 1) + 4
     top = _scale_max([v for _, v in rows])
     parts = [
@@ -91,7 +104,7 @@ def horizontal_bars(*, title: str, rows: Sequence[tuple[str, float]], css_class:
                 '<rect class="{}" x="{}" y="{}" width="{}" height="{}"><title>{}: {}</title></rect>'
                 '<text x="{}" y="{}" class="chart-value">{}</text>',
                 y + 17,
-                label,
+                _short(label),
                 css_class,
                 label_w,
                 y + 4,

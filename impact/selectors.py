@@ -10,6 +10,7 @@ import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from hubs.models import Hub
 from projects.models import Project
+from projects.selectors import project_list_public
 
 from .models import EmissionFactor, ImpactCounter, Metric, OpeningBalance
 
@@ -71,8 +73,9 @@ def _environment(
         "ewaste_diverted_kg": float(round(ewaste_kg, 1)),
         "method": (
             "Devices delivered through the platform, times the avoided manufacturing emissions of a new device "
-            "of the same category, plus e-waste recycled times the avoided emissions per kg. Devices of other "
-            "categories, and devices delivered before the platform, are not included."
+            "of the same category, plus all e-waste recycled (the historic total included) times the avoided "
+            "emissions per kg. Devices of categories without a published factor, and devices delivered before "
+            "the platform (whose categories were not recorded), are not included."
         ),
         "factors": [
             {
@@ -184,3 +187,97 @@ def impact_summary_payload() -> SummaryPayload:
 def impact_summary() -> dict[str, Any]:
     """The public figures as a dict; no query when the cache is warm."""
     return impact_summary_payload().data
+
+
+# Per-hub and per-project public figures (the hub pages and public project pages).
+
+HUB_CACHE_TIMEOUT = 60  # bounds how long a project withdrawn from public view can linger on its hub's page
+HUB_PROJECTS_SHOWN = 20
+
+
+def impact_monthly_window(monthly: list[dict[str, Any]], *, months: int = 24, today: date | None = None) -> list[dict]:
+    """The last ``months`` calendar months up to the current one, oldest first; months without figures are zeros."""
+    today = today or timezone.now().date()
+    by_month = {row["month"]: row for row in monthly}
+    year, month = today.year, today.month
+    keys = []
+    for _ in range(months):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    zero = _figures({}, MONTHLY_METRICS)
+    return [{"month": key, **zero, **by_month.get(key, {})} for key in reversed(keys)]
+
+
+def public_project_as_dict(project: Project) -> dict[str, Any]:
+    """What a public page may show of a project: never its coordinators or anything else personal."""
+    return {
+        "id": project.pk,
+        "organisation": project.organisation,
+        "name": project.name,
+        "kind": project.kind,
+        "kind_label": str(project.get_kind_display()),
+        "country": project.country,
+        "hub_code": project.hub.code,
+        "hub_name": project.hub.name,
+        "hub_active": project.hub.active,
+        "devices_delivered": int(getattr(project, "devices_delivered", 0) or 0),
+        "beneficiaries_reached": int(getattr(project, "beneficiaries_reached", 0) or 0),
+    }
+
+
+def impact_hub_build(*, code: str) -> dict[str, Any] | None:
+    """One active hub's figures that the summary does not carry: opening balances, months, kinds, projects.
+
+    None when no active hub has that code. Four small queries: the hub, its counter cells (a handful of rows
+    per month), its opening balances and its first public projects.
+    """
+    hub = Hub.objects.filter(code=code, active=True).first()
+    if hub is None:
+        return None
+    per_kind: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    per_month: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    cells = ImpactCounter.objects.filter(hub=hub).values_list("metric", "project_kind", "month", "value")
+    for metric, kind, month, value in cells:
+        if kind:
+            per_kind[kind][metric] += value
+        per_month[month.strftime("%Y-%m")][metric] += value
+    opening = dict(OpeningBalance.objects.filter(hub=hub).values_list("metric", "value"))
+    projects = list(project_list_public(hub_code=hub.code)[: HUB_PROJECTS_SHOWN + 1])
+    return {
+        "code": hub.code,
+        "city": hub.city,
+        "opening": [
+            {"metric": m.value, "label": str(m.label), "value": _as_number(m, opening[m])}
+            for m in PUBLIC_METRICS
+            if opening.get(m)
+        ],
+        "monthly": [{"month": m, **_figures(per_month[m], MONTHLY_METRICS)} for m in sorted(per_month)],
+        "by_project_kind": [
+            {"kind": kind, "label": str(label), **_figures(per_kind.get(kind, {}))}
+            for kind, label in Project.Kind.choices
+        ],
+        "projects": [public_project_as_dict(p) for p in projects[:HUB_PROJECTS_SHOWN]],
+        "more_projects": len(projects) > HUB_PROJECTS_SHOWN,
+    }
+
+
+def impact_hub_detail(*, code: str) -> dict[str, Any] | None:
+    """A hub's public page figures, or None for an unknown or inactive hub; no query when the caches are warm.
+
+    The totals (opening balances included) come from the cached summary, so they match the home page. The
+    rest is built per hub and cached under the summary's ETag: every refresh after a fold changes the ETag,
+    so a new fold invalidates the hub figures with the same step that refreshes the home page.
+    """
+    payload = impact_summary_payload()
+    totals = next((hub for hub in payload.data.get("by_hub", ()) if hub["code"] == code), None)
+    if totals is None:  # the summary lists every active hub, so this answers "unknown or inactive" without a query
+        return None
+    version = payload.etag.strip('"')
+    key = f"impact:hub:v1:{code}:{version}"
+    detail = cache.get(key)
+    if detail is None:
+        detail = impact_hub_build(code=code)
+        if detail is None:  # deactivated since the summary was built
+            return None
+        cache.set(key, detail, HUB_CACHE_TIMEOUT)
+    return {"totals": totals, "updated_at": payload.data.get("updated_at"), **detail}

@@ -5,4 +5,9 @@ from . import views
 app_name = "impact"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("hubs/<str:code>/", views.hub_detail, name="hub"),
+    # Under "public/": "projects/" is the coordinators' portal (projects.urls).
+    path("public/projects/", views.public_project_list, name="project-list"),
+    path("public/projects/<int:pk>/", views.public_project_detail, name="project"),
+    path("widget/", views.widget, name="widget"),
 ]

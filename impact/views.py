@@ -1,18 +1,40 @@
-"""Public pages: the live impact totals."""
+"""Public pages: the live impact totals, hub pages, public project pages and the embeddable widget."""
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import cache_control
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
+from projects.models import Project
+from projects.selectors import project_get_public, project_list_public
+
+from .charts import Series, horizontal_bars, legend, monthly_bars
 from .models import Metric
-from .selectors import PUBLIC_METRICS, impact_summary
+from .selectors import (
+    PUBLIC_METRICS,
+    impact_hub_detail,
+    impact_monthly_window,
+    impact_summary,
+    public_project_as_dict,
+)
 
 # The page polls the public JSON (impact.api) for fresh numbers; a plain path, so the page never breaks
 # on a renamed route and partners can read the same address.
 LIVE_URL = "/api/v1/impact/"
+LIVE_PERIOD_MS = 5000
+WIDGET_PERIOD_MS = 15000  # an embedded widget sits on many partner pages at once: poll less often
+CHART_MONTHS = 24
+PROJECTS_PER_PAGE = 50
 HEADLINES = {
     Metric.DEVICES_RECEIVED: _("devices received"),
     Metric.DEVICES_REFURBISHED: _("refurbished"),
@@ -20,27 +42,185 @@ HEADLINES = {
     Metric.BENEFICIARIES_REACHED: _("people reached"),
     Metric.EWASTE_RECYCLED_KG: _("kg of e-waste recycled"),
 }
+# The countries Close the Gap has hubs in; any other code is shown as it is.
+COUNTRY_NAMES = {
+    "BE": _("Belgium"),
+    "CD": _("DR Congo"),
+    "KE": _("Kenya"),
+    "ZA": _("South Africa"),
+}
+
+
+def _country(code: str) -> str:
+    return str(COUNTRY_NAMES.get(code, code))
+
+
+def _headlines(figures: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {"key": metric.value, "label": HEADLINES.get(metric, metric.label), "value": figures.get(metric.value, 0)}
+        for metric in PUBLIC_METRICS
+    ]
+
+
+def _updated_at(summary: Mapping[str, Any]) -> datetime | None:
+    updated_at = summary.get("updated_at")
+    return datetime.fromisoformat(updated_at) if updated_at else None
+
+
+def _monthly_chart(monthly: Sequence[Mapping[str, Any]], *, title: str) -> dict[str, Any]:
+    months = impact_monthly_window(list(monthly), months=CHART_MONTHS)
+    series = [
+        Series(str(_("Devices received")), "bar-a", [m[Metric.DEVICES_RECEIVED] for m in months]),
+        Series(str(_("Devices delivered")), "bar-b", [m[Metric.DEVICES_DELIVERED] for m in months]),
+    ]
+    return {
+        "svg": monthly_bars(title=title, months=[m["month"] for m in months], series=series),
+        "legend": legend(series),
+        "rows": months,
+    }
+
+
+def _kind_charts(by_kind: Sequence[Mapping[str, Any]], *, where: str = "") -> dict[str, SafeString]:
+    # Two charts, each on its own scale: people reached are tens of times the devices delivered.
+    label = f" {where}" if where else ""
+    return {
+        "delivered": horizontal_bars(
+            title=f"Devices delivered by project kind{label}",
+            rows=[(str(k["label"]).capitalize(), k[Metric.DEVICES_DELIVERED]) for k in by_kind],
+            css_class="bar-b",
+        ),
+        "reached": horizontal_bars(
+            title=f"People reached by project kind{label}",
+            rows=[(str(k["label"]).capitalize(), k[Metric.BENEFICIARIES_REACHED]) for k in by_kind],
+            css_class="bar-c",
+        ),
+    }
+
+
+def _countries(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    # Every hub country gets a row, with zeros until it has figures, so the live script has a cell to fill.
+    figures = {row["country"]: row for row in summary.get("by_country", [])}
+    zero = dict.fromkeys((m.value for m in PUBLIC_METRICS), 0)
+    codes = sorted(figures.keys() | {hub["country"] for hub in summary.get("by_hub", [])})
+    return [{**zero, **figures.get(code, {}), "country": code, "name": _country(code)} for code in codes]
+
+
+def _environment(environment: Mapping[str, Any]) -> dict[str, Any]:
+    # "69" and "1.44", not "69.0" and "1.440": a factor is shown as it was published.
+    factors = [{**f, "value": f"{f['kg_co2e']:,g}"} for f in environment.get("factors", [])]
+    return {**environment, "factors": factors}
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     summary = impact_summary()  # from the cache: no query when warm
-    metrics = [
-        {"key": metric.value, "label": HEADLINES.get(metric, metric.label), "value": summary.get(metric.value, 0)}
-        for metric in PUBLIC_METRICS
-    ]
     hubs = [
         {**hub, "cells": [{"key": metric.value, "value": hub.get(metric.value, 0)} for metric in PUBLIC_METRICS]}
         for hub in summary.get("by_hub", [])
     ]
-    updated_at = summary.get("updated_at")
+    countries = _countries(summary)
+    by_kind = summary.get("by_project_kind", [])
     return render(
         request,
         "impact/home.html",
         {
-            "metrics": metrics,
+            "metrics": _headlines(summary),
             "hubs": hubs,
-            "updated_at": datetime.fromisoformat(updated_at) if updated_at else None,
+            "hub_chart": horizontal_bars(
+                title="Devices delivered by hub",
+                rows=[(hub["name"], hub.get(Metric.DEVICES_DELIVERED, 0)) for hub in hubs],
+                css_class="bar-b",
+            ),
+            "countries": countries,
+            "monthly": _monthly_chart(
+                summary.get("monthly", []), title=f"Devices received and delivered, last {CHART_MONTHS} months"
+            ),
+            "by_kind": by_kind,
+            "kind_charts": _kind_charts(by_kind),
+            "environment": _environment(summary.get("environment", {})),
+            "updated_at": _updated_at(summary),
             "live_url": LIVE_URL,
+            "live_period": LIVE_PERIOD_MS,
+            "widget_script_url": request.build_absolute_uri(static("js/impact-widget.js")),
+            "widget_url": request.build_absolute_uri(reverse("impact:widget")),
+            "json_url": request.build_absolute_uri(LIVE_URL),
+        },
+    )
+
+
+@require_GET
+def hub_detail(request: HttpRequest, code: str) -> HttpResponse:
+    """A hub's public page: its totals (historic ones included), months, project kinds and public projects."""
+    if code != code.upper():
+        return redirect("impact:hub", code=code.upper(), permanent=True)
+    hub = impact_hub_detail(code=code)  # cached: no query when warm
+    if hub is None:
+        raise Http404("No active hub has that code.")
+    totals = hub["totals"]
+    return render(
+        request,
+        "impact/hub.html",
+        {
+            "hub": hub,
+            "totals": totals,
+            "country": _country(totals["country"]),
+            "metrics": _headlines(totals),
+            "monthly": _monthly_chart(
+                hub["monthly"], title=f"Devices received and delivered at {totals['name']}, last {CHART_MONTHS} months"
+            ),
+            "by_kind": hub["by_project_kind"],
+            "kind_charts": _kind_charts(hub["by_project_kind"], where=f"at {totals['name']}"),
+            "updated_at": _updated_at(hub),
+            "live_url": LIVE_URL,
+            "live_period": LIVE_PERIOD_MS,
+        },
+    )
+
+
+@require_GET
+def public_project_list(request: HttpRequest) -> HttpResponse:
+    """Projects that agreed to appear publicly; ``?hub=KE-NBO`` narrows to one hub's. Two queries a page."""
+    hub_code = request.GET.get("hub", "").upper() or None
+    page = Paginator(project_list_public(hub_code=hub_code), PROJECTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "impact/project_list.html",
+        {
+            "page": page,
+            "projects": [public_project_as_dict(project) for project in page.object_list],
+            "hub_code": hub_code,
+            "kinds": dict(Project.Kind.choices),
+        },
+    )
+
+
+@require_GET
+def public_project_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One public project; any project that did not opt in is not found, exactly like one that does not exist."""
+    try:
+        project = project_get_public(pk=pk)
+    except Project.DoesNotExist:
+        raise Http404("No public project has that number.") from None
+    # Only the dict reaches the template, so no template can reach the coordinators through the model.
+    return render(
+        request,
+        "impact/project.html",
+        {"project": public_project_as_dict(project), "country": _country(project.country)},
+    )
+
+
+@require_GET
+@xframe_options_exempt  # made to be framed by partner sites; every other page keeps X-Frame-Options: DENY
+@cache_control(public=True, max_age=60)  # nothing personal on it; the script keeps the numbers fresh
+def widget(request: HttpRequest) -> HttpResponse:
+    summary = impact_summary()
+    return render(
+        request,
+        "impact/widget.html",
+        {
+            "metrics": _headlines(summary),
+            "live_url": LIVE_URL,
+            "live_period": WIDGET_PERIOD_MS,
+            "home_url": request.build_absolute_uri("/"),
         },
     )
