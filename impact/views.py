@@ -7,9 +7,10 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -25,6 +26,7 @@ from .selectors import (
     impact_hub_detail,
     impact_monthly_window,
     impact_summary,
+    impact_summary_payload,
     public_project_as_dict,
 )
 
@@ -111,41 +113,53 @@ def _environment(environment: Mapping[str, Any]) -> dict[str, Any]:
     return {**environment, "factors": factors}
 
 
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def _home_content(request: HttpRequest) -> SafeString:
     summary = impact_summary()  # from the cache: no query when warm
     hubs = [
         {**hub, "cells": [{"key": metric.value, "value": hub.get(metric.value, 0)} for metric in PUBLIC_METRICS]}
         for hub in summary.get("by_hub", [])
     ]
-    countries = _countries(summary)
     by_kind = summary.get("by_project_kind", [])
-    return render(
-        request,
-        "impact/home.html",
-        {
-            "metrics": _headlines(summary),
-            "hubs": hubs,
-            "hub_chart": horizontal_bars(
-                title="Devices delivered by hub",
-                rows=[(hub["name"], hub.get(Metric.DEVICES_DELIVERED, 0)) for hub in hubs],
-                css_class="bar-b",
-            ),
-            "countries": countries,
-            "monthly": _monthly_chart(
-                summary.get("monthly", []), title=f"Devices received and delivered, last {CHART_MONTHS} months"
-            ),
-            "by_kind": by_kind,
-            "kind_charts": _kind_charts(by_kind),
-            "environment": _environment(summary.get("environment", {})),
-            "updated_at": _updated_at(summary),
-            "live_url": LIVE_URL,
-            "live_period": LIVE_PERIOD_MS,
-            "widget_script_url": request.build_absolute_uri(static("js/impact-widget.js")),
-            "widget_url": request.build_absolute_uri(reverse("impact:widget")),
-            "json_url": request.build_absolute_uri(LIVE_URL),
-        },
-    )
+    context = {
+        "metrics": _headlines(summary),
+        "hubs": hubs,
+        "hub_chart": horizontal_bars(
+            title="Devices delivered by hub",
+            rows=[(hub["name"], hub.get(Metric.DEVICES_DELIVERED, 0)) for hub in hubs],
+            css_class="bar-b",
+        ),
+        "countries": _countries(summary),
+        "monthly": _monthly_chart(
+            summary.get("monthly", []), title=f"Devices received and delivered, last {CHART_MONTHS} months"
+        ),
+        "by_kind": by_kind,
+        "kind_charts": _kind_charts(by_kind),
+        "environment": _environment(summary.get("environment", {})),
+        "updated_at": _updated_at(summary),
+        "live_url": LIVE_URL,
+        "live_period": LIVE_PERIOD_MS,
+        "widget_script_url": request.build_absolute_uri(static("js/impact-widget.js")),
+        "widget_url": request.build_absolute_uri(reverse("impact:widget")),
+        "json_url": request.build_absolute_uri(LIVE_URL),
+    }
+    return mark_safe(render_to_string("impact/_home_content.html", context))
+
+
+# The page body is the same for everyone until the figures change: each process keeps the body rendered
+# for the current summary (by its ETag) and host, and renders again only after a fold. Per process and
+# bounded, so nothing here needs other processes to agree.
+_rendered_home: dict[tuple[str, str, str], SafeString] = {}
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    key = (impact_summary_payload().etag, request.get_host(), request.scheme)
+    content = _rendered_home.get(key)
+    if content is None:
+        content = _home_content(request)
+        _rendered_home.clear()
+        _rendered_home[key] = content
+    return render(request, "impact/home.html", {"content": content})
 
 
 @require_GET
