@@ -3,7 +3,7 @@
 Real pieces only: PostgreSQL, Redis (DB 14), a Celery worker (prefork, 2 processes) and gunicorn (2 workers),
 all with the same DATABASE_URL / REDIS_URL. This process is a third Django process on the same database: it
 commits each ``receive`` through ``refurbishing.services.device_transition``, so the after-commit signal queues
-the fold task to Redis exactly as a hub's scan station would. For each device it records the commit time and
+the fold task to Redis exactly as a hub technician's move would. For each device it records the commit time and
 polls GET /api/v1/impact/ every ~20 ms until ``devices_received`` grows: that wait is what a visitor sees.
 
 Target in the issue "Public impact, live": p95 < 2 s.

@@ -1,4 +1,4 @@
-"""Forms for the fields a transition carries; admin, API and scan station all validate with these."""
+"""Forms for the fields a transition carries; the admin and the API both validate with these."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _

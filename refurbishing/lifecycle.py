@@ -1,6 +1,6 @@
 """The device lifecycle, declared once as data.
 
-Every surface (admin, API, scan station, bulk actions, Celery) moves devices through
+Every surface (admin, API, bulk actions, Celery) moves devices through
 ``refurbishing.services.device_transition``, which reads this table; the diagram in the docs is
 generated from it (``python manage.py lifecycle_diagram``).
 """

@@ -73,7 +73,7 @@ class DeviceDetailSerializer(DeviceSerializer):
 class DeviceTransitionRequestSerializer(serializers.Serializer):
     """What ``POST /devices/{id}/transitions/`` takes: the action and the fields that action carries.
 
-    It documents the body; the action's own form validates it (the same form admin and scan station use).
+    It documents the body; the action's own form validates it (the same form the admin uses).
     """
 
     action = serializers.ChoiceField(choices=ACTIONS)
