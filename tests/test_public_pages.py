@@ -224,7 +224,8 @@ def test_hub_page_shows_totals_with_its_opening_balance_months_kinds_and_public_
     assert 'aria-label="People reached by project kind at Hub KE-NBO"' in html
     this_month = timezone.now().strftime("%Y-%m")
     assert f'<th scope="row">{this_month}</th><td class="num">3</td><td class="num">2</td>' in html
-    assert re.search(r'<th scope="row">Education</th><td class="num">2</td><td class="num">30</td>', html)
+    assert re.search(r'<th scope="row">Education</th>\s*<td class="num">2</td>\s*<td class="num">30</td>', html)
+    assert "data-kind=" not in html  # the live script fills network-wide figures; a hub page keeps its own
     assert f'href="/public/projects/{activity.pk}/">Kibera coding club</a>' in html
     assert "Private clinic network" not in html
     assert "data-kind=" not in html  # hub rows must not be overwritten by the network's live per-kind figures
