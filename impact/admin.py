@@ -6,6 +6,7 @@ events by ``impact.services`` and never edited by hand, by anyone.
 """
 
 from django.contrib import admin
+from django.db import models
 
 from hubs.admin import HubScopedAdmin, UserHubListFilter
 
@@ -37,6 +38,7 @@ class EmissionFactorAdmin(HubScopedAdmin):
     list_display = ("applies_to", "label", "kg_co2e", "source", "updated_at")
     search_fields = ("applies_to", "label")
     readonly_fields = ("updated_at",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # a source typed without a scheme
 
     # Besides superusers, whoever the platform admin grants "Can change emission factor" (e.g. the
     # communications team) keeps the published factors up to date.

@@ -17,6 +17,7 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from closegap.pagination import CappedCountPaginator
 from hubs.admin import (
     HubScopedAdmin,
     ReadOnlyInlineMixin,
@@ -155,6 +156,7 @@ class DeviceAdmin(HubScopedAdmin):
     search_help_text = _("Exact serial number or asset tag; end with * to match the beginning.")
     list_select_related = ("hub", "donation")
     show_full_result_count = False
+    paginator = CappedCountPaginator
     list_per_page = 50
     ordering = ("-id",)
     raw_id_fields = ("donation",)
@@ -363,6 +365,7 @@ class DeviceEventAdmin(HubScopedAdmin):
     list_select_related = ("device", "hub", "actor")
     search_fields = ("=device__serial_number", "=device__asset_tag")
     show_full_result_count = False
+    paginator = CappedCountPaginator
     list_per_page = 50
     ordering = ("-id",)
     fields = ("device", "action", "from_state", "to_state", "actor", "hub", "occurred_at", "note", "data")

@@ -504,3 +504,22 @@ def test_a_granted_communications_user_can_update_emission_factors_and_nobody_el
     assert response.status_code == 302
     factor.refresh_from_db()
     assert (factor.kg_co2e, factor.source) == (70, "PUC Belgium 2027")
+
+
+def test_device_list_counts_at_most_the_cap_so_millions_of_rows_are_never_scanned(client, hubs, superuser):
+    from unittest import mock
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from closegap.pagination import CappedCountPaginator
+    from tests.factories import DeviceFactory
+
+    DeviceFactory.create_batch(7, donation__hub=hubs["KE-MBA"])
+    client.force_login(superuser)
+    with mock.patch.object(CappedCountPaginator, "cap", 5), CaptureQueriesContext(connection) as queries:
+        response = client.get("/admin/refurbishing/device/")
+    assert response.status_code == 200
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT 6" in sql for sql in counts), counts
+    assert response.context["cl"].result_count == 5
