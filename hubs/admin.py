@@ -22,10 +22,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin import helpers
+from django.contrib.admin import helpers, widgets
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -97,6 +98,26 @@ class UserHubListFilter(admin.RelatedFieldListFilter):
         return [(hub.pk, str(hub)) for hub in hub_list_for_user(user=request.user).order_by("code")]
 
 
+class ScopedForeignKeyRawIdWidget(widgets.ForeignKeyRawIdWidget):
+    """A raw-id box that names the chosen row only when the field's (scoped) choices hold it.
+
+    Django's widget looks the typed id up in the whole table to print its name beside the box, so a form posted
+    back with another hub's id would show that row's name on the page that reports the error.
+    """
+
+    def __init__(self, rel, admin_site, *, queryset: QuerySet, attrs=None, using=None):
+        super().__init__(rel, admin_site, attrs=attrs, using=using)
+        self.queryset = queryset
+
+    def label_and_url_for_value(self, value):
+        key = self.rel.get_related_field().name
+        try:
+            allowed = self.queryset.filter(**{key: value}).exists()
+        except (ValueError, TypeError, ValidationError):
+            allowed = False
+        return super().label_and_url_for_value(value) if allowed else ("", "")
+
+
 class HubScopedAdmin(admin.ModelAdmin):
     """A ModelAdmin whose rows and permissions follow the user's hub memberships (see the module docstring).
 
@@ -141,7 +162,12 @@ class HubScopedAdmin(admin.ModelAdmin):
         # Every hub choice offers only the user's hubs, so nobody can put a row into a hub they do not work at.
         if db_field.related_model is Hub:
             kwargs["queryset"] = hub_list_for_user(user=request.user).order_by("code")
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if formfield is not None and type(formfield.widget) is widgets.ForeignKeyRawIdWidget:
+            formfield.widget = ScopedForeignKeyRawIdWidget(
+                db_field.remote_field, self.admin_site, queryset=formfield.queryset, using=kwargs.get("using")
+            )
+        return formfield
 
     def save_model(self, request, obj, form, change):
         # After the write the row must still be inside the user's scope (the form already refused other hubs;

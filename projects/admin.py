@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from hubs.admin import HubScopedAdmin, UserHubListFilter, render_action_form, request_is_hub_staff, request_is_superuser
 from hubs.selectors import restrict_to_user_hubs
 from refurbishing.errors import LifecycleError
+from refurbishing.forms import BENEFICIARIES_MAX
 
 from .models import DeviceRequest, Project, Shipment
 from .services import shipment_deliver, shipment_ship
@@ -97,6 +98,7 @@ class DeliveryForm(forms.Form):
                 label=_("People reached by shipment %(id)d (%(project)s)")
                 % {"id": shipment.pk, "project": shipment.project.name},
                 min_value=0,
+                max_value=BENEFICIARIES_MAX,
             )
 
     def beneficiaries_for(self, shipment: Shipment) -> int:

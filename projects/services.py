@@ -8,6 +8,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from hubs.selectors import user_can_act_in_hub
 from refurbishing.errors import LifecycleError
 from refurbishing.models import Device
 from refurbishing.services import device_transition
@@ -27,6 +28,11 @@ def project_allocate_device(
     note: str = "",
 ) -> Device:
     """Allocate a configured device to a project, adding it to the project's shipment being prepared."""
+    if actor is not None and not user_can_act_in_hub(user=actor, hub_id=project.hub_id):
+        # Checked first, and without the project's name: the API takes any project id, and another hub's
+        # projects (most of them not public) are none of this user's business.
+        message = "You can only allocate devices to projects served by a hub you work at."
+        raise LifecycleError(message, code="forbidden", field_errors={"project": [message]})
     if project.hub_id != device.hub_id:
         raise LifecycleError(f"{device} is at another hub than the one serving {project.name}; move it there first.")
     with transaction.atomic():

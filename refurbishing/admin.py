@@ -31,6 +31,7 @@ from hubs.selectors import hub_ids_for_user, restrict_to_user_hubs
 
 from .actions import action_form_class, device_perform_action
 from .errors import LifecycleError
+from .filters import parse_row_id
 from .lifecycle import ACTION_LABELS, ACTIONS, transitions_for
 from .models import Device, DeviceEvent, InspectionRecord, SanitisationRecord
 from .selectors import device_list
@@ -66,10 +67,8 @@ class RecentDonationFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        try:
-            return queryset.filter(donation_id=int(value))
-        except (TypeError, ValueError):
-            return queryset.none()
+        donation_id = parse_row_id(value)
+        return queryset.none() if donation_id is None else queryset.filter(donation_id=donation_id)
 
 
 class DeviceEventInline(ReadOnlyInlineMixin, admin.TabularInline):

@@ -7,6 +7,10 @@ from hubs.models import Hub
 
 from .models import Device, InspectionRecord, SanitisationRecord
 
+# People reached by one delivery, at most. A slip of the keyboard would go straight into the public totals (and
+# past what the database column holds); no single shipment reaches more. The coordinator portal uses the same cap.
+BENEFICIARIES_MAX = 1_000_000
+
 
 class NoteForm(forms.Form):
     note = forms.CharField(label=_("note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -80,6 +84,7 @@ class BeneficiariesForm(NoteForm):
     beneficiaries = forms.IntegerField(
         label=_("people reached"),
         min_value=0,
+        max_value=BENEFICIARIES_MAX,
         help_text=_("How many people this device reaches, as confirmed by the project."),
     )
 
