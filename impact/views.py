@@ -1,5 +1,6 @@
 """Public pages: the live impact totals, hub pages, public project pages and the embeddable widget."""
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,7 @@ from .selectors import (
 # The page polls the public JSON (impact.api) for fresh numbers; a plain path, so the page never breaks
 # on a renamed route and partners can read the same address.
 LIVE_URL = "/api/v1/impact/"
+HUB_CODE = re.compile(r"[A-Z]{2}-[A-Z]{3}")  # as hubs.Hub holds them
 LIVE_PERIOD_MS = 5000
 WIDGET_PERIOD_MS = 15000  # an embedded widget sits on many partner pages at once: poll less often
 CHART_MONTHS = 24
@@ -195,6 +197,8 @@ def hub_detail(request: HttpRequest, code: str) -> HttpResponse:
 def public_project_list(request: HttpRequest) -> HttpResponse:
     """Projects that agreed to appear publicly; ``?hub=KE-NBO`` narrows to one hub's. Two queries a page."""
     hub_code = request.GET.get("hub", "").upper() or None
+    if hub_code is not None and not HUB_CODE.fullmatch(hub_code):
+        raise Http404("No hub has that code.")
     page = Paginator(project_list_public(hub_code=hub_code), PROJECTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,

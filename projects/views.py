@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from refurbishing.errors import LifecycleError
+from refurbishing.forms import BENEFICIARIES_MAX
 
 from .models import Shipment
 from .selectors import project_list_for_user, shipment_get_for_coordinator
@@ -23,7 +24,7 @@ class DeliveryConfirmationForm(forms.Form):
         label=gettext_lazy("People these devices reach"),
         min_value=0,
         # A slip of the keyboard would go straight into the public totals; no single shipment reaches more.
-        max_value=1_000_000,
+        max_value=BENEFICIARIES_MAX,
         help_text=gettext_lazy("Students, patients, entrepreneurs... who will use the devices."),
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )

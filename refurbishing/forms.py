@@ -25,7 +25,34 @@ class ReceiveForm(NoteForm):
     )
 
 
+class _RawCheckboxInput(forms.CheckboxInput):
+    # Django's checkbox turns any unknown text into True; hand the raw value to the field to judge instead.
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
+class StrictBooleanField(forms.BooleanField):
+    """A yes/no that must say so: a checkbox ("on"), true/false, 1/0. Anything else is an error, not a yes."""
+
+    widget = _RawCheckboxInput
+
+    TRUE = {"true", "on", "1", "yes"}
+    FALSE = {"false", "off", "0", "no", ""}
+
+    def to_python(self, value):
+        if isinstance(value, bool) or value is None:
+            return bool(value)
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError(_("Answer true or false."), code="invalid")
+
+
 class SanitisationForm(NoteForm, forms.ModelForm):
+    verified = StrictBooleanField(label=_("verification passed"), required=False)
+
     class Meta:
         model = SanitisationRecord
         fields = ["method", "technique", "tool", "tool_version", "verification", "verified"]

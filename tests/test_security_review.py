@@ -212,3 +212,31 @@ def test_markup_in_names_is_escaped_on_public_pages_and_admin_messages(
     )
     assert any("refused" in str(m) for m in response.context["messages"])
     assert MARKUP not in response.content.decode()
+
+
+def test_sanitisation_verified_must_be_a_clear_yes(hubs, staff_be, sanitisation):
+    from rest_framework.test import APIClient
+
+    from refurbishing.services import device_transition
+    from tests.factories import DeviceFactory
+
+    device = DeviceFactory(donation__hub=hubs["BE-BRU"])
+    device_transition(device=device, action="receive", actor=staff_be)
+    api = APIClient()
+    api.force_authenticate(staff_be)
+    body = {"action": "sanitise", **sanitisation, "verified": "yes please"}
+    response = api.post(f"/api/v1/devices/{device.pk}/transitions/", body, format="json")
+    assert response.status_code == 400
+    assert "verified" in response.json()["errors"]
+    assert device.sanitisation_records.count() == 0
+
+
+def test_public_project_list_refuses_a_malformed_hub_code(client, db):
+    assert client.get("/public/projects/", {"hub": "KE-NBO\x00"}).status_code == 404
+    assert client.get("/public/projects/", {"hub": "ke-nbo"}).status_code == 200
+
+
+def test_api_docs_load_no_third_party_script(client, db):
+    html = client.get("/api/docs/").content.decode()
+    assert "cdn" not in html.lower()
+    assert "/static/drf_spectacular_sidecar/" in html

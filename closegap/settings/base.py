@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "hubs",
     "refurbishing",
     "donations",
@@ -122,6 +123,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Devices from donor to beneficiary, their chain of custody, and public impact.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The API docs page loads Swagger UI from our own static files (no third-party script on our origin).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "impact.openapi.add_public_impact_path",
