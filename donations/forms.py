@@ -13,6 +13,7 @@ from hubs.models import Hub
 from refurbishing.models import Device
 
 from .models import Donor
+from .services import normalise_registration_number
 
 # A pledge typed by hand stays short; hundreds of devices come in through the spreadsheet import.
 DEFAULT_ROWS = 5
@@ -20,11 +21,6 @@ ADD_ROWS = 5
 MAX_ROWS = 200
 
 COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
-
-
-def normalise_registration_number(value: str) -> str:
-    """The same normalisation the sign-up service stores, so the uniqueness check sees what will be saved."""
-    return value.replace(" ", "").upper()
 
 
 class DonorSignUpForm(UserCreationForm):
@@ -75,6 +71,7 @@ class DonorSignUpForm(UserCreationForm):
         self.fields["legal_name"].widget.attrs["autofocus"] = True
 
     def clean_registration_number(self) -> str:
+        # The number the service will store, so the uniqueness check sees what will be saved.
         number = normalise_registration_number(self.cleaned_data["registration_number"])
         if len(number) < 4:
             raise forms.ValidationError(_("Enter the full registration or VAT number."))

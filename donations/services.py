@@ -22,6 +22,11 @@ class DonationError(Exception):
     """A donor-side request that cannot be carried out, with a message the donor can act on."""
 
 
+def normalise_registration_number(value: str) -> str:
+    """Registration numbers are stored without spaces, in capitals; the sign-up form checks uniqueness on this."""
+    return value.replace(" ", "").upper()
+
+
 def donor_sign_up(
     *,
     legal_name: str,
@@ -39,7 +44,7 @@ def donor_sign_up(
     with transaction.atomic():
         donor = Donor.objects.create(
             legal_name=legal_name,
-            registration_number=registration_number.replace(" ", "").upper(),
+            registration_number=normalise_registration_number(registration_number),
             country=country.upper(),
             address=address,
         )

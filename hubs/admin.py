@@ -33,7 +33,6 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Hub, HubMembership
 from .selectors import (
-    hub_ids_for_user,
     hub_list_for_user,
     restrict_to_user_hubs,
     user_can_act_in_hub,
@@ -50,6 +49,11 @@ def request_is_hub_staff(request: HttpRequest) -> bool:
 def request_is_superuser(request: HttpRequest) -> bool:
     user = request.user
     return bool(user.is_active and user.is_superuser)
+
+
+def request_may_write(request: HttpRequest, *, staff_flag: bool) -> bool:
+    """A superuser, or hub staff where the admin's ``staff_can_*`` flag lets them."""
+    return request_is_superuser(request) or (staff_flag and request_is_hub_staff(request))
 
 
 def render_action_form(
@@ -121,9 +125,10 @@ class ScopedForeignKeyRawIdWidget(widgets.ForeignKeyRawIdWidget):
 class HubScopedAdmin(admin.ModelAdmin):
     """A ModelAdmin whose rows and permissions follow the user's hub memberships (see the module docstring).
 
-    ``hub_field`` is the path from the model to its hub (``"hub"``, ``"project__hub"``); None means the model has
-    no hub and is not narrowed. The ``staff_can_*`` flags say what hub staff may do besides viewing; superusers
-    may always do everything a ModelAdmin allows, unless ``read_only`` says nobody may write here at all.
+    ``hub_field`` is the path from the model to its hub (``"hub"``, ``"project__hub"``, ``"pk"`` for hubs); None
+    means the model has no hub and is not narrowed. The ``staff_can_*`` flags say what hub staff may do besides
+    viewing; superusers may always do everything a ModelAdmin allows, unless ``read_only`` says nobody may write
+    here at all.
     """
 
     hub_field: str | None = "hub"
@@ -145,9 +150,7 @@ class HubScopedAdmin(admin.ModelAdmin):
         return request_is_hub_staff(request)
 
     def _may(self, request, staff_flag: bool) -> bool:
-        if self.read_only:
-            return False
-        return request_is_superuser(request) or (staff_flag and request_is_hub_staff(request))
+        return not self.read_only and request_may_write(request, staff_flag=staff_flag)
 
     def has_add_permission(self, request):
         return self._may(request, self.staff_can_add)
@@ -178,19 +181,24 @@ class HubScopedAdmin(admin.ModelAdmin):
 
 
 class HubScopedInlineMixin:
-    """Inline permissions by the same rules: hub staff may view, only superusers may write."""
+    """Inline permissions by the same rules: hub staff may view, and write where a ``staff_can_*`` flag says so;
+    superusers may always write."""
+
+    staff_can_add = False
+    staff_can_change = False
+    staff_can_delete = False
 
     def has_view_permission(self, request, obj=None):
         return request_is_hub_staff(request)
 
     def has_add_permission(self, request, obj=None):
-        return request_is_superuser(request)
+        return request_may_write(request, staff_flag=self.staff_can_add)
 
     def has_change_permission(self, request, obj=None):
-        return request_is_superuser(request)
+        return request_may_write(request, staff_flag=self.staff_can_change)
 
     def has_delete_permission(self, request, obj=None):
-        return request_is_superuser(request)
+        return request_may_write(request, staff_flag=self.staff_can_delete)
 
 
 class ReadOnlyInlineMixin:
@@ -238,17 +246,12 @@ class UserHubMembershipInline(HubScopedInlineMixin, admin.TabularInline):
 
 @admin.register(Hub)
 class HubAdmin(HubScopedAdmin):
-    hub_field = None
+    hub_field = "pk"
     list_display = ("code", "name", "city", "country", "active")
     list_filter = ("active", "country")
     search_fields = ("code", "name")
     ordering = ("code",)
     inlines = (HubMembershipInline,)
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        ids = hub_ids_for_user(user=request.user)
-        return queryset if ids is None else queryset.filter(pk__in=ids)
 
 
 @admin.register(HubMembership)

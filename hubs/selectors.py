@@ -19,10 +19,10 @@ def hub_list_for_user(*, user: AnyUser) -> QuerySet[Hub]:
 
 def hub_ids_for_user(*, user: AnyUser) -> set[int] | None:
     """The ids of the user's hubs, or None meaning "all hubs" (superusers)."""
-    if user.is_authenticated and user.is_active and user.is_superuser:
-        return None
     if not user.is_authenticated or not user.is_active:
         return set()
+    if user.is_superuser:
+        return None
     # Cache on the user object for the length of one request: admin and API ask several times.
     cached = getattr(user, "_closegap_hub_ids", None)
     if cached is None:
@@ -44,8 +44,11 @@ def user_can_act_in_hub(*, user: AnyUser, hub_id: int | None) -> bool:
 
 
 def restrict_to_user_hubs(queryset: QuerySet, *, user: AnyUser, field: str = "hub") -> QuerySet:
-    """Narrow any queryset with a hub foreign key to the rows of the user's hubs."""
+    """Narrow a queryset to the rows of the user's hubs.
+
+    ``field`` is the path from the row to its hub: ``"hub"``, ``"project__hub"``, or ``"pk"`` for hubs themselves.
+    """
     ids = hub_ids_for_user(user=user)
     if ids is None:
         return queryset
-    return queryset.filter(**{f"{field}_id__in": ids})
+    return queryset.filter(**{f"{field}__in": ids})

@@ -6,7 +6,10 @@ from refurbishing.signals import device_transitioned
 
 from .tasks import impact_fold_events
 
+# Named, so a bulk job (seed_demo) can pause this receiver and reconnect exactly it.
+FOLD_RECEIVER_UID = "impact_fold_after_transition"
 
-@receiver(device_transitioned, dispatch_uid="impact_fold_after_transition")
+
+@receiver(device_transitioned, dispatch_uid=FOLD_RECEIVER_UID)
 def queue_fold_after_transition(sender, **kwargs) -> None:
     impact_fold_events.delay()

@@ -56,6 +56,21 @@ def _figures(values: dict[str, Decimal], metrics=PUBLIC_METRICS) -> dict[str, in
     return {m.value: _as_number(m, values.get(m, Decimal(0))) for m in metrics}
 
 
+def _month_key(month: date) -> str:
+    return month.strftime("%Y-%m")
+
+
+def _kind_rows(per_kind: dict[str, dict[str, Decimal]]) -> list[dict[str, Any]]:
+    """One row per project kind, in the kinds' order, zeros for a kind without figures (home and hub pages)."""
+    return [
+        {"kind": kind, "label": str(label), **_figures(per_kind.get(kind, {}))} for kind, label in Project.Kind.choices
+    ]
+
+
+def _monthly_rows(per_month: dict[str, dict[str, Decimal]]) -> list[dict[str, Any]]:
+    return [{"month": month, **_figures(per_month[month], MONTHLY_METRICS)} for month in sorted(per_month)]
+
+
 def _environment(
     delivered_by_category: dict[str, Decimal], ewaste_kg: Decimal, factors: list[EmissionFactor]
 ) -> dict[str, Any]:
@@ -102,7 +117,7 @@ def impact_summary_build() -> dict[str, Any]:
         per_hub[hub_id][metric] += value
         if kind:
             per_kind[kind][metric] += value
-        per_month[month.strftime("%Y-%m")][metric] += value
+        per_month[_month_key(month)][metric] += value
         if metric == Metric.DEVICES_DELIVERED:
             delivered_by_category[category] += value
     for hub_id, metric, value in OpeningBalance.objects.values_list("hub_id", "metric", "value"):
@@ -125,12 +140,8 @@ def impact_summary_build() -> dict[str, Any]:
         for hub in hubs
     ]
     summary["by_country"] = [{"country": country, **_figures(per_country[country])} for country in sorted(per_country)]
-    summary["by_project_kind"] = [
-        {"kind": kind, "label": str(label), **_figures(per_kind.get(kind, {}))} for kind, label in Project.Kind.choices
-    ]
-    summary["monthly"] = [
-        {"month": month, **_figures(per_month[month], MONTHLY_METRICS)} for month in sorted(per_month)
-    ]
+    summary["by_project_kind"] = _kind_rows(per_kind)
+    summary["monthly"] = _monthly_rows(per_month)
     summary["environment"] = _environment(
         delivered_by_category, totals[Metric.EWASTE_RECYCLED_KG], list(EmissionFactor.objects.order_by("applies_to"))
     )
@@ -240,7 +251,7 @@ def impact_hub_build(*, code: str) -> dict[str, Any] | None:
     for metric, kind, month, value in cells:
         if kind:
             per_kind[kind][metric] += value
-        per_month[month.strftime("%Y-%m")][metric] += value
+        per_month[_month_key(month)][metric] += value
     opening = dict(OpeningBalance.objects.filter(hub=hub).values_list("metric", "value"))
     projects = list(project_list_public(hub_code=hub.code)[: HUB_PROJECTS_SHOWN + 1])
     return {
@@ -251,11 +262,8 @@ def impact_hub_build(*, code: str) -> dict[str, Any] | None:
             for m in PUBLIC_METRICS
             if opening.get(m)
         ],
-        "monthly": [{"month": m, **_figures(per_month[m], MONTHLY_METRICS)} for m in sorted(per_month)],
-        "by_project_kind": [
-            {"kind": kind, "label": str(label), **_figures(per_kind.get(kind, {}))}
-            for kind, label in Project.Kind.choices
-        ],
+        "monthly": _monthly_rows(per_month),
+        "by_project_kind": _kind_rows(per_kind),
         "projects": [public_project_as_dict(p) for p in projects[:HUB_PROJECTS_SHOWN]],
         "more_projects": len(projects) > HUB_PROJECTS_SHOWN,
     }

@@ -13,7 +13,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from hubs.admin import HubScopedAdmin, UserHubListFilter, render_action_form, request_is_hub_staff, request_is_superuser
+from hubs.admin import (
+    HubScopedAdmin,
+    HubScopedInlineMixin,
+    UserHubListFilter,
+    render_action_form,
+    request_is_hub_staff,
+    request_is_superuser,
+)
 from hubs.selectors import restrict_to_user_hubs
 from refurbishing.errors import LifecycleError
 from refurbishing.forms import BENEFICIARIES_MAX
@@ -28,23 +35,13 @@ DELIVER_MAX_SHIPMENTS = 20
 ACTION_FORM_PREFIX = "delivery"
 
 
-class DeviceRequestInline(admin.TabularInline):
+class DeviceRequestInline(HubScopedInlineMixin, admin.TabularInline):
     model = DeviceRequest
+    staff_can_add = True
+    staff_can_change = True
     extra = 0
     fields = ("category", "quantity", "status", "purpose", "created_at")
     readonly_fields = ("created_at",)
-
-    def has_view_permission(self, request, obj=None):
-        return request_is_hub_staff(request)
-
-    def has_add_permission(self, request, obj=None):
-        return request_is_hub_staff(request)
-
-    def has_change_permission(self, request, obj=None):
-        return request_is_hub_staff(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return request_is_superuser(request)
 
 
 @admin.register(Project)

@@ -27,7 +27,7 @@ from hubs.admin import (
     request_is_superuser,
 )
 from hubs.models import Hub
-from hubs.selectors import hub_ids_for_user, restrict_to_user_hubs
+from hubs.selectors import restrict_to_user_hubs
 
 from .actions import action_form_class, device_perform_action
 from .errors import LifecycleError
@@ -269,8 +269,7 @@ class DeviceAdmin(HubScopedAdmin):
             if queryset is None:
                 continue
             if queryset.model is Hub:
-                hub_ids = hub_ids_for_user(user=request.user)
-                field.queryset = queryset if hub_ids is None else queryset.filter(pk__in=hub_ids)
+                field.queryset = restrict_to_user_hubs(queryset, user=request.user, field="pk")
             elif any(f.name == "hub" for f in queryset.model._meta.get_fields()):
                 field.queryset = restrict_to_user_hubs(queryset, user=request.user)
         return form

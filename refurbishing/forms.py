@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hubs.models import Hub
 
-from .models import Device, InspectionRecord, SanitisationRecord
+from .models import InspectionRecord, SanitisationRecord
 
 # People reached by one delivery, at most. A slip of the keyboard would go straight into the public totals (and
 # past what the database column holds); no single shipment reaches more. The coordinator portal uses the same cap.
@@ -114,22 +114,3 @@ class BeneficiariesForm(NoteForm):
         max_value=BENEFICIARIES_MAX,
         help_text=_("How many people this device reaches, as confirmed by the project."),
     )
-
-
-class DeviceEditForm(forms.ModelForm):
-    class Meta:
-        model = Device
-        fields = [
-            "hub",
-            "category",
-            "manufacturer",
-            "model",
-            "serial_number",
-            "asset_tag",
-            "has_storage_media",
-            "cpu",
-            "ram_gb",
-            "storage_gb",
-            "year",
-            "weight_kg",
-        ]

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from hubs.selectors import restrict_to_user_hubs
 
@@ -33,8 +33,6 @@ def device_list_for_donation(*, donation_id: int) -> QuerySet[Device]:
 
 
 def device_counts_by_state(*, queryset: QuerySet[Device]) -> dict[str, int]:
-    from django.db.models import Count
-
     return dict(queryset.order_by().values_list("state").annotate(n=Count("id")))
 
 

@@ -23,7 +23,7 @@ from donations.models import Donor
 from donations.services import donation_pledge, donor_sign_up
 from hubs.models import Hub, HubMembership
 from impact.models import Metric, OpeningBalance
-from impact.receivers import queue_fold_after_transition
+from impact.receivers import FOLD_RECEIVER_UID, queue_fold_after_transition
 from impact.selectors import impact_summary_refresh
 from impact.services import impact_fold_events
 from projects.models import Project
@@ -206,12 +206,11 @@ def _one_fold_at_the_end() -> Iterator[None]:
     Each of the ~1,500 transitions would otherwise queue a fold task after commit (in-process when Celery is
     eager, onto the broker otherwise), every one but the first finding nothing left to count.
     """
-    uid = "impact_fold_after_transition"
-    device_transitioned.disconnect(dispatch_uid=uid)
+    device_transitioned.disconnect(dispatch_uid=FOLD_RECEIVER_UID)
     try:
         yield
     finally:
-        device_transitioned.connect(queue_fold_after_transition, dispatch_uid=uid)
+        device_transitioned.connect(queue_fold_after_transition, dispatch_uid=FOLD_RECEIVER_UID)
 
 
 class Command(BaseCommand):
