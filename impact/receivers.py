@@ -4,7 +4,7 @@ from django.dispatch import receiver
 
 from refurbishing.signals import device_transitioned
 
-from .tasks import impact_fold_events
+from .tasks import impact_fold_request
 
 # Named, so a bulk job (seed_demo) can pause this receiver and reconnect exactly it.
 FOLD_RECEIVER_UID = "impact_fold_after_transition"
@@ -12,4 +12,4 @@ FOLD_RECEIVER_UID = "impact_fold_after_transition"
 
 @receiver(device_transitioned, dispatch_uid=FOLD_RECEIVER_UID)
 def queue_fold_after_transition(sender, **kwargs) -> None:
-    impact_fold_events.delay()
+    impact_fold_request()

@@ -115,6 +115,12 @@ class Shipment(models.Model):
                 | ~models.Q(status="delivered"),
                 name="shipment_delivered_has_beneficiaries",
             ),
+            # Allocations add to the one shipment being prepared; two at once must not open a second.
+            models.UniqueConstraint(
+                fields=["project", "hub"],
+                condition=models.Q(status="preparing"),
+                name="shipment_one_preparing_per_project_and_hub",
+            ),
         ]
 
     def __str__(self) -> str:
