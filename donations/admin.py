@@ -66,7 +66,8 @@ class DonationAdmin(HubScopedAdmin):
         return False
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = ["reference", "donor", "pledged_at", "created_by", "device_overview"]
+        # Status and arrival follow the devices (donations.services.donation_sync_status), never a hand edit.
+        readonly = ["reference", "donor", "status", "received_at", "pledged_at", "created_by", "device_overview"]
         if not request_is_superuser(request):
             # Moving a pledge between hubs is the platform admin's call, not one hub's.
             readonly.append("hub")

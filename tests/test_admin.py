@@ -523,3 +523,18 @@ def test_device_list_counts_at_most_the_cap_so_millions_of_rows_are_never_scanne
     counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
     assert counts and all("LIMIT 6" in sql for sql in counts), counts
     assert response.context["cl"].result_count == 5
+
+
+def test_donation_status_follows_its_devices_and_cannot_be_typed_in(client, hubs, staff_ke_mba):
+    donation = DonationFactory(hub=hubs["KE-MBA"])
+    client.force_login(staff_ke_mba)
+    url = reverse("admin:donations_donation_change", args=[donation.pk])
+    page = client.get(url).content.decode()
+    assert 'name="status"' not in page
+    response = client.post(
+        url,
+        {"status": "closed", "pickup_address": "Moi Avenue, Mombasa", "pickup_date": "", "notes": "called ahead"},
+    )
+    assert response.status_code == 302
+    donation.refresh_from_db()
+    assert (donation.status, donation.notes) == ("pledged", "called ahead")
