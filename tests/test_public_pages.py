@@ -1,6 +1,5 @@
 """The public pages: home charts and environment estimate, hub pages, public project pages and the widget."""
 
-import os
 import re
 import threading
 from datetime import date
@@ -361,25 +360,13 @@ def test_widget_script_is_served_and_inserts_a_frame_of_the_widget(client):
 
 # --- in a real browser --------------------------------------------------------------------------------------
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-
 
 @pytest.fixture
-def page(monkeypatch):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"no Chromium at {CHROMIUM} (set CHROMIUM_PATH)")
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def page(page, monkeypatch):
     # The pages read their poll period from data-live-period; a short one keeps these tests quick.
     monkeypatch.setattr(impact_views, "LIVE_PERIOD_MS", 300)
     monkeypatch.setattr(impact_views, "WIDGET_PERIOD_MS", 300)
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+    return page
 
 
 @pytest.fixture
