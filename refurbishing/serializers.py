@@ -4,6 +4,7 @@ from rest_framework import serializers
 from .lifecycle import ACTIONS, actions_from
 from .models import Device, DeviceEvent, InspectionRecord, SanitisationRecord
 from .selectors import device_event_list
+from .services import REGISTERABLE_FIELDS
 
 
 class DeviceEventSerializer(serializers.ModelSerializer):
@@ -31,17 +32,7 @@ class DeviceSerializer(serializers.ModelSerializer):
             "id",
             "hub",
             "donation",
-            "category",
-            "manufacturer",
-            "model",
-            "serial_number",
-            "asset_tag",
-            "has_storage_media",
-            "cpu",
-            "ram_gb",
-            "storage_gb",
-            "year",
-            "weight_kg",
+            *REGISTERABLE_FIELDS,
             "grade",
             "state",
             "version",
