@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install migrate demo lint format check worker beat clean
+.PHONY: run test install messages testtools migrate demo lint format check worker beat clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -19,7 +19,22 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-migrate: install
+# French and Dutch catalogues, compiled on every run so a fresh clone shows translations. GNU gettext's msgfmt
+# when the machine has it; otherwise polib (a dev dependency) writes the same .mo files in pure Python.
+messages: install
+	@if command -v msgfmt >/dev/null 2>&1; then \
+		$(BIN)/python manage.py compilemessages -v0 --ignore=.venv --ignore=node_modules; \
+	else \
+		$(BIN)/python -c 'import glob, polib; [polib.pofile(p).save_as_mofile(p[:-3] + ".mo") for p in glob.glob("locale/*/LC_MESSAGES/*.po")]'; \
+	fi
+
+# Test-only tools from npm (axe-core for the accessibility test), when npm is there to install them.
+testtools:
+	@if command -v npm >/dev/null 2>&1 && [ ! -f node_modules/axe-core/axe.min.js ]; then \
+		npm ci --no-audit --no-fund --loglevel=error; \
+	fi
+
+migrate: messages
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
@@ -38,7 +53,7 @@ run: demo
 	echo "Open http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/, log in as admin/admin)"; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: install
+test: messages testtools
 	$(BIN)/python -m pytest
 
 lint: install

@@ -1,20 +1,25 @@
-"""Fixtures shared by every test. Factories live in tests/factories.py."""
+"""Fixtures shared by every test. Factories live in each app's ``factories.py``."""
 
 import os
+import shutil
+import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
+from django.utils import translation
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
-from tests.factories import HubFactory, StaffFactory, UserFactory
+from donations.factories import DonorFactory
+from hubs.factories import HUB_CODES, HubFactory, StaffFactory, UserFactory
+from refurbishing.factories import SANITISATION
 
-SANITISATION = {
-    "method": "purge",
-    "technique": "NVMe Format with crypto erase",
-    "tool": "nwipe",
-    "tool_version": "0.34",
-    "verification": "full",
-    "verified": True,
-}
+# How long a racer may wait at the starting line, and the race may run, before the test calls it a deadlock.
+RACE_TIMEOUT = 30
 
 
 def pytest_collection_modifyitems(config, items):
@@ -31,6 +36,7 @@ def pytest_collection_modifyitems(config, items):
         "postgres": connection.vendor != "postgresql",
         "worker": not os.environ.get("REDIS_URL"),
         "browser": not os.path.exists(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")),
+        "gettext": not all(shutil.which(tool) for tool in ("xgettext", "msgmerge", "msgfmt")),
     }
     for marker, is_missing in missing.items():
         if not is_missing or not any(marker in item.keywords for item in items):
@@ -54,9 +60,18 @@ def _restore_migrated_rows_after_transactional_tests(items):
             )
 
 
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in English. A request to /fr/ or /nl/ leaves its language active in the thread (the test
+    client runs in the test's thread), which would otherwise make a later test's reverse() give /fr/... addresses."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def hubs(db):
-    return {code: HubFactory(code=code) for code in ("BE-BRU", "KE-MBA", "KE-NBO", "ZA-JNB", "CD-FIH")}
+    return {code: HubFactory(code=code) for code in HUB_CODES}
 
 
 @pytest.fixture
@@ -70,13 +85,83 @@ def staff_ke_mba(hubs):
 
 
 @pytest.fixture
+def staff_ke_nbo(hubs):
+    return StaffFactory(username="staff-ke-nbo", hub=hubs["KE-NBO"])
+
+
+@pytest.fixture
 def superuser(db):
     return UserFactory(username="admin", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
+def donor_user(db):
+    """A user of one donor organisation, Acme NV."""
+    user = UserFactory(username="donor-a")
+    DonorFactory(legal_name="Acme NV", address="Rue Haute 1, 1000 Brussels").users.add(user)
+    return user
+
+
+@pytest.fixture
+def coordinator(db):
+    """A user who will coordinate a project; the e-mail lets tests check it never shows in public."""
+    return UserFactory(username="coordinator-wanjiru", email="wanjiru.private@example.org")
+
+
+@pytest.fixture
 def sanitisation():
     return dict(SANITISATION)
+
+
+@pytest.fixture
+def token_client(db) -> Callable[[Any], APIClient]:
+    """``token_client(user)``: an API client that signs in the way scripts do, with the user's API token."""
+
+    def client_for(user) -> APIClient:
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return client_for
+
+
+@pytest.fixture
+def fresh_cache():
+    """The public figures are served from the cache: start from what this test's database says, and leave
+    nothing (a summary, a "fold pending" flag) to the next test."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def run_together() -> Callable[..., list[tuple[str, Any]]]:
+    """``run_together(job, job, ...)``: each ``job(barrier)`` in its own thread with its own database connection,
+    all released at the same moment by ``barrier.wait()``; returns ("ok", value) or ("error", exception) each."""
+
+    def run(*jobs: Callable[[threading.Barrier], Any]) -> list[tuple[str, Any]]:
+        barrier = threading.Barrier(len(jobs), timeout=RACE_TIMEOUT)
+        results: list[tuple[str, Any] | None] = [None] * len(jobs)
+
+        def worker(index: int, job: Callable[[threading.Barrier], Any]) -> None:
+            try:
+                results[index] = ("ok", job(barrier))
+            except BaseException as exc:  # noqa: BLE001  (the test inspects whatever the racer raised)
+                results[index] = ("error", exc)
+            finally:
+                connection.close()  # each thread opened its own connection; the test database must be droppable
+
+        threads = [threading.Thread(target=worker, args=(i, job)) for i, job in enumerate(jobs)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(RACE_TIMEOUT)
+        assert not any(t.is_alive() for t in threads), "a racer is still running: deadlock or lock wait"
+        assert all(r is not None for r in results)
+        return results  # type: ignore[return-value]
+
+    return run
 
 
 CHROMIUM_ARGS = [

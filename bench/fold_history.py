@@ -39,19 +39,13 @@ from bench._common import (
     results_dir,
     spread,
 )
+from demo.data import HUBS
 
 EVENTS_PER_DEVICE = 8
 PATH_ACTIONS = ["pledge", "receive", "sanitise", "inspect", "configure", "allocate", "ship", "deliver"]
 PATH_STATES = ["pledged", "received", "sanitised", "inspected", "configured", "allocated", "shipped", "delivered"]
 CATEGORIES = ["laptop", "desktop", "monitor", "smartphone"]
 KINDS = ["education", "medical", "entrepreneurship", "social"]
-HUBS = [
-    ("BE-BRU", "Close the Gap Brussels", "BE", "Brussels"),
-    ("KE-MBA", "Close the Gap Mombasa", "KE", "Mombasa"),
-    ("KE-NBO", "Close the Gap Nairobi", "KE", "Nairobi"),
-    ("ZA-JNB", "Close the Gap Johannesburg", "ZA", "Johannesburg"),
-    ("CD-FIH", "Close the Gap Kinshasa", "CD", "Kinshasa"),
-]
 HISTORY_MONTHS = 36
 
 

@@ -37,6 +37,7 @@ from bench._common import (
     spread,
     start_gunicorn,
 )
+from demo.data import HUBS
 
 DB_NAME = "closegap_bench_throughput"
 REDIS_DB = 13
@@ -52,18 +53,11 @@ def seed_fallback() -> str:
     from impact.models import Metric, OpeningBalance
     from refurbishing.services import device_register_many, device_transition
 
-    hubs = [
-        ("BE-BRU", "Brussels", "BE"),
-        ("KE-MBA", "Mombasa", "KE"),
-        ("KE-NBO", "Nairobi", "KE"),
-        ("ZA-JNB", "Johannesburg", "ZA"),
-        ("CD-FIH", "Kinshasa", "CD"),
-    ]
     donor = Donor.objects.create(
         legal_name="Bench Donor NV", registration_number="BE0000000001", country="BE", address="Bench street 1"
     )
-    for i, (code, city, country) in enumerate(hubs):
-        hub = Hub.objects.create(code=code, name=f"Close the Gap {city}", country=country, city=city)
+    for i, (code, name, country, city) in enumerate(HUBS):
+        hub = Hub.objects.create(code=code, name=name, country=country, city=city)
         OpeningBalance.objects.create(hub=hub, metric=Metric.DEVICES_RECEIVED, value=Decimal(100_000 + i))
         OpeningBalance.objects.create(hub=hub, metric=Metric.BENEFICIARIES_REACHED, value=Decimal(400_000 + i))
         donation = Donation.objects.create(

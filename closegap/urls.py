@@ -1,3 +1,4 @@
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -6,13 +7,28 @@ from . import views
 
 urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
-    path("", include("impact.urls")),
-    path("donors/", include("donations.urls")),
-    path("projects/", include("projects.urls")),
-    path("accounts/after-login/", views.after_login, name="after-login"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("readyz/", views.readyz, name="readyz"),
+    path("i18n/setlang/", views.set_language, name="set_language"),
+    # The admin, the API and the probes keep one address; they speak the cookie's, the profile's or the
+    # browser's language (LocaleMiddleware, hubs.middleware).
     path("admin/", admin.site.urls),
     path("api/v1/", include("closegap.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# The pages people read have an address per language, to share and for search engines: /en/, /fr/, /nl/.
+# An address without one ("/", "/donors/") redirects to the person's language (LocaleMiddleware).
+urlpatterns += i18n_patterns(
+    path("", include("impact.urls")),
+    path("donors/", include("donations.urls")),
+    path("projects/", include("projects.urls")),
+    path("accounts/after-login/", views.after_login, name="after-login"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    prefix_default_language=True,
+)
+
+# Under /api/ Django's own error pages answer with the API's error body (closegap.api_errors).
+handler400 = "closegap.api_errors.bad_request"
+handler404 = "closegap.api_errors.page_not_found"
+handler500 = "closegap.api_errors.server_error"

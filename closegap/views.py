@@ -1,15 +1,89 @@
+import logging
+import uuid
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.cache import cache
+from django.db import connections
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
+from django.urls import translate_url
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST, require_safe
+from kombu import Connection
 
 from donations.selectors import donor_list_for_user
+from hubs.middleware import PROFILE_LANGUAGE_SESSION_KEY, set_language_cookie
 from hubs.selectors import user_is_hub_staff
+from hubs.services import user_language_set
 from projects.selectors import project_list_for_user
+
+logger = logging.getLogger(__name__)
+
+# A readiness probe must answer within the health check's own timeout, even when a service hangs.
+READINESS_TIMEOUT_SECONDS = 2
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
-    """Liveness for load balancers and compose health checks; also the benchmarks' trivial baseline view."""
+    """Liveness: the process is up. Also the benchmarks' trivial baseline view; asks no service."""
     return HttpResponse(b"ok", content_type="text/plain")
+
+
+def _check_database() -> None:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_broker() -> None:
+    options = {"socket_connect_timeout": READINESS_TIMEOUT_SECONDS, "socket_timeout": READINESS_TIMEOUT_SECONDS}
+    with Connection(
+        settings.CELERY_BROKER_URL, connect_timeout=READINESS_TIMEOUT_SECONDS, transport_options=options
+    ) as connection:
+        connection.ensure_connection(max_retries=0, timeout=READINESS_TIMEOUT_SECONDS)
+
+
+def _check_cache() -> None:
+    # A round trip through the configured cache client: the write and the read both reach Redis.
+    key, value = "readyz:" + uuid.uuid4().hex, "ok"
+    cache.set(key, value, timeout=10)
+    if cache.get(key) != value:
+        raise RuntimeError("the cache did not return what was just written")
+    cache.delete(key)
+
+
+def readiness_checks() -> dict[str, Callable[[], None]]:
+    """The services this process needs to serve requests, as configured: always the database; the broker
+    unless tasks run in-process (eager mode or the in-memory broker); the cache when it is Redis."""
+    checks = {"database": _check_database}
+    broker_url = settings.CELERY_BROKER_URL or ""
+    if not settings.CELERY_TASK_ALWAYS_EAGER and not broker_url.startswith("memory://"):
+        checks["broker"] = _check_broker
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        checks["cache"] = _check_cache
+    return checks
+
+
+@never_cache
+@require_safe
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness for load balancers and compose: 200 when every configured service answers, else 503 naming
+    the failing one (the reason goes to the log, not to whoever asks)."""
+    results = {}
+    for name, check in readiness_checks().items():
+        try:
+            check()
+        except Exception as error:
+            logger.exception("Readiness check %r failed", name)
+            results[name] = f"failed: {type(error).__name__}"
+        else:
+            results[name] = "ok"
+    ready = all(result == "ok" for result in results.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503)
 
 
 @login_required
@@ -21,3 +95,29 @@ def after_login(request: HttpRequest) -> HttpResponse:
     if project_list_for_user(user=user).exists() and not donor_list_for_user(user=user).exists():
         return redirect("projects:portal")
     return redirect("donations:portal")
+
+
+# No CSRF token: choosing the language a page is shown in is harmless if a third party triggers it, and a form
+# without a token keeps the public pages identical for every visitor, so they stay cacheable (impact.page_cache).
+@csrf_exempt
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The language switcher: remember the choice in a cookie and, for a signed-in person, in their profile, then
+    go back to the page they were on, in the chosen language (/fr/hubs/KE-NBO/ -> /nl/hubs/KE-NBO/)."""
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = "/"
+    language = request.POST.get("language", "")
+    if language not in dict(settings.LANGUAGES):
+        return HttpResponseRedirect(next_url)
+    # The address is resolved in the language it is written in (its prefix), then reversed in the chosen one.
+    with translation.override(translation.get_language_from_path(urlsplit(next_url).path) or language):
+        next_url = translate_url(next_url, language)
+    response = HttpResponseRedirect(next_url)
+    set_language_cookie(response, language)
+    if request.user.is_authenticated:
+        user_language_set(user=request.user, language=language)
+        request.session[PROFILE_LANGUAGE_SESSION_KEY] = language
+    return response

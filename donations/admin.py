@@ -1,7 +1,7 @@
 """Admin for donors and donations, scoped to the hubs the staff user works at.
 
 Permissions follow hub membership, not Django's permission table (see ``hubs.admin``). Donations are created by
-donors (portal, spreadsheet import) through ``donations.services``, so the admin never adds one; hub staff may
+donors (the portal's pledge form) through ``donations.services``, so the admin never adds one; hub staff may
 update a donation's pickup and check-in details, and see (never edit) its devices.
 """
 
@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext_lazy
 
 from hubs.admin import HubScopedAdmin, UserHubListFilter, request_is_superuser
 from hubs.selectors import hub_ids_for_user
@@ -57,7 +58,7 @@ class DonationAdmin(HubScopedAdmin):
     fieldsets = (
         (None, {"fields": ("reference", "donor", "hub", "status")}),
         (_("Pickup and check-in"), {"fields": ("pickup_address", "pickup_date", "received_at", "notes")}),
-        (_("Record"), {"fields": ("pledged_at", "created_by")}),
+        (pgettext_lazy("admin fieldset", "Record"), {"fields": ("pledged_at", "created_by")}),
         (_("Devices"), {"fields": ("device_overview",)}),
     )
 
@@ -108,7 +109,8 @@ class DonationAdmin(HubScopedAdmin):
             _("state"),
             _("hub"),
             rows,
-            _("Showing %(shown)d of %(total)d devices.") % {"shown": min(total, DEVICES_SHOWN), "total": total},
+            ngettext("Showing %(shown)d of %(total)d device.", "Showing %(shown)d of %(total)d devices.", total)
+            % {"shown": min(total, DEVICES_SHOWN), "total": total},
             changelist,
             _("Open them in the device list"),
         )

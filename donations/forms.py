@@ -15,7 +15,7 @@ from refurbishing.models import Device
 from .models import Donor
 from .services import normalise_registration_number
 
-# A pledge typed by hand stays short; hundreds of devices come in through the spreadsheet import.
+# A pledge typed by hand starts short and grows by ADD_ROWS, up to MAX_ROWS devices in one pledge.
 DEFAULT_ROWS = 5
 ADD_ROWS = 5
 MAX_ROWS = 200

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Donor(models.Model):
@@ -36,10 +37,10 @@ class Donation(models.Model):
     """A pledged batch of equipment from one donor, received and processed by one hub."""
 
     class Status(models.TextChoices):
-        PLEDGED = "pledged", _("pledged")
-        RECEIVED = "received", _("received")
-        CLOSED = "closed", _("closed")
-        CANCELLED = "cancelled", _("cancelled")
+        PLEDGED = "pledged", pgettext_lazy("donation status", "pledged")
+        RECEIVED = "received", pgettext_lazy("donation status", "received")
+        CLOSED = "closed", pgettext_lazy("donation status", "closed")
+        CANCELLED = "cancelled", pgettext_lazy("donation status", "cancelled")
 
     reference = models.CharField(_("reference"), max_length=20, unique=True, editable=False)
     donor = models.ForeignKey(Donor, on_delete=models.PROTECT, related_name="donations", verbose_name=_("donor"))

@@ -1,15 +1,19 @@
 """Donor sign-up and pledges. Devices are registered through the core's service."""
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from hubs.models import Hub
+from hubs.selectors import user_language
 from refurbishing.errors import LifecycleError
 from refurbishing.models import DeviceState
 from refurbishing.selectors import device_counts_by_state, device_list_for_donation
@@ -72,9 +76,9 @@ def donation_pledge(
     """Create a donation and register its devices as pledged; nothing is saved if any row is refused."""
     rows = list(rows)
     if not rows:
-        raise DonationError("A donation needs at least one device.")
+        raise DonationError(_("A donation needs at least one device."))
     if not hub.active:
-        raise DonationError(f"{hub.name} does not take donations at the moment; choose another hub.")
+        raise DonationError(_("%(hub)s does not take donations at the moment; choose another hub.") % {"hub": hub.name})
     try:
         with transaction.atomic():
             donation = Donation.objects.create(
@@ -91,8 +95,10 @@ def donation_pledge(
             device_register_many(donation=donation, hub=hub, actor=actor, rows=rows)
     except IntegrityError as exc:
         raise DonationError(
-            "One of these devices is already registered (same manufacturer and serial number). "
-            "Check the serial numbers and try again; nothing was saved."
+            _(
+                "One of these devices is already registered (same manufacturer and serial number). "
+                "Check the serial numbers and try again; nothing was saved."
+            )
         ) from exc
     except LifecycleError as exc:
         raise DonationError(exc.message) from exc
@@ -117,27 +123,36 @@ def donation_sync_status(*, donation_id: int) -> bool:
         donation.save(update_fields=["status", "received_at"])
         received = sum(n for state, n in counts.items() if state != DeviceState.MISSING)
         missing = counts.get(DeviceState.MISSING, 0)
-        recipients = [u.email for u in donation.donor.users.filter(is_active=True) if u.email]
+        recipients = [user for user in donation.donor.users.filter(is_active=True) if user.email]
         transaction.on_commit(
             lambda: _email_donation_received(donation=donation, received=received, missing=missing, to=recipients)
         )
     return True
 
 
-def _email_donation_received(*, donation: Donation, received: int, missing: int, to: list[str]) -> None:
-    if not to:
-        return
-    lines = [
-        f"Your donation {donation.reference} has arrived at {donation.hub.name}.",
-        f"Devices received: {received}.",
-    ]
-    if missing:
-        lines.append(f"Devices that never arrived: {missing}. Reply to this email if you know where they are.")
-    lines.append("Every device will now be wiped to NIST SP 800-88 before it goes anywhere. Follow each one in")
-    lines.append("your donor portal.")
-    send_mail(
-        subject=f"{donation.reference}: your devices have arrived",
-        message="\n".join(lines),
-        from_email=None,
-        recipient_list=to,
-    )
+def _email_donation_received(*, donation: Donation, received: int, missing: int, to: list[AbstractBaseUser]) -> None:
+    """Tell the donor's users, each in the language of their profile (the site's default if they chose none)."""
+    # Not the active language: this runs after a hub technician's move (or in a worker), not a donor's request.
+    emails_by_language: dict[str, list[str]] = defaultdict(list)
+    for user in to:
+        emails_by_language[user_language(user=user) or settings.LANGUAGE_CODE].append(user.email)
+    for language, emails in emails_by_language.items():
+        with translation.override(language):
+            lines = [
+                _("Your donation %(reference)s has arrived at %(hub)s.")
+                % {"reference": donation.reference, "hub": donation.hub.name},
+                _("Devices received: %(count)d.") % {"count": received},
+            ]
+            if missing:
+                lines.append(
+                    _("Devices that never arrived: %(count)d. Reply to this email if you know where they are.")
+                    % {"count": missing}
+                )
+            lines.append(_("Every device will now be wiped to NIST SP 800-88 before it goes anywhere."))
+            lines.append(_("Follow each one in your donor portal."))
+            send_mail(
+                subject=_("%(reference)s: your devices have arrived") % {"reference": donation.reference},
+                message="\n".join(lines),
+                from_email=None,
+                recipient_list=emails,
+            )

@@ -31,7 +31,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from .models import Hub, HubMembership
+from .models import Hub, HubMembership, UserProfile
 from .selectors import (
     hub_list_for_user,
     restrict_to_user_hubs,
@@ -244,6 +244,16 @@ class UserHubMembershipInline(HubScopedInlineMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("hub")
 
 
+class UserProfileInline(admin.StackedInline):
+    """The person's own language, as the language switcher stores it; the platform admin may set it too."""
+
+    model = UserProfile
+    fields = ("language",)
+    can_delete = False
+    max_num = 1
+    extra = 0
+
+
 @admin.register(Hub)
 class HubAdmin(HubScopedAdmin):
     hub_field = "pk"
@@ -274,4 +284,4 @@ else:  # pragma: no cover - only if contrib.auth's admin is not installed
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    inlines = (*BaseUserAdmin.inlines, UserHubMembershipInline)
+    inlines = (*BaseUserAdmin.inlines, UserHubMembershipInline, UserProfileInline)

@@ -13,7 +13,7 @@ from rest_framework.throttling import AnonRateThrottle
 
 from .models import Hub
 from .selectors import hub_list_for_user
-from .serializers import AuthTokenErrorSerializer, AuthTokenResponseSerializer, HubSerializer
+from .serializers import AuthTokenResponseSerializer, HubSerializer
 
 
 @extend_schema(tags=["hubs"])
@@ -36,7 +36,11 @@ class AuthTokenThrottle(AnonRateThrottle):
 @extend_schema(
     tags=["auth"],
     request=AuthTokenSerializer,
-    responses={200: AuthTokenResponseSerializer, 400: OpenApiResponse(AuthTokenErrorSerializer)},
+    # The error body, and the 429 of the throttle, come from closegap.openapi like every operation's.
+    responses={
+        200: AuthTokenResponseSerializer,
+        400: OpenApiResponse(description="Missing fields, or no active account with this username and password."),
+    },
 )
 class AuthTokenView(ObtainAuthToken):
     """Exchange a username and password for the API token to send as ``Authorization: Token <key>``."""

@@ -56,3 +56,33 @@ class HubMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.hub.code} ({self.get_role_display()})"
+
+
+class UserProfile(models.Model):
+    """A person's own settings, kept with their account: the language they read the site and the admin in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="profile",
+        verbose_name=_("user"),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        help_text=_("Chosen with the language switcher; used from the next login on, on any device."),
+    )
+
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(language__in=[code for code, _name in settings.LANGUAGES]),
+                name="user_profile_language_offered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.user)

@@ -3,7 +3,7 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from .models import Hub
+from .models import Hub, UserProfile
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -52,3 +52,10 @@ def restrict_to_user_hubs(queryset: QuerySet, *, user: AnyUser, field: str = "hu
     if ids is None:
         return queryset
     return queryset.filter(**{f"{field}__in": ids})
+
+
+def user_language(*, user: AnyUser) -> str | None:
+    """The language the person chose for themselves (their profile), or None if they never chose one."""
+    if not user.is_authenticated:
+        return None
+    return UserProfile.objects.filter(user=user).values_list("language", flat=True).first()

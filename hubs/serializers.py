@@ -12,10 +12,3 @@ class HubSerializer(serializers.ModelSerializer):
 
 class AuthTokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField(read_only=True)
-
-
-class AuthTokenErrorSerializer(serializers.Serializer):
-    """Refused credentials: a sentence for people, and the fields at fault."""
-
-    detail = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)

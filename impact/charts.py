@@ -4,9 +4,11 @@ Each function returns SVG markup safe to embed inline; every bar carries a <titl
 hover show the exact figure, and the figures are also in a table on the page.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.utils.formats import number_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -19,7 +21,9 @@ class Series:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 or float(value).is_integer() else f"{value:,.1f}"
+    # In the active language's notation: 1,673,488 in English, 1 673 488 in French, 1.673.488 in Dutch.
+    decimals = 0 if value >= 10 or float(value).is_integer() else 1
+    return number_format(round(value, decimals), decimals, force_grouping=True)
 
 
 def _n(value: float) -> str:
@@ -28,6 +32,7 @@ def _n(value: float) -> str:
 
 LABEL_CHAR_W = 9  # about one character of the 16px label font, in viewBox units
 LABEL_MAX_CHARS = 28
+AXIS_LABELS = 6  # month names along a monthly chart's axis: "nov. 2025" takes about 80 of its 640 units
 
 
 def _short(label: str, limit: int = LABEL_MAX_CHARS) -> str:
@@ -42,7 +47,8 @@ def _scale_max(values: Sequence[float]) -> float:
 
 
 def monthly_bars(*, title: str, months: Sequence[str], series: Sequence[Series], height: int = 160) -> SafeString:
-    """Grouped vertical bars, one group per month (e.g. received and delivered)."""
+    """Grouped vertical bars, one group per month (e.g. received and delivered); ``months`` are the months' names
+    as the page writes them, shown along the axis and in each bar's title."""
     width = 640
     pad_left, pad_bottom, pad_top = 8, 22, 8
     plot_h = height - pad_bottom - pad_top
@@ -77,8 +83,9 @@ def monthly_bars(*, title: str, months: Sequence[str], series: Sequence[Series],
                     _fmt(value),
                 )
             )
-        if groups <= 12 or m % max(groups // 12, 1) == 0:
-            parts.append(format_html('<text x="{}" y="{}" class="chart-axis">{}</text>', _n(x0), height - 6, month[2:]))
+        # At most AXIS_LABELS month names ("Nov 2025", "nov. 2025") along the axis, so they never overlap.
+        if m % math.ceil(groups / AXIS_LABELS) == 0:
+            parts.append(format_html('<text x="{}" y="{}" class="chart-axis">{}</text>', _n(x0), height - 6, month))
     parts.append(mark_safe("</svg>"))
     return mark_safe("".join(parts))
 

@@ -37,7 +37,7 @@ class ImpactCounter(models.Model):
 
     def __str__(self) -> str:
         kind, category = self.project_kind or "-", self.device_category or "-"
-        return f"{self.metric} {self.hub_id} {kind} {category} {self.month:%Y-%m}: {self.value}"
+        return f"{self.get_metric_display()} {self.hub_id} {kind} {category} {self.month:%Y-%m}: {self.value}"
 
 
 class OpeningBalance(models.Model):
@@ -62,7 +62,7 @@ class OpeningBalance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.hub} {self.metric}: {self.value}"
+        return f"{self.hub} {self.get_metric_display()}: {self.value}"
 
 
 class EmissionFactor(models.Model):

@@ -2,23 +2,32 @@
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from hubs.models import Hub
 from refurbishing.models import DeviceState
 from refurbishing.selectors import device_events_all_for_recount, device_events_uncounted_for_update
 from refurbishing.services import device_events_mark_counted
 
-from .models import ImpactCounter, Metric
+from .models import ImpactCounter, Metric, OpeningBalance
 from .selectors import impact_summary_refresh
 
 logger = logging.getLogger(__name__)
+
+
+class ImpactError(Exception):
+    """An impact figure that cannot be recorded, with a message the platform admin can act on."""
+
 
 CellKey = tuple[str, int, str, str, date]  # metric, hub id, project kind, device category, month
 
@@ -149,3 +158,66 @@ def impact_reconcile(*, repair: bool = True) -> list[dict[str, Any]]:
     if drift and repair:
         transaction.on_commit(impact_summary_refresh)
     return drift
+
+
+# --- pausing the after-transition fold ---------------------------------------------------------------------
+
+# Per thread and per task, not per process: a bulk job pausing its own folds never pauses another request's.
+_fold_suspended: ContextVar[bool] = ContextVar("impact_fold_suspended", default=False)
+
+
+@dataclass
+class FoldSuspension:
+    """What ``impact_fold_suspended`` did when it ended: how many events its one fold counted."""
+
+    folded: int = 0
+
+
+def impact_fold_is_suspended() -> bool:
+    """Whether transitions committed here should skip queueing a fold (the receiver asks)."""
+    return _fold_suspended.get()
+
+
+@contextmanager
+def impact_fold_suspended() -> Iterator[FoldSuspension]:
+    """Commit many transitions without a fold after each, then fold them all once on the way out.
+
+    For bulk jobs (demo data, imports): every transition would otherwise queue a fold after its commit, all
+    but the first finding nothing left to count. Only transitions committed inside the block are affected;
+    if the block raises, nothing is folded here and the beat backstop counts what did commit. Nested use
+    folds once, when the outermost block ends.
+    """
+    outermost = not _fold_suspended.get()
+    token = _fold_suspended.set(True)
+    suspension = FoldSuspension()
+    try:
+        yield suspension
+    finally:
+        _fold_suspended.reset(token)
+    if outermost:
+        suspension.folded = impact_fold_events()
+
+
+# --- opening balances --------------------------------------------------------------------------------------
+
+
+def opening_balance_set(*, hub: Hub, metric: str, value: Decimal | int, note: str = "") -> OpeningBalance:
+    """Record a hub's historic total for one metric from before the platform, replacing any earlier figure."""
+    if metric not in Metric.values:
+        raise ImpactError(
+            _("%(metric)s is not an impact metric. Choose one of: %(metrics)s.")
+            % {"metric": metric, "metrics": ", ".join(Metric.values)}
+        )
+    value = Decimal(value)
+    if value < 0:
+        raise ImpactError(
+            _("The opening balance of %(metric)s at %(hub)s cannot be negative; enter the historic total, 0 or more.")
+            % {"metric": Metric(metric).label, "hub": hub.code}
+        )
+    with transaction.atomic():
+        balance, _created = OpeningBalance.objects.update_or_create(
+            hub=hub, metric=metric, defaults={"value": value, "note": note}
+        )
+        # The public totals include the balances: refresh them as a fold would.
+        transaction.on_commit(impact_summary_refresh)
+    return balance

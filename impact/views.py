@@ -2,16 +2,21 @@
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import date as date_format
 from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import number_format
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -71,33 +76,56 @@ def _updated_at(summary: Mapping[str, Any]) -> datetime | None:
     return datetime.fromisoformat(updated_at) if updated_at else None
 
 
+def _month(key: str) -> date:
+    year, month = key.split("-")
+    return date(int(year), int(month), 1)
+
+
 def _monthly_chart(monthly: Sequence[Mapping[str, Any]], *, title: str) -> dict[str, Any]:
-    months = impact_monthly_window(list(monthly), months=CHART_MONTHS)
+    months = [{**m, "date": _month(m["month"])} for m in impact_monthly_window(list(monthly), months=CHART_MONTHS)]
     series = [
-        Series(str(_("Devices received")), "bar-a", [m[Metric.DEVICES_RECEIVED] for m in months]),
-        Series(str(_("Devices delivered")), "bar-b", [m[Metric.DEVICES_DELIVERED] for m in months]),
+        Series(gettext("Devices received"), "bar-a", [m[Metric.DEVICES_RECEIVED] for m in months]),
+        Series(gettext("Devices delivered"), "bar-b", [m[Metric.DEVICES_DELIVERED] for m in months]),
     ]
     return {
-        "svg": monthly_bars(title=title, months=[m["month"] for m in months], series=series),
+        "title": title,
+        # Month names in the page's language: "Nov 2025", "nov. 2025", "nov 2025".
+        "svg": monthly_bars(title=title, months=[date_format(m["date"], "M Y") for m in months], series=series),
         "legend": legend(series),
         "rows": months,
     }
 
 
-def _kind_charts(by_kind: Sequence[Mapping[str, Any]], *, where: str = "") -> dict[str, SafeString]:
+def _kinds(by_kind: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    # The cached figures carry the kind's label in the language they were built in: name it in the page's.
+    return [{**k, "label": Project.Kind(k["kind"]).label} for k in by_kind]
+
+
+def _kind_charts(by_kind: Sequence[Mapping[str, Any]], *, hub_name: str = "") -> dict[str, dict[str, Any]]:
     # Two charts, each on its own scale: people reached are tens of times the devices delivered.
-    label = f" {where}" if where else ""
+    if hub_name:
+        delivered = gettext("Devices delivered by project kind at %(hub)s") % {"hub": hub_name}
+        reached = gettext("People reached by project kind at %(hub)s") % {"hub": hub_name}
+    else:
+        delivered = gettext("Devices delivered by project kind")
+        reached = gettext("People reached by project kind")
     return {
-        "delivered": horizontal_bars(
-            title=f"Devices delivered by project kind{label}",
-            rows=[(str(k["label"]).capitalize(), k[Metric.DEVICES_DELIVERED]) for k in by_kind],
-            css_class="bar-b",
-        ),
-        "reached": horizontal_bars(
-            title=f"People reached by project kind{label}",
-            rows=[(str(k["label"]).capitalize(), k[Metric.BENEFICIARIES_REACHED]) for k in by_kind],
-            css_class="bar-c",
-        ),
+        "delivered": {
+            "title": delivered,
+            "svg": horizontal_bars(
+                title=delivered,
+                rows=[(str(k["label"]).capitalize(), k[Metric.DEVICES_DELIVERED]) for k in by_kind],
+                css_class="bar-b",
+            ),
+        },
+        "reached": {
+            "title": reached,
+            "svg": horizontal_bars(
+                title=reached,
+                rows=[(str(k["label"]).capitalize(), k[Metric.BENEFICIARIES_REACHED]) for k in by_kind],
+                css_class="bar-c",
+            ),
+        },
     }
 
 
@@ -110,8 +138,11 @@ def _countries(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _environment(environment: Mapping[str, Any]) -> dict[str, Any]:
-    # "69" and "1.44", not "69.0" and "1.440": a factor is shown as it was published.
-    factors = [{**f, "value": f"{f['kg_co2e']:,g}"} for f in environment.get("factors", [])]
+    # "69" and "1.44" ("1,44" in French and Dutch), not "69.0" and "1.440": a factor is shown as it was published.
+    factors = [
+        {**f, "value": number_format(Decimal(f"{f['kg_co2e']:g}"), force_grouping=True)}
+        for f in environment.get("factors", [])
+    ]
     return {**environment, "factors": factors}
 
 
@@ -120,19 +151,26 @@ def _home_content(request: HttpRequest, summary: Mapping[str, Any]) -> SafeStrin
         {**hub, "cells": [{"key": metric.value, "value": hub.get(metric.value, 0)} for metric in PUBLIC_METRICS]}
         for hub in summary.get("by_hub", [])
     ]
-    by_kind = summary.get("by_project_kind", [])
+    by_kind = _kinds(summary.get("by_project_kind", []))
+    hub_chart_title = gettext("Devices delivered by hub")
     context = {
         "metrics": _headlines(summary),
         "hubs": hubs,
-        "hub_chart": horizontal_bars(
-            title="Devices delivered by hub",
-            rows=[(hub["name"], hub.get(Metric.DEVICES_DELIVERED, 0)) for hub in hubs],
-            css_class="bar-b",
-        ),
+        "hub_chart": {
+            "title": hub_chart_title,
+            "svg": horizontal_bars(
+                title=hub_chart_title,
+                rows=[(hub["name"], hub.get(Metric.DEVICES_DELIVERED, 0)) for hub in hubs],
+                css_class="bar-b",
+            ),
+        },
         "countries": _countries(summary),
         "monthly": _monthly_chart(
-            summary.get("monthly", []), title=f"Devices received and delivered, last {CHART_MONTHS} months"
+            summary.get("monthly", []),
+            title=gettext("Devices received and delivered through the platform, last %(months)s months")
+            % {"months": CHART_MONTHS},
         ),
+        "months": CHART_MONTHS,
         "by_kind": by_kind,
         "kind_charts": _kind_charts(by_kind),
         "environment": _environment(summary.get("environment", {})),
@@ -147,20 +185,21 @@ def _home_content(request: HttpRequest, summary: Mapping[str, Any]) -> SafeStrin
 
 
 # The page body is the same for everyone until the figures change: each process keeps the body rendered
-# for the current summary (by its ETag) and host, and renders again only after a fold. Per process and
-# bounded, so nothing here needs other processes to agree.
-_rendered_home: dict[tuple[str, str, str], SafeString] = {}
+# for the current summary (by its ETag), language and host, and renders again only after a fold. Per process
+# and bounded (one summary at a time, times the three languages), so nothing here needs other processes to agree.
+_rendered_home: dict[tuple[str, str, str, str], SafeString] = {}
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     payload = impact_summary_payload()  # from the cache: no query when warm
-    key = (payload.etag, request.get_host(), request.scheme)
+    key = (payload.etag, translation.get_language(), request.get_host(), request.scheme)
     content = _rendered_home.get(key)
     if content is None:
         # The body from the very summary the key names, so a fold landing in between cannot mislabel it.
         content = _home_content(request, payload.data)
-        _rendered_home.clear()
+        if any(cached[0] != payload.etag for cached in _rendered_home):
+            _rendered_home.clear()  # an older summary's bodies: never served again
         _rendered_home[key] = content
     return render(request, "impact/home.html", {"content": content})
 
@@ -172,21 +211,28 @@ def hub_detail(request: HttpRequest, code: str) -> HttpResponse:
         return redirect("impact:hub", code=code.upper(), permanent=True)
     hub = impact_hub_detail(code=code)  # cached: no query when warm
     if hub is None:
-        raise Http404("No active hub has that code.")
+        raise Http404(gettext("No active hub has that code."))
     totals = hub["totals"]
+    by_kind = _kinds(hub["by_project_kind"])
+    # The cached balances carry their label in the language they were built in: name them in the page's.
+    opening = [{**balance, "label": Metric(balance["metric"]).label} for balance in hub["opening"]]
     return render(
         request,
         "impact/hub.html",
         {
             "hub": hub,
             "totals": totals,
+            "opening": opening,
             "country": _country(totals["country"]),
             "metrics": _headlines(totals),
             "monthly": _monthly_chart(
-                hub["monthly"], title=f"Devices received and delivered at {totals['name']}, last {CHART_MONTHS} months"
+                hub["monthly"],
+                title=gettext("Devices received and delivered at %(hub)s through the platform, last %(months)s months")
+                % {"hub": totals["name"], "months": CHART_MONTHS},
             ),
-            "by_kind": hub["by_project_kind"],
-            "kind_charts": _kind_charts(hub["by_project_kind"], where=f"at {totals['name']}"),
+            "months": CHART_MONTHS,
+            "by_kind": by_kind,
+            "kind_charts": _kind_charts(by_kind, hub_name=totals["name"]),
             "updated_at": _updated_at(hub),
             "live_url": LIVE_URL,
             "live_period": LIVE_PERIOD_MS,
@@ -199,7 +245,7 @@ def public_project_list(request: HttpRequest) -> HttpResponse:
     """Projects that agreed to appear publicly; ``?hub=KE-NBO`` narrows to one hub's. Two queries a page."""
     hub_code = request.GET.get("hub", "").upper() or None
     if hub_code is not None and not HUB_CODE.fullmatch(hub_code):
-        raise Http404("No hub has that code.")
+        raise Http404(gettext("No hub has that code."))
     page = Paginator(project_list_public(hub_code=hub_code), PROJECTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -218,7 +264,7 @@ def public_project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         project = project_get_public(pk=pk)
     except Project.DoesNotExist:
-        raise Http404("No public project has that number.") from None
+        raise Http404(gettext("No public project has that number.")) from None
     # Only the dict reaches the template, so no template can reach the coordinators through the model.
     return render(
         request,
@@ -239,6 +285,6 @@ def widget(request: HttpRequest) -> HttpResponse:
             "metrics": _headlines(summary),
             "live_url": LIVE_URL,
             "live_period": WIDGET_PERIOD_MS,
-            "home_url": request.build_absolute_uri("/"),
+            "home_url": request.build_absolute_uri(reverse("impact:home")),
         },
     )

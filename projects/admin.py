@@ -159,7 +159,9 @@ class ShipmentAdmin(HubScopedAdmin):
         return format_html(
             "<table><tbody>{}</tbody></table><p>{}</p>",
             rows,
-            _("Showing %(shown)d of %(total)d devices.")
+            ngettext(
+                "Showing %(shown)d of %(total)d device.", "Showing %(shown)d of %(total)d devices.", obj.device_total
+            )
             % {"shown": min(DEVICES_SHOWN, obj.device_total), "total": obj.device_total},
         )
 

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ProjectsConfig(AppConfig):
     name = "projects"
-    verbose_name = "Beneficiary projects"
+    verbose_name = _("Beneficiary projects")
 
     def ready(self) -> None:
         from refurbishing.actions import register_action

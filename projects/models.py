@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -49,10 +50,10 @@ class DeviceRequest(models.Model):
     """A project's application for a number of devices of one category."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("open")
-        APPROVED = "approved", _("approved")
-        FULFILLED = "fulfilled", _("fulfilled")
-        REJECTED = "rejected", _("rejected")
+        OPEN = "open", pgettext_lazy("device request status", "open")
+        APPROVED = "approved", pgettext_lazy("device request status", "approved")
+        FULFILLED = "fulfilled", pgettext_lazy("device request status", "fulfilled")
+        REJECTED = "rejected", pgettext_lazy("device request status", "rejected")
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="requests", verbose_name=_("project"))
     category = models.CharField(_("category"), max_length=20)
@@ -70,16 +71,20 @@ class DeviceRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.category} for {self.project.name}"
+        return gettext("%(quantity)s x %(category)s for %(project)s") % {
+            "quantity": self.quantity,
+            "category": self.category,
+            "project": self.project.name,
+        }
 
 
 class Shipment(models.Model):
     """Devices allocated to a project and sent from a hub; confirmed at delivery with beneficiaries reached."""
 
     class Status(models.TextChoices):
-        PREPARING = "preparing", _("preparing")
-        SHIPPED = "shipped", _("shipped")
-        DELIVERED = "delivered", _("delivered")
+        PREPARING = "preparing", pgettext_lazy("shipment status", "preparing")
+        SHIPPED = "shipped", pgettext_lazy("shipment status", "shipped")
+        DELIVERED = "delivered", pgettext_lazy("shipment status", "delivered")
 
     project = models.ForeignKey(
         Project,
@@ -124,4 +129,4 @@ class Shipment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Shipment {self.pk} to {self.project.name}"
+        return gettext("Shipment %(id)s to %(project)s") % {"id": self.pk, "project": self.project.name}

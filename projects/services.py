@@ -3,17 +3,76 @@
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from hubs.models import Hub
 from hubs.selectors import user_can_act_in_hub
 from refurbishing.errors import LifecycleError
 from refurbishing.models import Device
 from refurbishing.services import device_transition
 
 from .models import Project, Shipment
+
+
+class ProjectError(Exception):
+    """A project that cannot be registered or changed, with a message the hub manager can act on."""
+
+
+def _validation_message(project: Project, error: ValidationError) -> str:
+    messages = []
+    for field, field_messages in error.message_dict.items():
+        label = project._meta.get_field(field).verbose_name if field != "__all__" else ""
+        for message in field_messages:
+            messages.append(_("%(field)s: %(message)s") % {"field": label, "message": message} if label else message)
+    return " ".join(messages)
+
+
+def project_create(
+    *,
+    organisation: str,
+    name: str,
+    kind: str,
+    country: str,
+    hub: Hub,
+    expected_beneficiaries: int = 0,
+    public: bool = False,
+) -> Project:
+    """Register a beneficiary organisation's project, served by one hub."""
+    if not hub.active:
+        raise ProjectError(_("%(hub)s does not serve projects at the moment; choose another hub.") % {"hub": hub.name})
+    project = Project(
+        organisation=organisation,
+        name=name,
+        kind=kind,
+        country=country.strip().upper(),
+        hub=hub,
+        expected_beneficiaries=expected_beneficiaries,
+        public=public,
+    )
+    try:
+        project.full_clean()
+    except ValidationError as exc:
+        raise ProjectError(_validation_message(project, exc)) from exc
+    with transaction.atomic():
+        project.save()
+    return project
+
+
+def project_coordinator_add(*, project: Project, user: AbstractBaseUser) -> Project:
+    """Let a user coordinate a project: apply for devices and confirm deliveries on the project portal."""
+    if not user.is_active:
+        raise ProjectError(
+            _("%(user)s is deactivated; reactivate the account before making it coordinate %(project)s.")
+            % {"user": user, "project": project.name}
+        )
+    with transaction.atomic():
+        project.coordinators.add(user)
+    return project
 
 
 def _project_data(project: Project, shipment: Shipment) -> dict[str, Any]:
@@ -31,12 +90,15 @@ def project_allocate_device(
     if actor is not None and not user_can_act_in_hub(user=actor, hub_id=project.hub_id):
         # Checked first, and without the project's name: the API takes any project id, and another hub's
         # projects (most of them not public) are none of this user's business.
-        message = "You can only allocate devices to projects served by a hub you work at."
+        message = _("You can only allocate devices to projects served by a hub you work at.")
         raise LifecycleError(message, code="forbidden", field_errors={"project": [message]})
     if project.hub_id != device.hub_id:
-        raise LifecycleError(f"{device} is at another hub than the one serving {project.name}; move it there first.")
+        raise LifecycleError(
+            _("%(device)s is at another hub than the one serving %(project)s; move it there first.")
+            % {"device": device, "project": project.name}
+        )
     with transaction.atomic():
-        shipment, _ = Shipment.objects.get_or_create(
+        shipment, _created = Shipment.objects.get_or_create(
             project=project, hub_id=device.hub_id, status=Shipment.Status.PREPARING
         )
         device = device_transition(
@@ -53,7 +115,10 @@ def project_allocate_device(
 def _shipment_of(device: Device, *, status: str) -> Shipment:
     shipment = device.shipments.filter(status=status).select_related("project").first()
     if shipment is None:
-        raise LifecycleError(f"{device} is not in a {status} shipment.")
+        raise LifecycleError(
+            _("%(device)s is not in a %(status)s shipment.")
+            % {"device": device, "status": Shipment.Status(status).label}
+        )
     return shipment
 
 
@@ -62,10 +127,13 @@ def shipment_ship(*, shipment: Shipment, actor: AbstractBaseUser | None, note: s
     with transaction.atomic():
         shipment = Shipment.objects.select_for_update().select_related("project").get(pk=shipment.pk)
         if shipment.status != Shipment.Status.PREPARING:
-            raise LifecycleError(f"Shipment {shipment.pk} is already {shipment.get_status_display()}.")
+            raise LifecycleError(
+                _("Shipment %(id)s is already %(status)s.")
+                % {"id": shipment.pk, "status": shipment.get_status_display()}
+            )
         devices = list(shipment.devices.filter(state=Device.State.ALLOCATED).order_by("id"))
         if not devices:
-            raise LifecycleError(f"Shipment {shipment.pk} has no allocated devices to ship.")
+            raise LifecycleError(_("Shipment %(id)s has no allocated devices to ship.") % {"id": shipment.pk})
         for device in devices:
             device_transition(
                 device=device,
@@ -93,12 +161,13 @@ def shipment_deliver(
     remainder), so the public total is exactly the number confirmed.
     """
     if beneficiaries < 0:
-        raise LifecycleError("The number of people reached cannot be negative.")
+        raise LifecycleError(_("The number of people reached cannot be negative."))
     with transaction.atomic():
         shipment = Shipment.objects.select_for_update().select_related("project").get(pk=shipment.pk)
         if shipment.status != Shipment.Status.SHIPPED:
             raise LifecycleError(
-                f"Shipment {shipment.pk} is {shipment.get_status_display()}; only a shipped one can be delivered."
+                _("Shipment %(id)s is %(status)s; only a shipped one can be delivered.")
+                % {"id": shipment.pk, "status": shipment.get_status_display()}
             )
         devices = list(shipment.devices.filter(state=Device.State.SHIPPED).order_by("id"))
         share, remainder = divmod(beneficiaries, len(devices)) if devices else (0, 0)

@@ -5,8 +5,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from refurbishing.errors import LifecycleError
@@ -85,9 +86,18 @@ def shipment_confirm_delivery(request: HttpRequest, pk: int) -> HttpResponse:
     except LifecycleError as exc:
         messages.error(request, exc.message)
     else:
+        people = shipment.beneficiaries_confirmed
         messages.success(
             request,
-            _("Thank you! Delivery of shipment %(pk)s to %(project)s is confirmed, reaching %(people)s people.")
-            % {"pk": shipment.pk, "project": shipment.project.name, "people": f"{shipment.beneficiaries_confirmed:,}"},
+            ngettext(
+                "Thank you! Delivery of shipment %(pk)s to %(project)s is confirmed, reaching %(people)s person.",
+                "Thank you! Delivery of shipment %(pk)s to %(project)s is confirmed, reaching %(people)s people.",
+                people,
+            )
+            % {
+                "pk": shipment.pk,
+                "project": shipment.project.name,
+                "people": number_format(people, force_grouping=True),
+            },
         )
     return redirect("projects:portal")

@@ -10,10 +10,11 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext as _
 
 from .errors import LifecycleError
 from .forms import InspectionForm, NoteForm, ReceiveForm, RecycleForm, SanitisationForm
-from .lifecycle import ACTIONS
+from .lifecycle import ACTIONS, FIGURE_DEFAULT_FROM_DEVICE, needs_of
 from .models import Device
 from .services import device_transition
 
@@ -41,7 +42,10 @@ def action_form_class(action: str) -> type[forms.Form]:
         return _handlers[action][0]
     if action in ACTION_FORMS:
         return ACTION_FORMS[action]
-    raise LifecycleError(f"'{action}' is not a device action. Choose one of: {', '.join(ACTIONS)}.")
+    raise LifecycleError(
+        _("'%(action)s' is not a device action. Choose one of: %(actions)s.")
+        % {"action": action, "actions": ", ".join(ACTIONS)}
+    )
 
 
 def validate_action_fields(action: str, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -50,20 +54,26 @@ def validate_action_fields(action: str, fields: Mapping[str, Any]) -> dict[str, 
     if not form.is_valid():
         errors = {name: [str(m) for m in messages] for name, messages in form.errors.items()}
         summary = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
-        raise LifecycleError(f"Please correct the {action} details: {summary}", field_errors=errors)
+        raise LifecycleError(
+            _("Please correct the %(action)s details: %(summary)s") % {"action": action, "summary": summary},
+            field_errors=errors,
+        )
     return form.cleaned_data
 
 
 def _core_handler(*, device: Device, action: str, actor: AbstractBaseUser, cleaned: dict[str, Any]) -> Device:
+    """Hand the cleaned fields to the service where the action's declared need says they go."""
     note = cleaned.pop("note", "") or ""
-    if action == "receive":
-        return device_transition(device=device, action=action, actor=actor, note=note, hub=cleaned.get("hub"))
-    if action in ("sanitise", "inspect"):
-        return device_transition(device=device, action=action, actor=actor, note=note, record=cleaned)
-    if action == "recycle":
-        weight = cleaned.get("weight_kg") or device.weight_kg
-        return device_transition(device=device, action=action, actor=actor, note=note, data={"weight_kg": weight})
-    return device_transition(device=device, action=action, actor=actor, note=note)
+    hub = cleaned.pop("hub", None)
+    needs = needs_of(action)
+    if any(need.is_record for need in needs):
+        return device_transition(device=device, action=action, actor=actor, note=note, hub=hub, record=cleaned)
+    data = dict(cleaned)
+    for need in needs:
+        device_field = FIGURE_DEFAULT_FROM_DEVICE.get(need)
+        if device_field and data.get(device_field) in (None, ""):
+            data[device_field] = getattr(device, device_field)
+    return device_transition(device=device, action=action, actor=actor, note=note, hub=hub, data=data)
 
 
 def device_perform_action(

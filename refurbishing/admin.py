@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from closegap.pagination import CappedCountPaginator
 from hubs.admin import (
@@ -73,6 +73,7 @@ class RecentDonationFilter(admin.SimpleListFilter):
 
 class DeviceEventInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = DeviceEvent
+    template = "admin/edit_inline/tabular_readonly.html"  # no empty column headers (axe-core)
     fields = ("occurred_at", "from_state", "to_state", "action", "actor", "hub", "note", "data")
     readonly_fields = fields
     ordering = ("occurred_at", "id")
@@ -85,6 +86,7 @@ class DeviceEventInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 class SanitisationRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = SanitisationRecord
+    template = "admin/edit_inline/tabular_readonly.html"  # no empty column headers (axe-core)
     fields = ("completed_at", "method", "technique", "tool", "tool_version", "verification", "verified", "operator")
     readonly_fields = fields
 
@@ -94,6 +96,7 @@ class SanitisationRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
 
 class InspectionRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = InspectionRecord
+    template = "admin/edit_inline/tabular_readonly.html"  # no empty column headers (axe-core)
     fields = ("inspected_at", "passed", "grade", "notes", "inspector")
     readonly_fields = fields
 
@@ -162,7 +165,7 @@ class DeviceAdmin(HubScopedAdmin):
     fieldsets = (
         (None, {"fields": ("donation", "hub", "state", "version", "grade")}),
         (_("Description"), {"fields": REGISTERABLE_FIELDS}),
-        (_("Record"), {"fields": ("created_at", "updated_at")}),
+        (pgettext_lazy("admin fieldset", "Record"), {"fields": ("created_at", "updated_at")}),
     )
     inlines = (DeviceEventInline, SanitisationRecordInline, InspectionRecordInline)
     actions = [_make_lifecycle_action(action) for action in ACTIONS]
@@ -176,7 +179,7 @@ class DeviceAdmin(HubScopedAdmin):
         return queryset.order_by(*ordering) if ordering else queryset
 
     def has_add_permission(self, request):
-        # New devices come from pledges and spreadsheet imports; the platform admin may add a stray one here.
+        # New devices come from donors' pledges (donations.services); the platform admin may add a stray one here.
         return request_is_superuser(request)
 
     def has_delete_permission(self, request, obj=None):
@@ -347,7 +350,12 @@ class DeviceAdmin(HubScopedAdmin):
         if len(refused) > REFUSALS_LISTED:
             self.message_user(
                 request,
-                _("… and %(count)d more devices were refused.") % {"count": len(refused) - REFUSALS_LISTED},
+                ngettext(
+                    "… and %(count)d more device was refused.",
+                    "… and %(count)d more devices were refused.",
+                    len(refused) - REFUSALS_LISTED,
+                )
+                % {"count": len(refused) - REFUSALS_LISTED},
                 messages.ERROR,
             )
         return None

@@ -4,7 +4,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -21,7 +22,6 @@ from .serializers import (
     DeviceDetailSerializer,
     DeviceSerializer,
     DeviceTransitionRequestSerializer,
-    TransitionErrorSerializer,
 )
 
 # How a refused move is answered. "forbidden" can only mean the target hub here: the device itself was
@@ -33,6 +33,8 @@ STATUS_BY_ERROR_CODE = {
 }
 # Keys of the transition body that steer the endpoint rather than describe the move.
 CONTROL_KEYS = ("action", "version")
+# The id in the path is a number (the router only matches digits), not the free string the regex suggests.
+DEVICE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The device's id.")
 
 
 def _refusal(message: str, *, code: int, errors: Mapping[str, Any] | None = None) -> Response:
@@ -41,7 +43,7 @@ def _refusal(message: str, *, code: int, errors: Mapping[str, Any] | None = None
 
 @extend_schema_view(
     list=extend_schema(tags=["devices"], summary="Devices at your hubs, newest first"),
-    retrieve=extend_schema(tags=["devices"], summary="One device with its chain of custody"),
+    retrieve=extend_schema(tags=["devices"], summary="One device with its chain of custody", parameters=[DEVICE_ID]),
 )
 class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
     """Devices at the caller's hubs (every hub for a superuser). Writes go through ``transitions``."""
@@ -65,13 +67,36 @@ class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
             "mark_missing) with the fields it carries. Send the `version` you last saw to be told (409) when "
             "someone else moved the device first."
         ),
+        parameters=[DEVICE_ID],
         request=DeviceTransitionRequestSerializer,
+        examples=[
+            OpenApiExample("Receive", value={"action": "receive"}, request_only=True),
+            OpenApiExample(
+                "Sanitise",
+                value={
+                    "action": "sanitise",
+                    "method": "purge",
+                    "technique": "NVMe Format with crypto erase",
+                    "tool": "nwipe",
+                    "tool_version": "0.34",
+                    "verification": "full",
+                    "verified": True,
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Inspect, passed", value={"action": "inspect", "passed": True, "grade": "A"}, request_only=True
+            ),
+            OpenApiExample(
+                "Configure, if still at version 4", value={"action": "configure", "version": 4}, request_only=True
+            ),
+        ],
+        # Every error has the API's one error body (closegap.openapi adds it, and the 401, 415 and 404).
         responses={
             200: DeviceDetailSerializer,
-            400: OpenApiResponse(TransitionErrorSerializer, description="Unknown action, or the move was refused."),
-            403: OpenApiResponse(TransitionErrorSerializer, description="The target hub is not one of yours."),
-            404: OpenApiResponse(description="No such device at your hubs."),
-            409: OpenApiResponse(TransitionErrorSerializer, description="Someone else moved the device first."),
+            400: OpenApiResponse(description="Unknown action, or the move was refused."),
+            403: OpenApiResponse(description="The target hub is not one of yours."),
+            409: OpenApiResponse(description="Someone else moved the device first."),
         },
     )
     @action(detail=True, methods=["post"])

@@ -1,5 +1,6 @@
 import django_filters
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from .models import Device, DeviceState
 
@@ -23,7 +24,7 @@ def parse_row_id(value: str) -> int | None:
 class DeviceFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=DeviceState.choices)
     category = django_filters.ChoiceFilter(choices=Device.Category.choices)
-    hub = django_filters.CharFilter(method="filter_hub", help_text="Hub code (e.g. KE-MBA) or hub id.")
+    hub = django_filters.CharFilter(method="filter_hub", help_text=_("Hub code (e.g. KE-MBA) or hub id."))
     serial_number = django_filters.CharFilter(lookup_expr="exact")
 
     class Meta:

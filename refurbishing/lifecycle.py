@@ -1,13 +1,157 @@
-"""The device lifecycle, declared once as data.
+"""The device lifecycle, declared once as data: its states, moves, what each move needs and its guards.
 
 Every surface (admin, API, bulk actions, Celery) moves devices through
-``refurbishing.services.device_transition``, which reads this table; the diagram in the docs is
-generated from it (``python manage.py lifecycle_diagram``).
+``refurbishing.services.device_transition``, which reads this table: it picks the row, runs the row's guards
+in order, builds what the row's need asks for, and writes the move. Adding a rule is one guard in one row.
+The diagram in the docs is generated from the table (``python manage.py lifecycle_diagram``).
 """
 
-from dataclasses import dataclass
+from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+
+from .errors import LifecycleError
 from .models import DeviceState as S
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from .models import Device
+
+
+class Need(StrEnum):
+    """What a move carries besides the device: a record it creates, or a figure copied onto its event."""
+
+    SANITISATION = "sanitisation"
+    INSPECTION = "inspection"
+    WEIGHT = "weight"
+    BENEFICIARIES = "beneficiaries"
+    PROJECT = "project"
+
+    @property
+    def is_record(self) -> bool:
+        """Whether the move creates a record from the ``record`` fields (else it reads a figure from ``data``)."""
+        return self in RECORD_NEEDS
+
+
+RECORD_NEEDS = frozenset({Need.SANITISATION, Need.INSPECTION})
+# A figure the person leaves empty is taken from the device's own field of this name (the form says so).
+FIGURE_DEFAULT_FROM_DEVICE: dict[Need, str] = {Need.WEIGHT: "weight_kg"}
+
+
+@dataclass(frozen=True)
+class Move:
+    """One attempted move, as the guards see it: the locked device, who moves it and what the move carries."""
+
+    device: Device
+    transition: Transition
+    actor: AbstractBaseUser | None
+    record: Mapping[str, Any]
+    data: Mapping[str, Any]
+
+
+Guard = Callable[[Move], None]
+"""A rule a move must pass: returns quietly, or raises ``LifecycleError`` saying what to do."""
+
+
+def storage_is_sanitised(move: Move) -> None:
+    """Data security (NIST SP 800-88): storage media leaves the hub's control only once wiped and verified."""
+    device = move.device
+    if device.has_storage_media and not device.sanitisation_records.filter(verified=True).exists():
+        raise LifecycleError(
+            _(
+                "%(device)s has storage media with no verified sanitisation record (NIST SP 800-88). "
+                "It cannot %(action)s until its data is wiped."
+            )
+            % {"device": device, "action": action_verb(move.transition.action)}
+        )
+
+
+def has_storage_media(move: Move) -> None:
+    if not move.device.has_storage_media:
+        raise LifecycleError(
+            _("%(device)s has no storage media, so there is nothing to wipe: inspect it directly.")
+            % {"device": move.device}
+        )
+
+
+def media_wiped_before_inspection(move: Move) -> None:
+    device = move.device
+    if device.state == S.RECEIVED and device.has_storage_media:
+        raise LifecycleError(
+            _("%(device)s has storage media that has not been sanitised: record a verified wipe before inspecting it.")
+            % {"device": device}
+        )
+
+
+def verified_wipe(move: Move) -> None:
+    if not move.record:
+        raise LifecycleError(_("Sanitising needs the wipe's record: method, technique, tool and verification."))
+    if not move.record.get("verified"):
+        raise LifecycleError(
+            _("The wipe was not verified. Repeat it, or destroy the media, before recording it."),
+            field_errors={"verified": [_("The sanitisation must be verified.")]},
+        )
+
+
+def has_grade(move: Move) -> None:
+    if not move.record.get("grade"):
+        raise LifecycleError(
+            _("A device that passes inspection needs a grade (A, B or C)."),
+            field_errors={"grade": [_("Choose a grade.")]},
+        )
+
+
+def recorded_by_a_person(move: Move) -> None:
+    """A record names who did the work (operator, inspector): a system move cannot write one."""
+    if move.actor is None:
+        raise LifecycleError(_("%(move)s must be recorded by the person who did it.") % {"move": move.transition.label})
+
+
+def has_weight(move: Move) -> None:
+    weight = move.data.get("weight_kg")
+    try:
+        valid = weight is not None and Decimal(str(weight)) > 0
+    except InvalidOperation:
+        valid = False
+    if not valid:
+        raise LifecycleError(
+            _("Recycling %(device)s needs its weight in kg.") % {"device": move.device},
+            field_errors={"weight_kg": [_("Enter the weight handed over, in kg.")]},
+        )
+
+
+def has_beneficiaries(move: Move) -> None:
+    beneficiaries = move.data.get("beneficiaries")
+    try:
+        valid = beneficiaries is not None and int(beneficiaries) >= 0
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise LifecycleError(
+            _("Confirming delivery needs the number of people the device reaches."),
+            field_errors={"beneficiaries": [_("Enter a number, 0 or more.")]},
+        )
+
+
+def has_project(move: Move) -> None:
+    if not move.data.get("project_id"):
+        raise LifecycleError(_("Allocating %(device)s needs the project it goes to.") % {"device": move.device})
+
+
+def inspection_passed(record: Mapping[str, Any]) -> bool:
+    return bool(record.get("passed"))
+
+
+def inspection_failed(record: Mapping[str, Any]) -> bool:
+    return not record.get("passed")
 
 
 @dataclass(frozen=True)
@@ -16,43 +160,105 @@ class Transition:
     sources: tuple[S, ...]
     target: S
     label: str
-    # Which record or figure the move needs: "sanitisation", "inspection", "weight", "beneficiaries".
-    needs: str = ""
-    # For actions with more than one outcome (inspect), which outcome this row is.
+    # The record or figure the move carries; device_transition builds it after the guards pass.
+    needs: Need | None = None
+    # Checked in this order, against the locked device; the first to refuse stops the move.
+    guards: tuple[Guard, ...] = ()
+    # For actions with more than one outcome (inspect): this row's outcome, and when the move's record takes it.
     outcome: str = ""
-    # Moves that take a device out of the hub's control need its storage media sanitised first.
-    needs_sanitised_storage: bool = False
+    when: Callable[[Mapping[str, Any]], bool] | None = field(default=None, compare=False)
+    # Whether the move may also take the device into another hub (the person must work at both).
+    may_change_hub: bool = False
+
+    def __post_init__(self) -> None:
+        # A misspelt need would silently build nothing: only the declared ones are accepted.
+        if self.needs is not None:
+            object.__setattr__(self, "needs", Need(self.needs))
+        for guard in self.guards:
+            if not callable(guard):
+                raise TypeError(f"{self.action}: guard {guard!r} is not callable")
+        if self.outcome and self.when is None:
+            raise TypeError(f"{self.action} ({self.outcome}): an outcome needs its `when` rule")
 
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition("receive", (S.PLEDGED,), S.RECEIVED, "Receive at hub"),
-    Transition("mark_missing", (S.PLEDGED,), S.MISSING, "Mark as missing (never arrived)"),
-    Transition("sanitise", (S.RECEIVED,), S.SANITISED, "Sanitise storage media", needs="sanitisation"),
-    Transition("inspect", (S.RECEIVED, S.SANITISED), S.INSPECTED, "Inspect", needs="inspection", outcome="pass"),
-    Transition("inspect", (S.RECEIVED, S.SANITISED), S.TO_RECYCLE, "Inspect", needs="inspection", outcome="fail"),
-    Transition("configure", (S.INSPECTED,), S.CONFIGURED, "Configure (OS and software installed)"),
+    Transition("receive", (S.PLEDGED,), S.RECEIVED, gettext_lazy("Receive at hub"), may_change_hub=True),
+    Transition("mark_missing", (S.PLEDGED,), S.MISSING, gettext_lazy("Mark as missing (never arrived)")),
+    Transition(
+        "sanitise",
+        (S.RECEIVED,),
+        S.SANITISED,
+        gettext_lazy("Sanitise storage media"),
+        needs=Need.SANITISATION,
+        guards=(has_storage_media, verified_wipe, recorded_by_a_person),
+    ),
+    Transition(
+        "inspect",
+        (S.RECEIVED, S.SANITISED),
+        S.INSPECTED,
+        gettext_lazy("Inspect"),
+        needs=Need.INSPECTION,
+        guards=(media_wiped_before_inspection, has_grade, recorded_by_a_person),
+        outcome="pass",
+        when=inspection_passed,
+    ),
+    Transition(
+        "inspect",
+        (S.RECEIVED, S.SANITISED),
+        S.TO_RECYCLE,
+        gettext_lazy("Inspect"),
+        needs=Need.INSPECTION,
+        guards=(media_wiped_before_inspection, recorded_by_a_person),
+        outcome="fail",
+        when=inspection_failed,
+    ),
+    Transition("configure", (S.INSPECTED,), S.CONFIGURED, gettext_lazy("Configure (OS and software installed)")),
     Transition(
         "allocate",
         (S.CONFIGURED,),
         S.ALLOCATED,
-        "Allocate to a project",
-        needs="project",
-        needs_sanitised_storage=True,
+        gettext_lazy("Allocate to a project"),
+        needs=Need.PROJECT,
+        guards=(storage_is_sanitised, has_project),
     ),
-    Transition("ship", (S.ALLOCATED,), S.SHIPPED, "Ship", needs_sanitised_storage=True),
-    Transition("deliver", (S.SHIPPED,), S.DELIVERED, "Confirm delivery", needs="beneficiaries"),
+    Transition("ship", (S.ALLOCATED,), S.SHIPPED, gettext_lazy("Ship"), guards=(storage_is_sanitised,)),
+    Transition(
+        "deliver",
+        (S.SHIPPED,),
+        S.DELIVERED,
+        gettext_lazy("Confirm delivery"),
+        needs=Need.BENEFICIARIES,
+        guards=(has_beneficiaries,),
+    ),
     Transition(
         "recycle",
         (S.TO_RECYCLE,),
         S.RECYCLED,
-        "Hand over for e-waste recycling",
-        needs="weight",
-        needs_sanitised_storage=True,
+        gettext_lazy("Hand over for e-waste recycling"),
+        needs=Need.WEIGHT,
+        guards=(storage_is_sanitised, has_weight),
     ),
 )
 
 ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(t.action for t in TRANSITIONS))
 ACTION_LABELS: dict[str, str] = {t.action: t.label for t in TRANSITIONS}
+# Each action as the verb of a sentence ("Cannot %(action)s ...", "It cannot %(action)s until ..."), so a refusal
+# reads whole in every language rather than quoting the action's code.
+ACTION_VERBS = {
+    "receive": pgettext_lazy("device action, as a verb", "receive"),
+    "mark_missing": pgettext_lazy("device action, as a verb", "mark missing"),
+    "sanitise": pgettext_lazy("device action, as a verb", "sanitise"),
+    "inspect": pgettext_lazy("device action, as a verb", "inspect"),
+    "configure": pgettext_lazy("device action, as a verb", "configure"),
+    "allocate": pgettext_lazy("device action, as a verb", "allocate"),
+    "ship": pgettext_lazy("device action, as a verb", "ship"),
+    "deliver": pgettext_lazy("device action, as a verb", "deliver"),
+    "recycle": pgettext_lazy("device action, as a verb", "recycle"),
+}
+
+
+def action_verb(action: str) -> str:
+    return str(ACTION_VERBS.get(action, action.replace("_", " ")))
 
 
 def transitions_for(action: str) -> list[Transition]:
@@ -61,6 +267,11 @@ def transitions_for(action: str) -> list[Transition]:
 
 def source_states(action: str) -> set[S]:
     return {s for t in transitions_for(action) for s in t.sources}
+
+
+def needs_of(action: str) -> set[Need]:
+    """What the action's moves carry (its rows share one need, whatever the outcome)."""
+    return {t.needs for t in transitions_for(action) if t.needs is not None}
 
 
 def actions_from(state: str) -> list[str]:
@@ -73,7 +284,7 @@ def mermaid_diagram() -> str:
     lines = ["stateDiagram-v2", f"    [*] --> {S.PLEDGED.value}"]
     for t in TRANSITIONS:
         label = t.action + (f" ({t.outcome})" if t.outcome else "")
-        if t.needs_sanitised_storage:
+        if storage_is_sanitised in t.guards:
             label += " [sanitised]"
         for source in t.sources:
             lines.append(f"    {source.value} --> {t.target.value}: {label}")

@@ -4,21 +4,23 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 
 class DeviceState(models.TextChoices):
-    PLEDGED = "pledged", _("pledged")
-    RECEIVED = "received", _("received")
-    SANITISED = "sanitised", _("sanitised")
-    INSPECTED = "inspected", _("inspected")
-    CONFIGURED = "configured", _("configured")
-    ALLOCATED = "allocated", _("allocated")
-    SHIPPED = "shipped", _("shipped")
-    DELIVERED = "delivered", _("delivered")
-    TO_RECYCLE = "to_recycle", _("to recycle")
-    RECYCLED = "recycled", _("recycled")
-    MISSING = "missing", _("missing")
+    # A context of their own: in French a device is "expédié" where a shipment is "expédiée".
+    PLEDGED = "pledged", pgettext_lazy("device state", "pledged")
+    RECEIVED = "received", pgettext_lazy("device state", "received")
+    SANITISED = "sanitised", pgettext_lazy("device state", "sanitised")
+    INSPECTED = "inspected", pgettext_lazy("device state", "inspected")
+    CONFIGURED = "configured", pgettext_lazy("device state", "configured")
+    ALLOCATED = "allocated", pgettext_lazy("device state", "allocated")
+    SHIPPED = "shipped", pgettext_lazy("device state", "shipped")
+    DELIVERED = "delivered", pgettext_lazy("device state", "delivered")
+    TO_RECYCLE = "to_recycle", pgettext_lazy("device state", "to recycle")
+    RECYCLED = "recycled", pgettext_lazy("device state", "recycled")
+    MISSING = "missing", pgettext_lazy("device state", "missing")
 
 
 class ProtectedStateError(AttributeError):
@@ -263,7 +265,11 @@ class SanitisationRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_method_display()} with {self.tool} at {self.completed_at:%Y-%m-%d %H:%M}"
+        return gettext("%(method)s with %(tool)s at %(time)s") % {
+            "method": self.get_method_display(),
+            "tool": self.tool,
+            "time": f"{self.completed_at:%Y-%m-%d %H:%M}",
+        }
 
 
 class InspectionRecord(models.Model):
@@ -300,4 +306,7 @@ class InspectionRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{'pass ' + self.grade if self.passed else 'fail'} at {self.inspected_at:%Y-%m-%d %H:%M}"
+        time = f"{self.inspected_at:%Y-%m-%d %H:%M}"
+        if self.passed:
+            return gettext("pass %(grade)s at %(time)s") % {"grade": self.grade, "time": time}
+        return gettext("fail at %(time)s") % {"time": time}

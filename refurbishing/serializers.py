@@ -24,6 +24,14 @@ class DeviceEventSerializer(serializers.ModelSerializer):
 class DeviceSerializer(serializers.ModelSerializer):
     hub = serializers.SlugRelatedField(slug_field="code", read_only=True)
     donation = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    # Empty until the device passes inspection: the schema says so (a model field's blank choice is dropped
+    # from a read-only field's enum otherwise).
+    grade = serializers.ChoiceField(
+        choices=Device.Grade.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="A, B or C once the device passed inspection; empty before.",
+    )
     allowed_actions = serializers.SerializerMethodField(help_text="Actions the device may take next.")
 
     class Meta:
@@ -108,10 +116,3 @@ class DeviceTransitionRequestSerializer(serializers.Serializer):
         allow_null=True,
         help_text="recycle: weight handed over (default: the device's recorded weight).",
     )
-
-
-class TransitionErrorSerializer(serializers.Serializer):
-    """A refused move: a sentence a technician can act on, and the fields to correct."""
-
-    detail = serializers.CharField()
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))

@@ -1,22 +1,25 @@
 """Writes to devices: registration, edits and every lifecycle transition.
 
-The only code that changes ``Device.state``. Each transition locks the row, checks the guard, writes the
-state and a ``DeviceEvent`` in one transaction, and announces the committed move after commit.
+The only code that changes ``Device.state``. Each transition locks the row, runs the guards its row in
+``refurbishing.lifecycle`` declares, builds the record or figure the row needs, writes the state and a
+``DeviceEvent`` in one transaction, and announces the committed move after commit.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from hubs.models import Hub
 from hubs.selectors import user_can_act_in_hub
 
 from .errors import LifecycleError
-from .lifecycle import Transition, source_states, transitions_for
+from .lifecycle import Move, Need, Transition, action_verb, source_states, transitions_for
 from .models import Device, DeviceEvent, DeviceState, InspectionRecord, SanitisationRecord
 from .signals import device_transitioned
 
@@ -61,7 +64,7 @@ def device_register_many(
 ) -> list[Device]:
     """Register pledged devices for a donation, each with its first chain-of-custody event.
 
-    Rows are already validated (by a form or the spreadsheet importer); the database still holds the
+    Rows are already validated by the caller (the donor portal's pledge form); the database still holds the
     serial-number uniqueness, so a duplicate rolls the whole batch back.
     """
     now = timezone.now()
@@ -96,21 +99,25 @@ def device_update(*, device: Device, actor: AbstractBaseUser, fields: Mapping[st
     """Edit a device's description or move it to another hub the actor works at."""
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
-        raise LifecycleError(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+        raise LifecycleError(
+            _("These fields cannot be edited here: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}
+        )
     with transaction.atomic():
         locked = Device.objects.select_for_update().get(pk=device.pk)
         if not user_can_act_in_hub(user=actor, hub_id=locked.hub_id):
-            raise LifecycleError(f"{locked} is at a hub you do not work at.", code="forbidden")
+            raise LifecycleError(_("%(device)s is at a hub you do not work at.") % {"device": locked}, code="forbidden")
         new_hub = fields.get("hub")
         if new_hub is not None and new_hub.pk != locked.hub_id:
             if not user_can_act_in_hub(user=actor, hub_id=new_hub.pk):
                 raise LifecycleError(
-                    f"You cannot move {locked} to {new_hub.code}: you do not work at that hub.",
+                    _("You cannot move %(device)s to %(hub)s: you do not work at that hub.")
+                    % {"device": locked, "hub": new_hub.code},
                     code="forbidden",
                 )
             if locked.state not in (S.PLEDGED, S.RECEIVED, S.SANITISED, S.INSPECTED, S.CONFIGURED):
                 raise LifecycleError(
-                    f"{locked} is {_state_label(locked.state)}; only devices still in a hub's care can change hub."
+                    _("%(device)s is %(state)s; only devices still in a hub's care can change hub.")
+                    % {"device": locked, "state": _state_label(locked.state)}
                 )
         for name, value in fields.items():
             setattr(locked, name, value)
@@ -119,73 +126,163 @@ def device_update(*, device: Device, actor: AbstractBaseUser, fields: Mapping[st
     return locked
 
 
-def _pick_transition(*, device: Device, action: str, outcome: str) -> Transition:
+def _pick_transition(*, device: Device, action: str, record: Mapping[str, Any]) -> Transition:
     candidates = transitions_for(action)
     if not candidates:
-        raise LifecycleError(f"'{action}' is not a device action.")
+        raise LifecycleError(_("'%(action)s' is not a device action.") % {"action": action})
     if device.state not in source_states(action):
-        allowed = " or ".join(_state_label(s) for s in sorted(source_states(action)))
+        allowed = _(" or ").join(_state_label(s) for s in sorted(source_states(action)))
         raise LifecycleError(
-            f"Cannot {action.replace('_', ' ')} {device}: it is {_state_label(device.state)}, "
-            f"and only a device that is {allowed} can be."
+            _("Cannot %(action)s %(device)s: it is %(state)s, and only a device that is %(allowed)s can be.")
+            % {
+                "action": action_verb(action),
+                "device": device,
+                "state": _state_label(device.state),
+                "allowed": allowed,
+            }
         )
     for candidate in candidates:
-        if candidate.outcome == outcome and device.state in candidate.sources:
+        if device.state in candidate.sources and (candidate.when is None or candidate.when(record)):
             return candidate
-    raise LifecycleError(f"'{action}' needs an outcome ({', '.join(c.outcome for c in candidates)}).")
+    raise LifecycleError(
+        _("'%(action)s' needs an outcome (%(outcomes)s).")
+        % {"action": action, "outcomes": ", ".join(c.outcome for c in candidates)}
+    )
 
 
-def _check_guards(
+def sanitisation_record_create(
     *,
     device: Device,
-    transition: Transition,
-    record: Mapping[str, Any],
-    data: Mapping[str, Any],
-) -> None:
-    if transition.action == "sanitise" and not device.has_storage_media:
-        raise LifecycleError(f"{device} has no storage media, so there is nothing to wipe: inspect it directly.")
-    if transition.action == "inspect" and device.state == S.RECEIVED and device.has_storage_media:
+    operator: AbstractBaseUser,
+    method: str,
+    technique: str,
+    tool: str,
+    verification: str,
+    verified: bool,
+    tool_version: str = "",
+    completed_at: datetime | None = None,
+) -> SanitisationRecord:
+    """Record how a device's storage media was wiped (NIST SP 800-88), by the operator who did it.
+
+    ``device_transition`` calls it for a ``sanitise`` move once the guards have passed; the database refuses
+    an unverified record whoever calls it.
+    """
+    return SanitisationRecord.objects.create(
+        device=device,
+        operator=operator,
+        method=method,
+        technique=technique,
+        tool=tool,
+        tool_version=tool_version,
+        verification=verification,
+        verified=verified,
+        completed_at=completed_at or timezone.now(),
+    )
+
+
+def inspection_record_create(
+    *,
+    device: Device,
+    inspector: AbstractBaseUser,
+    passed: bool,
+    grade: str = "",
+    notes: str = "",
+    inspected_at: datetime | None = None,
+) -> InspectionRecord:
+    """Record a functional test: passed with its grade, or failed (a failed device keeps no grade).
+
+    ``device_transition`` calls it for an ``inspect`` move once the guards have passed; the database refuses
+    a pass without a grade whoever calls it.
+    """
+    return InspectionRecord.objects.create(
+        device=device,
+        inspector=inspector,
+        passed=passed,
+        grade=grade if passed else "",
+        notes=notes,
+        inspected_at=inspected_at or timezone.now(),
+    )
+
+
+# What each need adds to a move once its guards have passed. A builder writes the figures the event carries into
+# ``data`` and returns the device fields the move changes besides its state.
+NeedBuilder = Callable[..., dict[str, Any]]
+
+
+def _build_sanitisation(*, move: Move, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    fields = dict(move.record)
+    fields["completed_at"] = fields.get("completed_at") or now
+    sanitisation = sanitisation_record_create(device=move.device, operator=move.actor, **fields)
+    data["sanitisation_record_id"] = sanitisation.pk
+    data["method"] = sanitisation.method
+    return {}
+
+
+def _build_inspection(*, move: Move, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    inspection = inspection_record_create(
+        device=move.device,
+        inspector=move.actor,
+        passed=bool(move.record.get("passed")),
+        grade=move.record.get("grade") or "",
+        notes=move.record.get("notes") or "",
+        inspected_at=now,
+    )
+    data["inspection_record_id"] = inspection.pk
+    if inspection.grade:
+        data["grade"] = inspection.grade
+    return {"grade": inspection.grade}
+
+
+def _build_weight(*, move: Move, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    weight = Decimal(str(data["weight_kg"]))
+    data["weight_kg"] = str(weight)
+    return {"weight_kg": weight}
+
+
+def _build_beneficiaries(*, move: Move, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    data["beneficiaries"] = int(data["beneficiaries"])
+    return {}
+
+
+def _build_nothing(*, move: Move, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {}
+
+
+NEED_BUILDERS: dict[Need, NeedBuilder] = {
+    Need.SANITISATION: _build_sanitisation,
+    Need.INSPECTION: _build_inspection,
+    Need.WEIGHT: _build_weight,
+    Need.BENEFICIARIES: _build_beneficiaries,
+    Need.PROJECT: _build_nothing,  # the project's id and kind travel in ``data`` as given
+}
+
+
+def _lock(*, device: Device, actor: AbstractBaseUser | None, seen_version: int) -> Device:
+    """The device's row, locked until the transaction ends, as long as nobody changed it since it was read."""
+    locked = Device.objects.select_for_update().get(pk=device.pk)
+    if actor is not None and not user_can_act_in_hub(user=actor, hub_id=locked.hub_id):
+        raise LifecycleError(_("%(device)s is at a hub you do not work at.") % {"device": locked}, code="forbidden")
+    if locked.version != seen_version:
         raise LifecycleError(
-            f"{device} has storage media that has not been sanitised: record a verified wipe before inspecting it."
+            _("%(device)s was just changed by someone else (it is now %(state)s). Reload it and try again.")
+            % {"device": locked, "state": _state_label(locked.state)},
+            code="conflict",
         )
-    if (
-        transition.needs_sanitised_storage
-        and device.has_storage_media
-        and not device.sanitisation_records.filter(verified=True).exists()
-    ):
+    return locked
+
+
+def _target_hub_id(*, device: Device, action: str, actor: AbstractBaseUser | None, hub: Hub | None) -> int:
+    if hub is None or hub.pk == device.hub_id:
+        return device.hub_id
+    if not any(t.may_change_hub for t in transitions_for(action)):
+        raise LifecycleError(_("A device changes hub only when it is received."))
+    if actor is not None and not user_can_act_in_hub(user=actor, hub_id=hub.pk):
         raise LifecycleError(
-            f"{device} has storage media with no verified sanitisation record (NIST SP 800-88). "
-            f"It cannot {transition.action.replace('_', ' ')} until its data is wiped."
+            _("You cannot receive %(device)s into %(hub)s: you do not work at that hub.")
+            % {"device": device, "hub": hub.code},
+            code="forbidden",
         )
-    if transition.needs == "sanitisation":
-        if not record:
-            raise LifecycleError("Sanitising needs the wipe's record: method, technique, tool and verification.")
-        if not record.get("verified"):
-            raise LifecycleError(
-                "The wipe was not verified. Repeat it, or destroy the media, before recording it.",
-                field_errors={"verified": ["The sanitisation must be verified."]},
-            )
-    if transition.needs == "inspection" and transition.outcome == "pass" and not record.get("grade"):
-        raise LifecycleError(
-            "A device that passes inspection needs a grade (A, B or C).",
-            field_errors={"grade": ["Choose a grade."]},
-        )
-    if transition.needs == "weight":
-        weight = data.get("weight_kg")
-        if weight is None or Decimal(str(weight)) <= 0:
-            raise LifecycleError(
-                f"Recycling {device} needs its weight in kg.",
-                field_errors={"weight_kg": ["Enter the weight handed over, in kg."]},
-            )
-    if transition.needs == "beneficiaries":
-        beneficiaries = data.get("beneficiaries")
-        if beneficiaries is None or int(beneficiaries) < 0:
-            raise LifecycleError(
-                "Confirming delivery needs the number of people the device reaches.",
-                field_errors={"beneficiaries": ["Enter a number, 0 or more."]},
-            )
-    if transition.needs == "project" and not data.get("project_id"):
-        raise LifecycleError(f"Allocating {device} needs the project it goes to.")
+    return hub.pk
 
 
 def device_transition(
@@ -201,44 +298,28 @@ def device_transition(
 ) -> Device:
     """Move one device along the lifecycle, or raise ``LifecycleError`` saying why not.
 
+    Lock the row, pick the declared transition and run its guards, apply it (the record or figure its need
+    asks for, then the state), and append one ``DeviceEvent``, all in one transaction.
+
     ``device`` is the caller's copy: if the row changed since the caller read it (another person won
     the race), the move is refused as a conflict rather than applied to a state the caller never saw.
     ``record`` holds the sanitisation or inspection fields; ``data`` the figures the move carries
     (``weight_kg``, ``beneficiaries``, ``project_id``...), copied onto the event.
-    ``actor`` is None only for system moves (tasks, imports), which skip the hub check.
+    ``actor`` is None only for moves no hub staff makes (a coordinator confirming delivery on the project
+    portal, demo data, benchmarks), which skip the hub check and cannot write a record.
     """
     record = dict(record or {})
     data = dict(data or {})
     seen_version = device.version if expected_version is None else expected_version
     now = timezone.now()
     with transaction.atomic():
-        locked = Device.objects.select_for_update().get(pk=device.pk)
-        if actor is not None and not user_can_act_in_hub(user=actor, hub_id=locked.hub_id):
-            raise LifecycleError(f"{locked} is at a hub you do not work at.", code="forbidden")
-        if locked.version != seen_version:
-            raise LifecycleError(
-                f"{locked} was just changed by someone else (it is now {_state_label(locked.state)}). "
-                "Reload it and try again.",
-                code="conflict",
-            )
-        target_hub_id = locked.hub_id
-        if hub is not None and hub.pk != locked.hub_id:
-            if action != "receive":
-                raise LifecycleError("A device changes hub only when it is received.")
-            if actor is not None and not user_can_act_in_hub(user=actor, hub_id=hub.pk):
-                raise LifecycleError(
-                    f"You cannot receive {locked} into {hub.code}: you do not work at that hub.",
-                    code="forbidden",
-                )
-            target_hub_id = hub.pk
+        locked = _lock(device=device, actor=actor, seen_version=seen_version)
+        target_hub_id = _target_hub_id(device=locked, action=action, actor=actor, hub=hub)
 
-        outcome = ""
-        if action == "inspect":
-            outcome = "pass" if record.get("passed") else "fail"
-        transition = _pick_transition(device=locked, action=action, outcome=outcome)
-        _check_guards(device=locked, transition=transition, record=record, data=data)
-        if transition.needs in ("sanitisation", "inspection") and actor is None:
-            raise LifecycleError(f"{transition.label} must be recorded by the person who did it.")
+        transition = _pick_transition(device=locked, action=action, record=record)
+        move = Move(device=locked, transition=transition, actor=actor, record=record, data=data)
+        for guard in transition.guards:
+            guard(move)
 
         updates: dict[str, Any] = {
             "state": transition.target,
@@ -246,37 +327,15 @@ def device_transition(
             "hub_id": target_hub_id,
             "updated_at": now,
         }
-        if transition.needs == "sanitisation":
-            sanitisation = SanitisationRecord.objects.create(
-                device=locked, operator=actor, completed_at=record.pop("completed_at", None) or now, **record
-            )
-            data["sanitisation_record_id"] = sanitisation.pk
-            data["method"] = sanitisation.method
-        elif transition.needs == "inspection":
-            inspection = InspectionRecord.objects.create(
-                device=locked,
-                inspector=actor,
-                passed=bool(record.get("passed")),
-                grade=record.get("grade", "") if record.get("passed") else "",
-                notes=record.get("notes", ""),
-                inspected_at=now,
-            )
-            data["inspection_record_id"] = inspection.pk
-            updates["grade"] = inspection.grade
-            if inspection.grade:
-                data["grade"] = inspection.grade
-        elif transition.needs == "weight":
-            weight = Decimal(str(data["weight_kg"]))
-            data["weight_kg"] = str(weight)
-            updates["weight_kg"] = weight
-        elif transition.needs == "beneficiaries":
-            data["beneficiaries"] = int(data["beneficiaries"])
-
+        if transition.needs is not None:
+            updates |= NEED_BUILDERS[transition.needs](move=move, data=data, now=now)
         changed = Device.objects.filter(pk=locked.pk, version=locked.version)._update_state(**updates)
         if changed != 1:  # only reachable where the database has no row locks
             raise LifecycleError(
-                f"{locked} was just changed by someone else. Reload it and try again.", code="conflict"
+                _("%(device)s was just changed by someone else. Reload it and try again.") % {"device": locked},
+                code="conflict",
             )
+
         event = DeviceEvent.objects.create(
             device=locked,
             action=action,

@@ -11,8 +11,6 @@ import pytest
 import yaml
 from django.core.management import call_command
 
-from refurbishing.lifecycle import mermaid_diagram
-
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("web", "worker", "beat", "postgres", "redis")
 APP_SERVICES = ("web", "worker", "beat")
@@ -71,12 +69,42 @@ def test_compose_starts_the_app_after_healthy_services_and_migrations(compose):
     assert services["redis"]["image"].startswith("redis:7")
 
 
-def test_web_health_check_asks_a_url_that_answers(compose, client):
+def test_web_health_check_asks_readiness_which_answers(compose, client, db):
     check = " ".join(compose["services"]["web"]["healthcheck"]["test"])
     path = re.search(r"http://127\.0\.0\.1:8000(/[^\"']*)", check).group(1)
+    assert path == "/readyz/"
+    assert ".status == 200" in check  # urlopen raises on the 503 of a failing check; the status is asserted too
     response = client.get(path, HTTP_X_FORWARDED_PROTO="https")
     assert response.status_code == 200
-    assert response.content == b"ok"
+    assert response.json()["status"] == "ok"
+
+
+def test_web_readiness_in_compose_checks_the_database_the_broker_and_the_cache(compose):
+    """With the environment compose gives web, /readyz/ asks PostgreSQL, the Celery broker and the Redis cache."""
+    environment = {key: str(value) for key, value in compose["services"]["web"]["environment"].items()}
+    environment["DATABASE_URL"] = "postgres://closegap:secret@postgres:5432/closegap"  # ${...} filled by compose
+    # Only what compose sets: none of this machine's Celery or database settings.
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith(("CELERY_", "DATABASE_"))}
+    code = "import django; django.setup(); from closegap.views import readiness_checks; print(*readiness_checks())"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**inherited, **environment, "DJANGO_SECRET_KEY": secret_key(), "DJANGO_ALLOWED_HOSTS": "example.org"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(result.stdout.split()) == ["broker", "cache", "database"]
+
+
+def test_worker_and_beat_health_checks_ask_the_processes_themselves(compose):
+    services = compose["services"]
+    worker = " ".join(services["worker"]["healthcheck"]["test"])
+    assert "inspect ping" in worker and "--destination worker@" in worker  # this worker, through the broker
+    assert "--hostname=worker@%h" in services["worker"]["command"]
+    beat = " ".join(services["beat"]["healthcheck"]["test"])
+    assert "/tmp/celerybeat-schedule" in beat and "--schedule=/tmp/celerybeat-schedule" in services["beat"]["command"]
 
 
 def test_dockerfile_runs_as_a_user_and_collects_static_files():
@@ -123,14 +151,29 @@ def test_production_settings_pass_the_deploy_checks():
     assert "no issues" in result.stdout
 
 
-def test_lifecycle_doc_shows_the_generated_diagram():
+def test_lifecycle_doc_shows_the_generated_diagram(tmp_path):
     out = StringIO()
     call_command("lifecycle_diagram", stdout=out)
-    assert out.getvalue() == mermaid_diagram()
+    printed = out.getvalue()
+    # Written out by hand, not derived from the table: the command prints the graph DESIGN.md draws.
+    for edge in (
+        "[*] --> pledged",
+        "pledged --> received: receive",
+        "received --> inspected: inspect (pass)",
+        "sanitised --> to_recycle: inspect (fail)",
+        "configured --> allocated: allocate [sanitised]",
+        "allocated --> shipped: ship [sanitised]",
+        "to_recycle --> recycled: recycle [sanitised]",
+    ):
+        assert f"    {edge}\n" in printed
     doc = (ROOT / "docs" / "lifecycle.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```mermaid\n(.*?)```", doc, re.DOTALL)
     assert blocks, "docs/lifecycle.md has no ```mermaid block"
-    assert blocks[0] == out.getvalue(), (
-        "docs/lifecycle.md is out of date: run `python manage.py lifecycle_diagram --write docs/lifecycle.md`"
-    )
+    assert blocks[0] == printed, "docs/lifecycle.md is out of date: run `python manage.py lifecycle_diagram --write`"
     assert "python manage.py lifecycle_diagram" in doc
+
+    # --write puts the fresh diagram in place of a stale one and leaves the rest of the page as it was.
+    stale = tmp_path / "lifecycle.md"
+    stale.write_text(doc.replace(blocks[0], "stateDiagram-v2\n    pledged --> shipped: ship\n"), encoding="utf-8")
+    call_command("lifecycle_diagram", "--write", str(stale), stdout=StringIO())
+    assert stale.read_text(encoding="utf-8") == doc

@@ -1,24 +1,17 @@
 """A donated laptop's whole journey, through the surfaces people use, and the public totals it moves."""
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from donations.services import donation_pledge, donor_sign_up
-from impact.models import Metric, OpeningBalance
-from tests.factories import ProjectFactory, StaffFactory
+from impact.factories import OpeningBalanceFactory
+from impact.models import Metric
+from projects.factories import ProjectFactory
 
 LAPTOPS = [
     {"category": "laptop", "manufacturer": "Lenovo", "model": "ThinkPad T480", "serial_number": f"PF-{n:04d}"}
     for n in range(3)
 ]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def public_totals(client):
@@ -28,9 +21,9 @@ def public_totals(client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_donor_to_beneficiary_journey_moves_public_totals_by_exactly_that(hubs, sanitisation):
-    OpeningBalance.objects.create(hub=hubs["KE-NBO"], metric=Metric.DEVICES_RECEIVED, value=1_000)
-    StaffFactory(username="staff-ke-nbo", hub=hubs["KE-NBO"])
+@pytest.mark.usefixtures("fresh_cache")
+def test_donor_to_beneficiary_journey_moves_public_totals_by_exactly_that(hubs, staff_ke_nbo, sanitisation):
+    OpeningBalanceFactory(hub=hubs["KE-NBO"], metric=Metric.DEVICES_RECEIVED, value=1_000)
     project = ProjectFactory(hub=hubs["KE-NBO"], kind="education", name="Nairobi school lab")
     public = APIClient()
     before = public_totals(public)

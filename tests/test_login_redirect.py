@@ -1,11 +1,16 @@
-import pytest
+"""Logging in sends each person to their place (hub staff, coordinators, donors); logging out is a POST."""
 
-from tests.factories import DonorFactory, ProjectFactory, StaffFactory, UserFactory
+import pytest
+from django.urls import reverse
+
+from donations.factories import DonorFactory
+from hubs.factories import StaffFactory, UserFactory
+from projects.factories import ProjectFactory
 
 
 @pytest.mark.parametrize(
     ("who", "expected"),
-    [("staff", "/admin/"), ("coordinator", "/projects/"), ("donor", "/donors/"), ("nobody", "/donors/")],
+    [("staff", "/admin/"), ("coordinator", "/en/projects/"), ("donor", "/en/donors/"), ("nobody", "/en/donors/")],
 )
 def test_login_sends_each_person_to_their_place(client, hubs, who, expected):
     if who == "staff":
@@ -16,5 +21,20 @@ def test_login_sends_each_person_to_their_place(client, hubs, who, expected):
             ProjectFactory(hub=hubs["KE-MBA"]).coordinators.add(user)
         elif who == "donor":
             DonorFactory().users.add(user)
-    response = client.post("/accounts/login/", {"username": user.username, "password": user.username}, follow=True)
+    response = client.post(reverse("login"), {"username": user.username, "password": user.username}, follow=True)
     assert response.redirect_chain[-1][0].startswith(expected), response.redirect_chain
+
+
+def test_log_in_lands_on_the_donor_portal_and_log_out_is_a_post(client, donor_user):
+    page = client.get(reverse("login")).content.decode()
+    assert 'name="username"' in page and 'for="id_password"' in page
+
+    response = client.post(reverse("login"), {"username": "donor-a", "password": "donor-a"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("donations:portal")
+    portal = client.get(reverse("donations:portal")).content.decode()
+    assert f'<form class="inline" method="post" action="{reverse("logout")}">' in portal
+
+    assert client.get(reverse("logout")).status_code == 405  # a link or an image cannot log anyone out
+    assert "_auth_user_id" in client.session
+    assert client.post(reverse("logout"))["Location"] == reverse("impact:home")
+    assert "_auth_user_id" not in client.session

@@ -15,8 +15,8 @@ from celery.signals import task_postrun
 
 from closegap.celery import app as celery_app
 from impact.selectors import impact_summary_refresh
+from refurbishing.factories import DeviceFactory
 from refurbishing.services import device_transition
-from tests.factories import DeviceFactory
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

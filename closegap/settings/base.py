@@ -4,11 +4,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A .env file is read only when asked (as cookiecutter-django does), so a developer's .env can never change what
+# the tests test. docker compose hands .env to the containers itself; variables already set win over the file.
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -33,16 +37,24 @@ INSTALLED_APPS = [
     "donations",
     "projects",
     "impact",
+    "demo",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Compresses HTML and JSON answers that are not compressed yet (WhiteNoise serves static files already
+    # compressed, and the home page keeps a gzipped copy ready): pages are a third of their size on a slow link.
+    "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # After the session, before CommonMiddleware: the language from the URL (/fr/...), the cookie or
+    # Accept-Language; "/" is redirected to the language found. The profile's language comes next.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "hubs.middleware.ProfileLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -61,6 +73,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "closegap.context_processors.language_alternates",
             ],
         },
     },
@@ -86,6 +99,12 @@ LOGIN_REDIRECT_URL = "after-login"
 LOGOUT_REDIRECT_URL = "impact:home"
 
 LANGUAGE_CODE = "en"
+# Hubs work in English (Kenya, South Africa), French (Kinshasa, Brussels) and Dutch (Brussels).
+LANGUAGES = [("en", _("English")), ("fr", _("French")), ("nl", _("Dutch"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The language switcher's choice is remembered for a year (Django's default cookie ends with the browser session).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -93,6 +112,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files browsers ask for at the site's root (/favicon.ico), served by WhiteNoise.
+WHITENOISE_ROOT = BASE_DIR / "public"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
@@ -106,15 +127,20 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "closegap"}}
 
 REST_FRAMEWORK = {
+    # Token first: a request without valid credentials is answered 401 with "WWW-Authenticate: Token" (with the
+    # session first, DRF would answer 403, which tells a script nothing about what to send).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "closegap.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every error, from any endpoint, has one body: {"detail": "...", "errors": {"field": ["..."]}}; the schema
+    # class documents it, with the error statuses each operation can answer.
+    "EXCEPTION_HANDLER": "closegap.api_errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "closegap.openapi.AutoSchema",
     # Slows password guessing on the token endpoint.
     "DEFAULT_THROTTLE_RATES": {"auth_token": env("API_AUTH_TOKEN_RATE", default="20/minute")},
 }
@@ -127,6 +153,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No deep links: with them Swagger UI puts a link inside each operation's expand button, a control
+    # nested in a control that screen readers and keyboards handle badly (axe-core: nested-interactive).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": False},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "impact.openapi.add_public_impact_path",

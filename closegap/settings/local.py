@@ -4,4 +4,5 @@ from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
+# An empty DJANGO_SECRET_KEY (as in a .env copied from .env.example) means "not set" here.
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="") or "dev-only-insecure-key-do-not-use-in-production"

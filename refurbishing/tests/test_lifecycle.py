@@ -4,11 +4,20 @@ from decimal import Decimal
 
 import pytest
 
+from projects.factories import ProjectFactory
+from refurbishing import lifecycle
+from refurbishing.actions import device_perform_action
 from refurbishing.errors import LifecycleError
-from refurbishing.lifecycle import ACTIONS, TRANSITIONS, actions_from, mermaid_diagram
+from refurbishing.factories import DeviceFactory
+from refurbishing.lifecycle import ACTIONS, TRANSITIONS, Move, Need, Transition, actions_from, mermaid_diagram
 from refurbishing.models import Device, DeviceEvent, ProtectedStateError
-from refurbishing.services import device_transition, device_update
-from tests.factories import DeviceFactory, ProjectFactory
+from refurbishing.services import (
+    NEED_BUILDERS,
+    device_transition,
+    device_update,
+    inspection_record_create,
+    sanitisation_record_create,
+)
 
 S = Device.State
 PASS_B = {"passed": True, "grade": "B"}
@@ -271,8 +280,246 @@ def test_events_cannot_be_deleted_on_postgresql(staff_be, sanitisation, project)
     assert device.events.count() == 2
 
 
-def test_diagram_names_every_transition():
+# The graph DESIGN.md draws, written out by hand: the table and the diagram must both match it.
+DESIGNED_EDGES = {
+    ("pledged", "received", "receive"),
+    ("pledged", "missing", "mark_missing"),
+    ("received", "sanitised", "sanitise"),
+    ("received", "inspected", "inspect (pass)"),
+    ("sanitised", "inspected", "inspect (pass)"),
+    ("received", "to_recycle", "inspect (fail)"),
+    ("sanitised", "to_recycle", "inspect (fail)"),
+    ("inspected", "configured", "configure"),
+    ("configured", "allocated", "allocate [sanitised]"),
+    ("allocated", "shipped", "ship [sanitised]"),
+    ("shipped", "delivered", "deliver"),
+    ("to_recycle", "recycled", "recycle [sanitised]"),
+}
+
+
+def _diagram_edges(diagram):
+    edges = set()
+    for line in diagram.splitlines()[1:]:
+        arrow, _, label = line.strip().partition(": ")
+        source, _, target = arrow.partition(" --> ")
+        if "[*]" not in (source, target):
+            edges.add((source, target, label))
+    return edges
+
+
+def test_diagram_draws_exactly_the_designed_graph():
     diagram = mermaid_diagram()
-    for transition in TRANSITIONS:
-        for source in transition.sources:
-            assert f"{source.value} --> {transition.target.value}: {transition.action}" in diagram
+    assert diagram.startswith("stateDiagram-v2\n    [*] --> pledged\n")
+    assert _diagram_edges(diagram) == DESIGNED_EDGES
+    for final in ("delivered", "recycled", "missing"):
+        assert f"    {final} --> [*]\n" in diagram
+
+
+def test_table_declares_the_designed_graph():
+    declared = {(source.value, t.target.value) for t in TRANSITIONS for source in t.sources}
+    assert declared == {(source, target) for source, target, _ in DESIGNED_EDGES}
+
+
+# The guards each row runs, in order, written out: removing one (a security rule above all) fails here.
+DESIGNED_GUARDS = {
+    ("receive", ""): [],
+    ("mark_missing", ""): [],
+    ("sanitise", ""): ["has_storage_media", "verified_wipe", "recorded_by_a_person"],
+    ("inspect", "pass"): ["media_wiped_before_inspection", "has_grade", "recorded_by_a_person"],
+    ("inspect", "fail"): ["media_wiped_before_inspection", "recorded_by_a_person"],
+    ("configure", ""): [],
+    ("allocate", ""): ["storage_is_sanitised", "has_project"],
+    ("ship", ""): ["storage_is_sanitised"],
+    ("deliver", ""): ["has_beneficiaries"],
+    ("recycle", ""): ["storage_is_sanitised", "has_weight"],
+}
+
+
+def test_each_transition_declares_its_guards():
+    declared = {(t.action, t.outcome): [guard.__name__ for guard in t.guards] for t in TRANSITIONS}
+    assert declared == DESIGNED_GUARDS
+
+
+def test_each_transition_declares_its_need():
+    declared = {(t.action, t.outcome): t.needs for t in TRANSITIONS}
+    assert declared == {
+        ("receive", ""): None,
+        ("mark_missing", ""): None,
+        ("sanitise", ""): Need.SANITISATION,
+        ("inspect", "pass"): Need.INSPECTION,
+        ("inspect", "fail"): Need.INSPECTION,
+        ("configure", ""): None,
+        ("allocate", ""): Need.PROJECT,
+        ("ship", ""): None,
+        ("deliver", ""): Need.BENEFICIARIES,
+        ("recycle", ""): Need.WEIGHT,
+    }
+
+
+def test_a_misspelt_need_cannot_be_declared():
+    with pytest.raises(ValueError, match="weigth"):
+        Transition("recycle", (S.TO_RECYCLE,), S.RECYCLED, "Recycle", needs="weigth")
+    assert Transition("recycle", (S.TO_RECYCLE,), S.RECYCLED, "Recycle", needs="weight").needs is Need.WEIGHT
+
+
+def test_a_guard_must_be_callable_and_an_outcome_its_rule():
+    with pytest.raises(TypeError, match="not callable"):
+        Transition("ship", (S.ALLOCATED,), S.SHIPPED, "Ship", guards=("storage_is_sanitised",))
+    with pytest.raises(TypeError, match="needs its `when` rule"):
+        Transition("inspect", (S.SANITISED,), S.INSPECTED, "Inspect", outcome="pass")
+
+
+def test_every_need_has_a_builder():
+    assert set(NEED_BUILDERS) == set(Need)
+
+
+@pytest.fixture
+def received(staff_be, sanitisation, project):
+    return bring_to(S.RECEIVED, actor=staff_be, sanitisation=sanitisation, project=project)
+
+
+def _move(device, action, *, actor, record=None, data=None, outcome=""):
+    transition = next(t for t in TRANSITIONS if t.action == action and t.outcome == outcome)
+    return Move(device=device, transition=transition, actor=actor, record=record or {}, data=data or {})
+
+
+# (guard, action, outcome, move fields that break it, the message, the field it points at)
+REFUSALS = [
+    ("storage_is_sanitised", "recycle", "", {}, "no verified sanitisation record.*cannot recycle until", None),
+    ("verified_wipe", "sanitise", "", {"record": {}}, "needs the wipe's record", None),
+    ("verified_wipe", "sanitise", "", {"record": {"verified": False}}, "was not verified", "verified"),
+    ("has_grade", "inspect", "pass", {"record": {"passed": True}}, "needs a grade", "grade"),
+    ("recorded_by_a_person", "sanitise", "", {"actor": None}, "must be recorded by the person who did it", None),
+    ("has_weight", "recycle", "", {"data": {}}, "needs its weight in kg", "weight_kg"),
+    ("has_weight", "recycle", "", {"data": {"weight_kg": "0"}}, "needs its weight in kg", "weight_kg"),
+    ("has_weight", "recycle", "", {"data": {"weight_kg": "heavy"}}, "needs its weight in kg", "weight_kg"),
+    ("has_beneficiaries", "deliver", "", {"data": {}}, "number of people the device reaches", "beneficiaries"),
+    ("has_beneficiaries", "deliver", "", {"data": {"beneficiaries": -1}}, "number of people", "beneficiaries"),
+    ("has_beneficiaries", "deliver", "", {"data": {"beneficiaries": "many"}}, "number of people", "beneficiaries"),
+    ("has_project", "allocate", "", {"data": {}}, "needs the project it goes to", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("guard", "action", "outcome", "fields", "message", "field"),
+    REFUSALS,
+    ids=[f"{r[0]}-{i}" for i, r in enumerate(REFUSALS)],
+)
+def test_each_guard_refuses_with_its_message(guard, action, outcome, fields, message, field, received, staff_be):
+    fields = {"actor": staff_be} | fields
+    with pytest.raises(LifecycleError, match=message) as refused:
+        getattr(lifecycle, guard)(_move(received, action, outcome=outcome, **fields))
+    assert refused.value.code == "invalid"
+    if field:
+        assert field in refused.value.field_errors
+
+
+def test_storage_guards_follow_the_device(received, staff_be, sanitisation, project):
+    has_storage_media = lifecycle.has_storage_media
+    media_wiped_before_inspection = lifecycle.media_wiped_before_inspection
+    with pytest.raises(LifecycleError, match="has not been sanitised"):
+        media_wiped_before_inspection(_move(received, "inspect", outcome="pass", actor=staff_be))
+    has_storage_media(_move(received, "sanitise", actor=staff_be))
+
+    monitor = bring_to(S.RECEIVED, actor=staff_be, sanitisation=sanitisation, project=project, has_storage_media=False)
+    with pytest.raises(LifecycleError, match="no storage media, so there is nothing to wipe"):
+        has_storage_media(_move(monitor, "sanitise", actor=staff_be))
+    media_wiped_before_inspection(_move(monitor, "inspect", outcome="pass", actor=staff_be))
+    lifecycle.storage_is_sanitised(_move(monitor, "ship", actor=staff_be))
+
+
+def test_guards_let_a_complete_move_through(received, staff_be, sanitisation):
+    good = {
+        "verified_wipe": {"record": sanitisation},
+        "has_grade": {"record": {"passed": True, "grade": "A"}},
+        "has_weight": {"data": {"weight_kg": Decimal("0.40")}},
+        "has_beneficiaries": {"data": {"beneficiaries": 0}},
+        "has_project": {"data": {"project_id": 1}},
+    }
+    for guard, fields in good.items():
+        assert getattr(lifecycle, guard)(_move(received, "sanitise", actor=staff_be, **fields)) is None
+    device_transition(device=received, action="sanitise", actor=staff_be, record=sanitisation)
+    assert lifecycle.storage_is_sanitised(_move(received, "recycle", actor=staff_be)) is None
+
+
+# A failed inspection is left out: its record is complete without a grade, so it has nothing missing to refuse.
+NEEDY = [t for t in TRANSITIONS if t.needs and t.outcome != "fail"]
+
+
+@pytest.mark.parametrize("transition", NEEDY, ids=lambda t: f"{t.action}-{t.outcome}")
+def test_a_move_without_what_it_needs_is_refused_and_writes_nothing(transition, staff_be, sanitisation, project):
+    # From the row's last source state, storage wiped where it has been, so only the missing need can refuse.
+    source = transition.sources[-1]
+    device = bring_to(source, actor=staff_be, sanitisation=sanitisation, project=project)
+    before = (device.events.count(), device.sanitisation_records.count(), device.inspection_records.count())
+    record = {"passed": True} if transition.needs is Need.INSPECTION else {}
+    with pytest.raises(LifecycleError) as refused:
+        device_transition(device=device, action=transition.action, actor=staff_be, record=record)
+    assert refused.value.code == "invalid"
+    device.refresh_from_db()
+    assert device.state == source
+    assert (device.events.count(), device.sanitisation_records.count(), device.inspection_records.count()) == before
+
+
+def test_sanitisation_record_create_keeps_the_nist_fields(received, staff_be, sanitisation):
+    record = sanitisation_record_create(device=received, operator=staff_be, **sanitisation)
+    record.refresh_from_db()
+    assert (record.device, record.operator) == (received, staff_be)
+    assert (record.method, record.technique, record.tool, record.tool_version) == (
+        "purge",
+        "NVMe Format with crypto erase",
+        "nwipe",
+        "0.34",
+    )
+    assert (record.verification, record.verified) == ("full", True)
+    assert record.completed_at is not None
+    # A record on its own moves nothing: the device changes state only through device_transition.
+    received.refresh_from_db()
+    assert received.state == S.RECEIVED
+    with pytest.raises(TypeError):
+        sanitisation_record_create(received, staff_be, **sanitisation)
+
+
+def test_inspection_record_create_keeps_no_grade_for_a_failed_device(received, staff_be):
+    failed = inspection_record_create(device=received, inspector=staff_be, passed=False, grade="A", notes="no boot")
+    passed = inspection_record_create(device=received, inspector=staff_be, passed=True, grade="B")
+    assert (failed.passed, failed.grade, failed.notes, failed.inspector) == (False, "", "no boot", staff_be)
+    assert (passed.passed, passed.grade) == (True, "B")
+    assert received.inspection_records.count() == 2
+
+
+def test_inspect_writes_the_record_and_points_the_event_at_it(staff_be, sanitisation, project):
+    device = bring_to(S.INSPECTED, actor=staff_be, sanitisation=sanitisation, project=project)
+    record = device.inspection_records.get()
+    assert (record.passed, record.grade, record.inspector) == (True, "B", staff_be)
+    event = device.events.get(action="inspect")
+    assert (event.data["inspection_record_id"], event.data["grade"]) == (record.pk, "B")
+    assert device.grade == "B"
+
+
+def test_a_system_move_cannot_write_a_record(received, sanitisation):
+    with pytest.raises(LifecycleError, match="must be recorded by the person who did it"):
+        device_transition(device=received, action="sanitise", actor=None, record=sanitisation)
+    assert received.sanitisation_records.count() == 0
+
+
+def test_only_a_move_declared_to_may_change_hub(hubs, staff_be, sanitisation, project):
+    device = bring_to(S.RECEIVED, actor=staff_be, sanitisation=sanitisation, project=project)
+    with pytest.raises(LifecycleError, match="changes hub only when it is received"):
+        device_transition(device=device, action="sanitise", actor=None, record=sanitisation, hub=hubs["KE-NBO"])
+    assert [t.action for t in TRANSITIONS if t.may_change_hub] == ["receive"]
+
+
+def test_recycling_from_a_form_left_empty_uses_the_devices_weight(staff_be, sanitisation, project):
+    device = bring_to(S.TO_RECYCLE, actor=staff_be, sanitisation=sanitisation, project=project)
+    device_perform_action(device=device, action="recycle", actor=staff_be, fields={"weight_kg": ""})
+    assert device.state == S.RECYCLED
+    assert device.events.get(action="recycle").data["weight_kg"] == "1.80"
+
+
+def test_sanitising_from_a_form_writes_the_record(staff_be, sanitisation, project):
+    device = bring_to(S.RECEIVED, actor=staff_be, sanitisation=sanitisation, project=project)
+    device_perform_action(device=device, action="sanitise", actor=staff_be, fields=sanitisation | {"note": "bay 3"})
+    assert device.state == S.SANITISED
+    assert device.sanitisation_records.get().operator == staff_be
+    assert device.events.get(action="sanitise").note == "bay 3"

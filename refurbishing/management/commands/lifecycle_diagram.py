@@ -3,11 +3,13 @@
 import re
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from refurbishing.lifecycle import mermaid_diagram
 
 MERMAID_BLOCK = re.compile(r"(```mermaid\n)(.*?)(```)", re.DOTALL)
+DEFAULT_DOC = Path(settings.BASE_DIR) / "docs" / "lifecycle.md"
 
 
 class Command(BaseCommand):
@@ -16,8 +18,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--write",
+            nargs="?",
+            const=str(DEFAULT_DOC),
             metavar="PATH",
-            help="Replace the first ```mermaid block of this Markdown file instead of printing.",
+            help="Replace the first ```mermaid block of this Markdown file (default: docs/lifecycle.md) instead "
+            "of printing.",
         )
 
     def handle(self, *args, **options):

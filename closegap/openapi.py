@@ -1,0 +1,66 @@
+"""The OpenAPI schema documents every error an operation can answer, with the one error body.
+
+Each status is derived from what the view is built of, so an endpoint added later is documented the same way
+without anyone remembering to: a body or filters can be refused (400, and 415 for a body in a format the view
+does not parse), authentication can fail (401), a session's unsafe request needs its CSRF token and a stricter
+permission can refuse (403), a path id or a page cursor can match nothing (404), a throttle can slow the caller
+down (429). A view states any other error (409, say) with ``extend_schema(responses=...)``; an error response
+it declares without a body gets the error body here. (Like the rest of the schema, the descriptions are
+for developers, in English.)
+"""
+
+from typing import Any
+
+from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import permissions
+from rest_framework.authentication import SessionAuthentication
+
+from .api_errors import ErrorSerializer
+
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Permissions that let any authenticated caller through: they alone never answer 403.
+PERMISSIONS_WITHOUT_REFUSAL = (permissions.AllowAny, permissions.IsAuthenticated)
+
+DESCRIPTIONS = {
+    400: "The request is not valid: see errors for the fields at fault.",
+    401: "No valid credentials: send the header Authorization: Token <key>.",
+    403: "You may not do this (or, signed in by session, the CSRF token is missing).",
+    404: "Not found, or not at one of your hubs.",
+    415: "The body is in a format this operation does not accept.",
+    429: "Too many requests: wait the number of seconds in the Retry-After header.",
+}
+
+
+class AutoSchema(openapi.AutoSchema):
+    def error_statuses(self) -> set[int]:
+        """The error statuses this operation can answer, read from what its view is built of."""
+        view = self.view
+        has_body = self.method in ("POST", "PUT", "PATCH")
+        statuses = set()
+        if has_body or self._get_filter_parameters():
+            statuses.add(400)
+        if has_body:
+            statuses.add(415)
+        authenticators = view.get_authenticators()
+        if authenticators:
+            statuses.add(401)
+        session = any(isinstance(auth, SessionAuthentication) for auth in authenticators)
+        strict = any(not isinstance(p, PERMISSIONS_WITHOUT_REFUSAL) for p in view.get_permissions())
+        if strict or (session and self.method in UNSAFE_METHODS):
+            statuses.add(403)
+        if "{" in self.path or (self._is_list_view() and self._get_paginator() is not None):
+            statuses.add(404)
+        if view.get_throttles():
+            statuses.add(429)
+        return statuses
+
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for code in sorted(self.error_statuses()):
+            responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})
+        for code, response in responses.items():
+            if int(code) >= 400 and not response.get("content"):
+                error = OpenApiResponse(ErrorSerializer, description=response.get("description", ""))
+                responses[code] = self._get_response_for_code(error, code, direction=direction)
+        return dict(sorted(responses.items()))

@@ -1,0 +1,185 @@
+"""The demo content, declared once: hubs, donors, catalogue, projects, opening balances and lifecycle paths.
+
+Plain data with no Django import, so the benchmarks (which run outside Django) read the same hub list.
+States, categories, kinds and actions are the values the apps declare; ``demo/tests`` checks each one.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEMO_DONOR_REGISTRATION = "BE0999000111"  # marks the demo data as present
+SEED = 20_240_607
+
+HUBS = [
+    # code, name, country, city
+    ("BE-BRU", "Close the Gap Brussels", "BE", "Brussels"),
+    ("KE-MBA", "Close the Gap Mombasa", "KE", "Mombasa"),
+    ("KE-NBO", "Close the Gap Nairobi", "KE", "Nairobi"),
+    ("ZA-JNB", "Close the Gap Johannesburg", "ZA", "Johannesburg"),
+    ("CD-FIH", "Close the Gap Kinshasa", "CD", "Kinshasa"),
+]
+
+# The published historic totals from before the platform (1,673,488 devices received, 6,168,115 people
+# reached), spread over the hubs. The per-hub figures are illustrative; the sums are the published ones.
+OPENING_DEVICES_RECEIVED = {
+    "BE-BRU": 1_012_340,
+    "KE-MBA": 241_575,
+    "KE-NBO": 198_763,
+    "ZA-JNB": 142_318,
+    "CD-FIH": 78_492,
+}
+OPENING_BENEFICIARIES = {
+    "BE-BRU": 2_104_377,
+    "KE-MBA": 1_336_820,
+    "KE-NBO": 1_208_455,
+    "ZA-JNB": 905_612,
+    "CD-FIH": 612_851,
+}
+
+# Per hub: how many demo devices end in each state (60 per hub, 300 in all; every hub has every state).
+STATE_PLAN = {
+    "pledged": 5,
+    "missing": 2,
+    "received": 4,
+    "sanitised": 4,
+    "inspected": 4,
+    "configured": 5,
+    "allocated": 4,
+    "shipped": 6,
+    "delivered": 18,
+    "to_recycle": 3,
+    "recycled": 5,
+}
+DONATIONS_PER_HUB = 3
+
+# category: (has storage media, [(manufacturer, model, weight kg)])
+CATALOGUE = {
+    "laptop": (
+        True,
+        [
+            ("Dell", "Latitude 5490", "1.80"),
+            ("Dell", "Latitude 7400", "1.40"),
+            ("HP", "EliteBook 840 G5", "1.50"),
+            ("Lenovo", "ThinkPad T480", "1.60"),
+            ("Lenovo", "ThinkPad X280", "1.30"),
+        ],
+    ),
+    "desktop": (
+        True,
+        [("HP", "EliteDesk 800 G4", "5.10"), ("Dell", "OptiPlex 7060", "5.40"), ("Lenovo", "ThinkCentre M920", "4.90")],
+    ),
+    "tablet": (True, [("Apple", "iPad (7th generation)", "0.48"), ("Samsung", "Galaxy Tab A", "0.47")]),
+    "smartphone": (True, [("Samsung", "Galaxy A52", "0.19"), ("Apple", "iPhone 8", "0.15")]),
+    "server": (True, [("Dell", "PowerEdge R640", "18.00")]),
+    "monitor": (False, [("Dell", "P2419H", "3.30"), ("HP", "E24 G4", "3.20"), ("Philips", "243V7", "3.00")]),
+    "networking": (False, [("Cisco", "Catalyst 2960", "3.60"), ("Ubiquiti", "UniFi AP AC Lite", "0.20")]),
+    "printer": (False, [("HP", "LaserJet Pro M404", "8.60")]),
+}
+# Laptops and desktops dominate real donations.
+CATEGORY_WEIGHTS = {
+    "laptop": 45,
+    "desktop": 20,
+    "monitor": 15,
+    "tablet": 6,
+    "smartphone": 5,
+    "networking": 4,
+    "printer": 3,
+    "server": 2,
+}
+
+DONORS = [
+    # legal name, registration number, country, address, username (None: a contact without a login yet)
+    ("Demo Donor NV", DEMO_DONOR_REGISTRATION, "BE", "Rue de la Loi 16, 1000 Brussels", "donor-demo"),
+    ("Northsea Logistics NV", "BE0999000222", "BE", "Havenlaan 86, 1000 Brussels", None),
+    ("Lakeside Bank Ltd", "KE-P051234567X", "KE", "Kenyatta Avenue 12, Nairobi", None),
+    ("Coastal Telecom Ltd", "KE-P051765432Y", "KE", "Moi Avenue 7, Mombasa", None),
+    ("Highveld Insurance (Pty) Ltd", "ZA2009123456", "ZA", "Main Street 44, Johannesburg", None),
+    ("Fleuve Énergie SARL", "CD-KIN-RCCM-18-B-01234", "CD", "Boulevard du 30 Juin 90, Kinshasa", None),
+]
+# Which donors give to which hub, one donation each (the demo donor gives to two, so its portal shows plenty).
+DONORS_BY_HUB = {
+    "BE-BRU": ["Demo Donor NV", "Northsea Logistics NV", "Demo Donor NV"],
+    "KE-MBA": ["Coastal Telecom Ltd", "Lakeside Bank Ltd", "Coastal Telecom Ltd"],
+    "KE-NBO": ["Lakeside Bank Ltd", "Demo Donor NV", "Lakeside Bank Ltd"],
+    "ZA-JNB": ["Highveld Insurance (Pty) Ltd", "Northsea Logistics NV", "Highveld Insurance (Pty) Ltd"],
+    "CD-FIH": ["Fleuve Énergie SARL", "Northsea Logistics NV", "Fleuve Énergie SARL"],
+}
+
+PROJECTS = {
+    # hub: [(organisation, project name, kind, country, expected beneficiaries)]; the first is coordinator-demo's.
+    # Brussels serves projects in DR Congo.
+    "BE-BRU": [
+        ("Lycée Technique de Bukavu", "Computer lab for technical studies", "education", "CD", 900),
+        ("Centre de Santé Ngaliema", "Digital patient records", "medical", "CD", 4000),
+    ],
+    "KE-MBA": [
+        ("Coast General Teaching Hospital", "Telemedicine corner", "medical", "KE", 6000),
+        ("Likoni Women Entrepreneurs", "Bookkeeping for small businesses", "entrepreneurship", "KE", 350),
+    ],
+    "KE-NBO": [
+        ("Kibera Youth Centre", "Coding club", "social", "KE", 500),
+        ("Nairobi Primary School", "Digital classroom", "education", "KE", 1200),
+    ],
+    "ZA-JNB": [
+        ("Soweto Makers Hub", "Start-up incubator", "entrepreneurship", "ZA", 400),
+        ("Alexandra Community Library", "Public internet corner", "social", "ZA", 2500),
+    ],
+    "CD-FIH": [
+        ("Institut Technique de Kinshasa", "E-learning for teachers", "education", "CD", 1500),
+        ("Hôpital de Kintambo", "Laboratory information system", "medical", "CD", 8000),
+    ],
+}
+
+COORDINATOR = "coordinator-demo"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One lifecycle action a technician performs on a demo device, with the fields they would enter."""
+
+    action: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    # Wiping needs something to wipe: devices without storage media go straight to inspection.
+    storage_media_only: bool = False
+    # A passed inspection grades the device; the grade is drawn from GRADES.
+    draws_grade: bool = False
+
+
+GRADES = ["A", "B", "B", "C"]
+RECEIVE = Step("receive")
+MARK_MISSING = Step("mark_missing", {"note": "Not in the pickup; donor informed."})
+SANITISE = Step(
+    "sanitise",
+    {
+        "method": "purge",
+        "technique": "NVMe Format / ATA Secure Erase with verification",
+        "tool": "Blancco Drive Eraser",
+        "tool_version": "7.9",
+        "verification": "full",
+        "verified": True,
+    },
+    storage_media_only=True,
+)
+INSPECT_PASS = Step("inspect", {"passed": True}, draws_grade=True)
+INSPECT_FAIL = Step("inspect", {"passed": False, "notes": "Mainboard fault; not economical to repair."})
+CONFIGURE = Step("configure")
+RECYCLE = Step("recycle")  # at the weight on the device record
+
+# The technician's steps from pledged to each end state. Allocation, shipping and delivery then go through the
+# projects' services, a shipment per project and stage.
+PATHS = {
+    "pledged": [],
+    "missing": [MARK_MISSING],
+    "received": [RECEIVE],
+    "sanitised": [RECEIVE, SANITISE],
+    "inspected": [RECEIVE, SANITISE, INSPECT_PASS],
+    "configured": [RECEIVE, SANITISE, INSPECT_PASS, CONFIGURE],
+    "allocated": [RECEIVE, SANITISE, INSPECT_PASS, CONFIGURE],
+    "shipped": [RECEIVE, SANITISE, INSPECT_PASS, CONFIGURE],
+    "delivered": [RECEIVE, SANITISE, INSPECT_PASS, CONFIGURE],
+    "to_recycle": [RECEIVE, SANITISE, INSPECT_FAIL],
+    "recycled": [RECEIVE, SANITISE, INSPECT_FAIL, RECYCLE],
+}
+# People reached per delivered device, drawn per delivered shipment.
+BENEFICIARIES_PER_DEVICE = (15, 60)

@@ -1,0 +1,295 @@
+"""Demo data: five hubs, their staff, donors, a few hundred devices in every state, projects and impact.
+
+Every object is made by the services of the app that owns it, so every device has its full chain of custody
+and the public counters are folded from real events. The content is declared in ``demo.data``. Runs in a
+few seconds on SQLite; running it again changes nothing.
+"""
+
+import random
+import string
+from collections import Counter, defaultdict
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from demo import data
+from demo.data import Step
+from donations.models import Donor
+from donations.services import donation_pledge, donor_sign_up
+from hubs.models import Hub, HubMembership
+from hubs.services import hub_create, hub_membership_add
+from impact.models import Metric
+from impact.selectors import impact_summary_refresh
+from impact.services import impact_fold_suspended, opening_balance_set
+from projects.models import Project, Shipment
+from projects.services import (
+    project_allocate_device,
+    project_coordinator_add,
+    project_create,
+    shipment_deliver,
+    shipment_ship,
+)
+from refurbishing.actions import device_perform_action
+from refurbishing.models import Device, DeviceState
+
+# Allocated, shipped and delivered devices go to their hub's projects in shipments: per project, one delivered
+# shipment, one shipped (waiting for the coordinator to confirm) and one being prepared.
+SHIPMENT_STAGES = (DeviceState.DELIVERED, DeviceState.SHIPPED, DeviceState.ALLOCATED)
+
+
+def opening_balances(code: str) -> dict[str, Decimal]:
+    """A hub's historic figures: the published ones, and plausible ones derived from them for the other metrics."""
+    received = data.OPENING_DEVICES_RECEIVED[code]
+    refurbished = received * 72 // 100
+    return {
+        Metric.DEVICES_RECEIVED: Decimal(received),
+        Metric.DEVICES_REFURBISHED: Decimal(refurbished),
+        Metric.DEVICES_DELIVERED: Decimal(refurbished * 96 // 100),
+        Metric.BENEFICIARIES_REACHED: Decimal(data.OPENING_BENEFICIARIES[code]),
+        Metric.DEVICES_RECYCLED: Decimal(received - refurbished),
+        # About 4.5 kg a device sent to e-waste recycling (a mix of laptops, desktops and screens).
+        Metric.EWASTE_RECYCLED_KG: (Decimal(received - refurbished) * Decimal("4.5")).quantize(Decimal("1")),
+    }
+
+
+class Command(BaseCommand):
+    help = "Load demo data (hubs, users, donors, devices in every state, projects, impact). Refuses without DEBUG."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Load demo data even though DEBUG is False (never on a production database).",
+        )
+
+    def handle(self, *args: Any, force: bool = False, **options: Any) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "Refusing to load demo data: DEBUG is False, so this may be a production database. "
+                "Run with --force if you are sure (demo accounts have password = username)."
+            )
+        if Donor.objects.filter(registration_number=data.DEMO_DONOR_REGISTRATION).exists():
+            self.stdout.write("Demo data is already there; nothing changed.")
+            self._print_accounts()
+            return
+
+        self.rng = random.Random(data.SEED)
+        self.serials: set[str] = set()
+        # One fold for the ~1,500 transitions, when the block ends, instead of one queued after each commit.
+        with impact_fold_suspended() as fold, transaction.atomic():
+            hubs = self._hubs()
+            users = self._users(hubs)
+            donors = self._donors()
+            projects = self._projects(hubs, users[data.COORDINATOR])
+            for index, hub in enumerate(hubs.values()):
+                self._devices_for_hub(
+                    hub=hub,
+                    staff=users[self._staff_username(hub.code)],
+                    donors=donors,
+                    projects=projects[hub.code],
+                    day_offset=index,
+                )
+            for code, hub in hubs.items():
+                for metric, value in opening_balances(code).items():
+                    opening_balance_set(hub=hub, metric=metric, value=value, note="Historic total before the platform")
+        # The fold refreshes the cached totals after commit; refresh here too, so the summary is current
+        # also when the command runs inside an outer transaction (tests), where on_commit waits.
+        summary = impact_summary_refresh().data
+        self._print_summary(folded=fold.folded, summary=summary)
+        self._print_accounts()
+
+    # --- places and people -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _staff_username(code: str) -> str:
+        return f"staff-{code.lower()}"
+
+    def _hubs(self) -> dict[str, Hub]:
+        # A hub someone opened by hand before loading the demo is kept as it is.
+        existing = {hub.code: hub for hub in Hub.objects.filter(code__in=[code for code, *_ in data.HUBS])}
+        return {
+            code: existing.get(code) or hub_create(code=code, name=name, country=country, city=city)
+            for code, name, country, city in data.HUBS
+        }
+
+    def _user(self, username: str, *, superuser: bool = False, staff: bool = False) -> AbstractBaseUser:
+        User = get_user_model()
+        user = User.objects.filter(username=username).first()
+        if user is not None:
+            # Never overwrite the password of an account someone already uses.
+            self.stdout.write(self.style.WARNING(f"User {username} existed already; its password is unchanged."))
+            return user
+        email = f"{username}@closegap.example"
+        if superuser:
+            return User.objects.create_superuser(username=username, email=email, password=username)
+        return User.objects.create_user(username=username, email=email, password=username, is_staff=staff)
+
+    def _users(self, hubs: dict[str, Hub]) -> dict[str, Any]:
+        users = {"admin": self._user("admin", superuser=True)}
+        for code, hub in hubs.items():
+            username = self._staff_username(code)
+            users[username] = self._user(username, staff=True)
+            hub_membership_add(hub=hub, user=users[username], role=HubMembership.Role.TECHNICIAN)
+        users[data.COORDINATOR] = self._user(data.COORDINATOR)
+        return users
+
+    def _donors(self) -> dict[str, Donor]:
+        donors = {}
+        for legal_name, registration, country, address, username in data.DONORS:
+            # Only the demo donor's user can log in; the other organisations' contacts get an unusable password
+            # (they would reset it), which also keeps the command fast.
+            donor, _user = donor_sign_up(
+                legal_name=legal_name,
+                registration_number=registration,
+                country=country,
+                address=address,
+                username=username or f"contact-{registration.lower()}",
+                email=f"{username or 'csr'}@{legal_name.split()[0].lower()}.example",
+                password=username,
+            )
+            donors[legal_name] = donor
+        return donors
+
+    def _projects(self, hubs: dict[str, Hub], coordinator: AbstractBaseUser) -> dict[str, list[Project]]:
+        projects: dict[str, list[Project]] = {}
+        for code, rows in data.PROJECTS.items():
+            projects[code] = []
+            for index, (organisation, name, kind, country, expected) in enumerate(rows):
+                project = project_create(
+                    organisation=organisation,
+                    name=name,
+                    kind=kind,
+                    country=country,
+                    hub=hubs[code],
+                    expected_beneficiaries=expected,
+                    public=True,
+                )
+                if index == 0:
+                    project_coordinator_add(project=project, user=coordinator)
+                projects[code].append(project)
+        return projects
+
+    # --- devices -----------------------------------------------------------------------------------------
+
+    def _serial(self, manufacturer: str) -> str:
+        while True:
+            body = "".join(self.rng.choices(string.ascii_uppercase + string.digits, k=7))
+            serial = f"{manufacturer[:2].upper()}{body}"
+            if serial not in self.serials:
+                self.serials.add(serial)
+                return serial
+
+    def _row(self, target: str, number: int) -> dict[str, Any]:
+        categories = list(data.CATEGORY_WEIGHTS)
+        category = self.rng.choices(categories, weights=[data.CATEGORY_WEIGHTS[c] for c in categories])[0]
+        if target == DeviceState.SANITISED and not data.CATALOGUE[category][0]:
+            category = Device.Category.LAPTOP  # only storage media can be wiped
+        has_storage, models = data.CATALOGUE[category]
+        manufacturer, model, weight = self.rng.choice(models)
+        return {
+            "category": category,
+            "manufacturer": manufacturer,
+            "model": model,
+            "serial_number": self._serial(manufacturer),
+            "asset_tag": f"IT-{number:05d}",
+            "has_storage_media": has_storage,
+            "weight_kg": Decimal(weight),
+        }
+
+    def _devices_for_hub(
+        self,
+        *,
+        hub: Hub,
+        staff: AbstractBaseUser,
+        donors: dict[str, Donor],
+        projects: list[Project],
+        day_offset: int,
+    ) -> None:
+        targets = [state for state, count in data.STATE_PLAN.items() for _ in range(count)]
+        self.rng.shuffle(targets)
+        per_donation = len(targets) // data.DONATIONS_PER_HUB
+        devices_by_target: dict[str, list[Device]] = defaultdict(list)
+        for index, donor_name in enumerate(data.DONORS_BY_HUB[hub.code]):
+            donor = donors[donor_name]
+            chunk = targets[index * per_donation : (index + 1) * per_donation]
+            if index == data.DONATIONS_PER_HUB - 1:
+                chunk = targets[index * per_donation :]
+            donation = donation_pledge(
+                donor=donor,
+                hub=hub,
+                pickup_address=donor.address,
+                pickup_date=timezone.localdate() + timedelta(days=7 * index + day_offset + 3),
+                notes="Demo donation.",
+                rows=[self._row(target, self.rng.randrange(1, 99_999)) for target in chunk],
+                actor=donor.users.first(),
+            )
+            devices = list(donation.devices.order_by("id"))
+            for target, device in zip(chunk, devices, strict=True):
+                devices_by_target[target].append(device)
+
+        for target, devices in devices_by_target.items():
+            for device in devices:
+                for step in data.PATHS[target]:
+                    self._perform(device=device, step=step, actor=staff)
+
+        for stage in SHIPMENT_STAGES:
+            devices = devices_by_target.get(stage, [])
+            for index, project in enumerate(projects):
+                batch = devices[index :: len(projects)]
+                if batch:
+                    self._ship(stage=stage, batch=batch, project=project, staff=staff)
+
+    def _perform(self, *, device: Device, step: Step, actor: AbstractBaseUser) -> None:
+        """What a technician does at the scan station or in the admin: the action and the fields they enter."""
+        if step.storage_media_only and not device.has_storage_media:
+            return
+        fields = dict(step.fields)
+        if step.draws_grade:
+            fields["grade"] = self.rng.choice(data.GRADES)
+        device_perform_action(device=device, action=step.action, actor=actor, fields=fields)
+
+    def _ship(self, *, stage: str, batch: list[Device], project: Project, staff: AbstractBaseUser) -> None:
+        for device in batch:
+            project_allocate_device(device=device, project=project, actor=staff, note="Demo allocation.")
+        if stage == DeviceState.ALLOCATED:
+            return
+        shipment = project.shipments.get(status=Shipment.Status.PREPARING)
+        shipment = shipment_ship(shipment=shipment, actor=staff, note="Demo shipment.")
+        if stage == DeviceState.DELIVERED:
+            per_device = self.rng.randint(*data.BENEFICIARIES_PER_DEVICE)
+            # The same path as the coordinator portal: a system move on the coordinator's behalf.
+            shipment_deliver(
+                shipment=shipment,
+                actor=None,
+                beneficiaries=per_device * len(batch),
+                note=f"Delivery confirmed by {data.COORDINATOR} (project coordinator)",
+            )
+
+    # --- output ------------------------------------------------------------------------------------------
+
+    def _print_summary(self, *, folded: int, summary: dict[str, Any]) -> None:
+        states = Counter(Device.objects.values_list("state", flat=True))
+        self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+        self.stdout.write(f"  hubs: {Hub.objects.count()}, projects: {Project.objects.count()}")
+        self.stdout.write(f"  devices: {sum(states.values())}, events folded into impact: {folded}")
+        for value, label in DeviceState.choices:
+            self.stdout.write(f"    {label:<12} {states.get(value, 0):>4}")
+        self.stdout.write(
+            f"  public totals: {summary['devices_received']:,} devices received, "
+            f"{summary['beneficiaries_reached']:,} people reached (including the historic opening balances)"
+        )
+
+    def _print_accounts(self) -> None:
+        self.stdout.write("Demo accounts (password = username):")
+        self.stdout.write("  admin              superuser, Django admin at /admin/")
+        for code, *_ in data.HUBS:
+            self.stdout.write(f"  {self._staff_username(code):<18} technician at {code}")
+        self.stdout.write("  donor-demo         Demo Donor NV: donor portal at /donors/")
+        self.stdout.write(f"  {data.COORDINATOR:<18} coordinator of one project per hub: /projects/")

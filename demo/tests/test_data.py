@@ -1,0 +1,26 @@
+"""The declared demo content names only states, categories, kinds and actions the apps declare."""
+
+from demo import data
+from projects.models import Project
+from refurbishing.actions import validate_action_fields
+from refurbishing.lifecycle import ACTIONS
+from refurbishing.models import Device, DeviceState
+
+
+def test_demo_data_names_only_what_the_apps_declare():
+    # demo.data is plain data (the benchmarks read it without Django): a typo there must fail here, not seed
+    # a state, category or kind that no page knows.
+    assert set(data.STATE_PLAN) == set(DeviceState.values) == set(data.PATHS)
+    assert set(data.CATALOGUE) == set(data.CATEGORY_WEIGHTS) <= set(Device.Category.values)
+    assert {kind for rows in data.PROJECTS.values() for _, _, kind, _, _ in rows} <= set(Project.Kind.values)
+    assert {step.action for path in data.PATHS.values() for step in path} <= set(ACTIONS)
+    assert set(data.GRADES) <= set(Device.Grade.values)
+    hub_codes = [code for code, *_ in data.HUBS]
+    assert hub_codes == list(data.OPENING_DEVICES_RECEIVED) == list(data.OPENING_BENEFICIARIES)
+    assert set(hub_codes) == set(data.DONORS_BY_HUB) == set(data.PROJECTS)
+
+
+def test_every_demo_step_carries_fields_its_form_accepts(db):
+    for step in [step for path in data.PATHS.values() for step in path]:
+        fields = dict(step.fields) | ({"grade": data.GRADES[0]} if step.draws_grade else {})
+        validate_action_fields(step.action, fields)  # raises LifecycleError listing what is wrong

@@ -1,0 +1,48 @@
+"""Test data for places and people: users, hubs, and hub staff."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from hubs.models import Hub, HubMembership
+
+HUB_CODES = ("BE-BRU", "KE-MBA", "KE-NBO", "ZA-JNB", "CD-FIH")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A user whose password is their username, unless one is given."""
+
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+
+    @factory.post_generation
+    def password(self, create, extracted, **kwargs):
+        self.set_password(extracted or self.username)
+        if create:
+            self.save(update_fields=["password"])
+
+
+class HubFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Hub
+        django_get_or_create = ("code",)
+
+    code = factory.Iterator(HUB_CODES)
+    name = factory.LazyAttribute(lambda h: f"Hub {h.code}")
+    country = factory.LazyAttribute(lambda h: h.code[:2])
+    city = factory.LazyAttribute(lambda h: h.code[3:].title())
+
+
+class StaffFactory(UserFactory):
+    """A technician of one hub: ``StaffFactory(hub=hub)``."""
+
+    is_staff = True
+
+    @factory.post_generation
+    def hub(self, create, extracted, **kwargs):
+        if create and extracted is not None:
+            HubMembership.objects.get_or_create(user=self, hub=extracted)

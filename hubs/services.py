@@ -1,0 +1,73 @@
+"""Writes to hubs and to who works at them."""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .models import Hub, HubMembership, UserProfile
+
+
+class HubError(Exception):
+    """A hub or membership change that cannot be made, with a message the platform admin can act on."""
+
+
+def _validation_message(error: ValidationError) -> str:
+    return " ".join(str(message) for message in error.messages)
+
+
+def hub_create(*, code: str, name: str, country: str, city: str, active: bool = True) -> Hub:
+    """Open a hub. Its code (country and city, e.g. KE-NBO) is how every page and report names it."""
+    code = code.strip().upper()
+    hub = Hub(code=code, name=name, country=country.strip().upper(), city=city, active=active)
+    with transaction.atomic():
+        if Hub.objects.filter(code=code).exists():
+            raise HubError(_("A hub with the code %(code)s already exists; edit that hub instead.") % {"code": code})
+        try:
+            hub.full_clean()
+        except ValidationError as exc:
+            raise HubError(_validation_message(exc)) from exc
+        hub.save()
+    return hub
+
+
+def hub_membership_add(
+    *,
+    hub: Hub,
+    user: AbstractBaseUser,
+    role: str = HubMembership.Role.TECHNICIAN,
+) -> HubMembership:
+    """Let a user work at a hub with a role; a user who already works there gets the role given here."""
+    if role not in HubMembership.Role.values:
+        raise HubError(
+            _("%(role)s is not a hub role. Choose one of: %(roles)s.")
+            % {"role": role, "roles": ", ".join(HubMembership.Role.values)}
+        )
+    if not user.is_active:
+        raise HubError(
+            _("%(user)s is deactivated; reactivate the account before giving it work at %(hub)s.")
+            % {"user": user, "hub": hub.code}
+        )
+    with transaction.atomic():
+        membership, created = HubMembership.objects.select_for_update().get_or_create(
+            user=user, hub=hub, defaults={"role": role}
+        )
+        if not created and membership.role != role:
+            membership.role = role
+            membership.save(update_fields=["role"])
+    # The hub selectors cache a user's hubs on the user object; this one now works somewhere new.
+    user.__dict__.pop("_closegap_hub_ids", None)
+    return membership
+
+
+def user_language_set(*, user: AbstractBaseUser, language: str) -> UserProfile:
+    """Remember the language a person chose for themselves; it follows them to every device they sign in on."""
+    offered = dict(settings.LANGUAGES)
+    if language not in offered:
+        raise HubError(
+            _("%(language)s is not a language of this site. Choose one of: %(languages)s.")
+            % {"language": language, "languages": ", ".join(offered)}
+        )
+    profile, _created = UserProfile.objects.update_or_create(user=user, defaults={"language": language})
+    return profile

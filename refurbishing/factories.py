@@ -1,0 +1,63 @@
+"""Test data for the core: devices are created pledged and moved with the real lifecycle service."""
+
+import factory
+from django.contrib.auth.models import AbstractBaseUser
+
+from hubs.models import Hub
+from refurbishing.models import Device
+from refurbishing.services import device_register_many, device_transition
+
+# A wipe as a technician records it (NIST SP 800-88 purge, verified); the ``sanitisation`` fixture copies it.
+SANITISATION = {
+    "method": "purge",
+    "technique": "NVMe Format with crypto erase",
+    "tool": "nwipe",
+    "tool_version": "0.34",
+    "verification": "full",
+    "verified": True,
+}
+INSPECTION_PASSED = {"passed": True, "grade": "A"}
+# From pledged to ready to allocate, for a device with storage media.
+TO_CONFIGURED = ("receive", "sanitise", "inspect", "configure")
+
+
+class DeviceFactory(factory.django.DjangoModelFactory):
+    """A pledged device, registered through the service with its pledge event like a real one.
+
+    Its donation comes from the donor side by name, as the model refers to ``"donations.Donation"``.
+    """
+
+    class Meta:
+        model = Device
+
+    donation = factory.SubFactory("donations.factories.DonationFactory")
+    hub = factory.LazyAttribute(lambda d: d.donation.hub)
+    category = Device.Category.LAPTOP
+    manufacturer = "Dell"
+    model = "Latitude 5490"
+    serial_number = factory.Sequence(lambda n: f"SN{n:08d}")
+    has_storage_media = True
+    ram_gb = 8
+    storage_gb = 256
+    year = 2019
+    weight_kg = "1.80"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        donation, hub = kwargs.pop("donation"), kwargs.pop("hub")
+        return device_register_many(donation=donation, hub=hub, actor=None, rows=[kwargs])[0]
+
+
+def device_through(device: Device, *actions: str, actor: AbstractBaseUser | None) -> Device:
+    """Move ``device`` through ``actions`` with the lifecycle service; a wipe records ``SANITISATION`` and an
+    inspection passes with grade A."""
+    records = {"sanitise": SANITISATION, "inspect": INSPECTION_PASSED}
+    for action in actions:
+        device_transition(device=device, action=action, actor=actor, record=records.get(action))
+    return device
+
+
+def devices_received(count: int, *, hub: Hub, actor: AbstractBaseUser | None) -> list[Device]:
+    """``count`` devices pledged for ``hub`` (a donation each) and received there."""
+    devices = DeviceFactory.create_batch(count, donation__hub=hub)
+    return [device_through(device, "receive", actor=actor) for device in devices]

@@ -1,0 +1,119 @@
+"""Races that only a real database with row locks can referee: run against PostgreSQL in CI.
+
+Each racer runs in its own thread with its own database connection (the ``run_together`` fixture), reads the
+device first (as a person looking at the page would), then all start together at a barrier.
+"""
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from hubs.factories import StaffFactory
+from refurbishing.errors import LifecycleError
+from refurbishing.factories import SANITISATION, DeviceFactory
+from refurbishing.models import Device, DeviceState, SanitisationRecord
+from refurbishing.services import device_transition
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def transition_racer(*, device_pk: int, actor, action: str, **kwargs) -> Callable[[threading.Barrier], Any]:
+    def job(barrier: threading.Barrier) -> str:
+        device = Device.objects.get(pk=device_pk)  # the copy this person saw before pressing the button
+        barrier.wait()
+        return device_transition(device=device, actor=actor, action=action, **kwargs).state
+
+    return job
+
+
+def actions_of(device: Device) -> list[str]:
+    return list(device.events.order_by("id").values_list("action", flat=True))
+
+
+def assert_one_winner(results: list[tuple[str, Any]], *, winner_state: str) -> None:
+    outcomes = sorted(kind for kind, _ in results)
+    assert outcomes == ["error", "ok"], results
+    errors = [value for kind, value in results if kind == "error"]
+    assert isinstance(errors[0], LifecycleError), repr(errors[0])
+    assert errors[0].code == "conflict", errors[0].message
+    assert "just changed by someone else" in errors[0].message
+    assert [value for kind, value in results if kind == "ok"] == [winner_state]
+
+
+@pytest.fixture
+def actors(hubs):
+    hub = hubs["BE-BRU"]
+    return StaffFactory(username="tech-a", hub=hub), StaffFactory(username="tech-b", hub=hub)
+
+
+def test_two_people_receive_the_same_device_once(run_together, actors):
+    device = DeviceFactory()
+    first, second = actors
+    history = actions_of(device)
+
+    results = run_together(
+        transition_racer(device_pk=device.pk, actor=first, action="receive"),
+        transition_racer(device_pk=device.pk, actor=second, action="receive"),
+    )
+
+    assert_one_winner(results, winner_state=DeviceState.RECEIVED)
+    device.refresh_from_db()
+    assert device.state == DeviceState.RECEIVED
+    assert device.version == 1
+    assert actions_of(device) == [*history, "receive"]
+
+
+def test_two_people_sanitise_the_same_device_once(run_together, actors):
+    first, second = actors
+    device = device_transition(device=DeviceFactory(), actor=first, action="receive")
+    history = actions_of(device)
+
+    results = run_together(
+        transition_racer(device_pk=device.pk, actor=first, action="sanitise", record=SANITISATION),
+        transition_racer(device_pk=device.pk, actor=second, action="sanitise", record=SANITISATION),
+    )
+
+    assert_one_winner(results, winner_state=DeviceState.SANITISED)
+    device.refresh_from_db()
+    assert device.state == DeviceState.SANITISED
+    assert actions_of(device) == [*history, "sanitise"]
+    assert SanitisationRecord.objects.filter(device=device).count() == 1
+
+
+def test_inspect_pass_and_fail_at_once_keeps_one_outcome(run_together, actors):
+    first, second = actors
+    device = device_transition(device=DeviceFactory(has_storage_media=False), actor=first, action="receive")
+    history = actions_of(device)
+
+    results = run_together(
+        transition_racer(device_pk=device.pk, actor=first, action="inspect", record={"passed": True, "grade": "A"}),
+        transition_racer(device_pk=device.pk, actor=second, action="inspect", record={"passed": False}),
+    )
+
+    assert sorted(kind for kind, _ in results) == ["error", "ok"], results
+    error = next(value for kind, value in results if kind == "error")
+    assert isinstance(error, LifecycleError) and error.code == "conflict"
+    device.refresh_from_db()
+    assert device.state in (DeviceState.INSPECTED, DeviceState.TO_RECYCLE)
+    assert actions_of(device) == [*history, "inspect"]
+    assert device.inspection_records.count() == 1
+
+
+def test_receive_and_mark_missing_at_once_keeps_one_story(run_together, actors):
+    first, second = actors
+    device = DeviceFactory()
+    history = actions_of(device)
+
+    results = run_together(
+        transition_racer(device_pk=device.pk, actor=first, action="receive"),
+        transition_racer(device_pk=device.pk, actor=second, action="mark_missing"),
+    )
+
+    assert sorted(kind for kind, _ in results) == ["error", "ok"], results
+    error = next(value for kind, value in results if kind == "error")
+    assert isinstance(error, LifecycleError) and error.code == "conflict"
+    device.refresh_from_db()
+    assert len(actions_of(device)) == len(history) + 1
+    assert device.events.order_by("id").last().to_state == device.state

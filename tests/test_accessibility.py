@@ -1,0 +1,217 @@
+"""axe-core over the demo site in a real Chromium: every listed page, in every language, on a phone and a desktop.
+
+axe-core comes from npm (``npm ci`` installs it under node_modules/, see package.json) and is injected into the
+page from that local file: nothing is loaded from a CDN. The goal is 0 serious and 0 critical violations; moderate
+and minor ones are printed, so they stay visible without failing the run.
+
+Each language is one test: it seeds the demo data once (the slow part) and then visits every page at both widths,
+so one run reports every violation at once instead of stopping at the first. A visit may act on the page before axe
+runs (``prepare``): submit a form with mistakes, so the error summary is checked too, or wait for Swagger UI to draw
+the API docs and open every operation, so axe sees what people use rather than a page still loading.
+"""
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import translation
+
+from donations.models import Donation
+from projects.models import Project
+from refurbishing.models import Device
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE_JS = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+BLOCKING = {"serious", "critical"}
+
+
+@dataclass(frozen=True)
+class Visit:
+    name: str
+    user: str | None  # the demo account the page is seen as; None for anonymous
+    url: Callable[[], str]
+    prepare: Callable[[Any], None] | None = None  # done on the loaded page (a Playwright Page) before axe runs
+
+
+def _submit_with_mistakes(form_selector: str, button_selector: str = "button[type=submit]"):
+    """Send the form as it stands (empty, or with an impossible number) so the page comes back with its errors."""
+
+    def prepare(page) -> None:
+        form = page.locator(form_selector).first
+        form.evaluate("form => { form.noValidate = true; }")  # the server's checks, not the browser's
+        number = form.locator("input[type=number]")
+        if number.count():
+            number.first.fill("-1")
+        with page.expect_navigation():
+            form.locator(button_selector).last.click()
+        assert page.locator("[data-error-summary]").count() == 1, "the form came back without its error summary"
+
+    return prepare
+
+
+def _open_every_operation(page) -> None:
+    """Swagger UI draws the docs after the page loads: wait for it, then open every operation and its "Try it out"
+    form, so that axe also checks the parameters, inputs and examples."""
+    page.wait_for_selector(".opblock-summary-control")
+    for control in page.locator(".opblock-summary-control").all():
+        control.click()
+    for button in page.locator(".try-out__btn").all():
+        button.click()
+    # Two animation frames: React has drawn, and static/js/swagger-a11y.js has run over what it drew.
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
+def _first(queryset):
+    obj = queryset.first()
+    assert obj is not None, f"the demo data has no {queryset.model.__name__} for this page"
+    return obj
+
+
+# Every page people use; later issues add theirs here.
+VISITS = [
+    Visit("home", None, lambda: reverse("impact:home")),
+    Visit("hub page", None, lambda: reverse("impact:hub", kwargs={"code": "KE-NBO"})),
+    Visit("public projects", None, lambda: reverse("impact:project-list")),
+    Visit("widget", None, lambda: reverse("impact:widget")),
+    Visit("login", None, lambda: reverse("login")),
+    Visit("sign-up", None, lambda: reverse("donations:signup")),
+    Visit("sign-up, with errors", None, lambda: reverse("donations:signup"), _submit_with_mistakes("main form")),
+    Visit("password reset", None, lambda: reverse("password_reset")),
+    Visit("donor portal", "donor-demo", lambda: reverse("donations:portal")),
+    Visit(
+        "donation",
+        "donor-demo",
+        lambda: reverse(
+            "donations:detail",
+            kwargs={"reference": _first(Donation.objects.filter(donor__users__username="donor-demo")).reference},
+        ),
+    ),
+    Visit("pledge form", "donor-demo", lambda: reverse("donations:pledge")),
+    Visit(
+        "pledge form, with errors",
+        "donor-demo",
+        lambda: reverse("donations:pledge"),
+        _submit_with_mistakes("main form", "button[type=submit]:not([name])"),
+    ),
+    Visit("coordinator portal", "coordinator-demo", lambda: reverse("projects:portal")),
+    Visit(
+        "coordinator portal, delivery with errors",
+        "coordinator-demo",
+        lambda: reverse("projects:portal"),
+        _submit_with_mistakes("form.confirm"),
+    ),
+    Visit("admin device list", "staff-be-bru", lambda: reverse("admin:refurbishing_device_changelist")),
+    Visit(
+        "admin device page",
+        "staff-be-bru",
+        lambda: reverse(
+            "admin:refurbishing_device_change",
+            args=[_first(Device.objects.filter(hub__code="BE-BRU", state="delivered").order_by("pk")).pk],
+        ),
+    ),
+    Visit("API docs, every operation open", "staff-be-bru", lambda: reverse("api-docs"), _open_every_operation),
+]
+
+
+def _public_project_visit() -> Visit:
+    return Visit(
+        "public project",
+        None,
+        lambda: reverse("impact:project", args=[_first(Project.objects.filter(public=True).order_by("pk")).pk]),
+    )
+
+
+VISITS.insert(3, _public_project_visit())
+
+
+def _session_cookie(username: str, live_server_url: str) -> dict:
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    return {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": live_server_url,
+    }
+
+
+def _axe(page) -> list[dict]:
+    page.add_script_tag(path=str(AXE_JS))
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return results["violations"]
+
+
+@pytest.fixture
+def demo_site(settings):
+    settings.DEBUG = True  # seed_demo refuses to write without it
+    call_command("seed_demo", verbosity=0)
+    settings.DEBUG = False
+
+
+@pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES])
+def test_every_page_has_no_serious_or_critical_axe_violation(live_server, browser, demo_site, language, capsys):
+    if not AXE_JS.exists():
+        pytest.fail("axe-core is not installed: run `npm ci` (make test does when npm is present)")
+    blocking, moderate = [], []
+    for width_name, (width, height) in WIDTHS.items():
+        context = browser.new_context(viewport={"width": width, "height": height}, locale=language)
+        context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
+        for visit in VISITS:
+            if visit.user:
+                context.add_cookies([_session_cookie(visit.user, live_server.url)])
+            else:
+                context.clear_cookies(name=settings.SESSION_COOKIE_NAME)
+            with translation.override(language):
+                url = live_server.url + visit.url()
+            page = context.new_page()
+            response = page.goto(url)
+            assert response is not None and response.ok, f"{visit.name} ({url}) answered {response and response.status}"
+            if visit.prepare:
+                visit.prepare(page)
+            shown_lang = page.get_attribute("html", "lang")
+            if shown_lang != language:
+                blocking.append(f"[{language} {width_name}] {visit.name}: <html lang={shown_lang!r}>, not {language!r}")
+            for violation in _axe(page):
+                line = (
+                    f"[{language} {width_name}] {visit.name}: {violation['impact']} {violation['id']} "
+                    f"x{len(violation['nodes'])}: {violation['help']} "
+                    f"{json.dumps([node['target'] for node in violation['nodes'][:3]])}"
+                )
+                (blocking if violation["impact"] in BLOCKING else moderate).append(line)
+            page.close()
+        context.close()
+    with capsys.disabled():
+        print(f"\naxe [{language}]: {len(blocking)} serious/critical, {len(moderate)} moderate/minor")
+        for line in moderate:
+            print("  moderate/minor:", line)
+    assert not blocking, "axe found serious or critical violations:\n" + "\n".join(blocking)
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """One Chromium for the whole test; each width gets its own context (viewport, language, cookies)."""
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    from conftest import CHROMIUM_ARGS
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"), args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            connections.close_all()
