@@ -129,10 +129,14 @@ def token_client(db) -> Callable[[Any], APIClient]:
 @pytest.fixture
 def fresh_cache():
     """The public figures are served from the cache: start from what this test's database says, and leave
-    nothing (a summary, a "fold pending" flag) to the next test."""
+    nothing (a summary, a "fold pending" flag, a finished page) to the next test."""
+    from impact.page_cache import page_cache_clear
+
     cache.clear()
+    page_cache_clear()
     yield
     cache.clear()
+    page_cache_clear()
 
 
 @pytest.fixture

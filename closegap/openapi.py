@@ -5,8 +5,10 @@ without anyone remembering to: a body or filters can be refused (400, and 415 fo
 does not parse), authentication can fail (401), a session's unsafe request needs its CSRF token and a stricter
 permission can refuse (403), a path id or a page cursor can match nothing (404), a throttle can slow the caller
 down (429). A view states any other error (409, say) with ``extend_schema(responses=...)``; an error response
-it declares without a body gets the error body here. (Like the rest of the schema, the descriptions are
-for developers, in English.)
+it declares without a body gets the error body here. Any operation can also meet the web server's own refusal
+of an over-long request line (414), which never reaches Django: ``add_web_server_errors``, the last
+postprocessing hook, documents it without a body on every path, the hand-written ones too. (Like the rest of
+the schema, the descriptions are for developers, in English.)
 """
 
 from typing import Any
@@ -29,6 +31,10 @@ DESCRIPTIONS = {
     404: "Not found, or not at one of your hubs.",
     415: "The body is in a format this operation does not accept.",
     429: "Too many requests: wait the number of seconds in the Retry-After header.",
+}
+# Answered by the web server in front of Django (gunicorn's limit is a 4 KB request line), in its own words.
+WEB_SERVER_ERRORS = {
+    414: "URI too long: the web server refuses a request line over 4 KB before the API sees it. No body is promised."
 }
 
 
@@ -60,7 +66,19 @@ class AutoSchema(openapi.AutoSchema):
         for code in sorted(self.error_statuses()):
             responses.setdefault(str(code), {"description": DESCRIPTIONS[code]})
         for code, response in responses.items():
-            if int(code) >= 400 and not response.get("content"):
+            if int(code) >= 400 and int(code) not in WEB_SERVER_ERRORS and not response.get("content"):
                 error = OpenApiResponse(ErrorSerializer, description=response.get("description", ""))
                 responses[code] = self._get_response_for_code(error, code, direction=direction)
         return dict(sorted(responses.items()))
+
+
+def add_web_server_errors(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the web server's own refusals, on every operation of the schema."""
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if method in ("get", "put", "post", "patch", "delete", "head", "options"):
+                responses = operation["responses"]
+                for code, description in WEB_SERVER_ERRORS.items():
+                    responses.setdefault(str(code), {"description": description})
+                operation["responses"] = dict(sorted(responses.items()))
+    return result

@@ -6,6 +6,7 @@ rest of the request; the OpenAPI schema documents this path through ``impact.ope
 """
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from .selectors import impact_summary_payload
@@ -25,8 +26,13 @@ def impact_summary_view(request: HttpRequest) -> HttpResponse:
     payload = impact_summary_payload()
     if _not_modified(request, payload.etag):
         response = HttpResponseNotModified()
+    elif "gzip" in request.headers.get("Accept-Encoding", "").lower():
+        # Compressed once per fold, not per request: GZipMiddleware leaves an encoded body alone.
+        response = HttpResponse(payload.gzipped, content_type="application/json")
+        response["Content-Encoding"] = "gzip"
     else:
         response = HttpResponse(payload.body, content_type="application/json")
     response["ETag"] = payload.etag
     response["Cache-Control"] = CACHE_CONTROL
+    patch_vary_headers(response, ("Accept-Encoding",))
     return response

@@ -39,6 +39,11 @@ class _Entry:
 _entries: dict[tuple[str, ...], _Entry] = {}
 
 
+def page_cache_clear() -> None:
+    """Forget every finished page of this process (tests; a deploy starts new processes anyway)."""
+    _entries.clear()
+
+
 def _is_plain_anonymous_visit(request: HttpRequest) -> bool:
     """No session and no pending flash message: the page is exactly what every anonymous visitor sees."""
     cookies = request.COOKIES

@@ -27,6 +27,7 @@ from projects.selectors import project_get_public, project_list_public
 
 from .charts import Series, horizontal_bars, legend, monthly_bars
 from .models import Metric
+from .page_cache import cached_public_page
 from .selectors import (
     PUBLIC_METRICS,
     impact_hub_detail,
@@ -191,6 +192,8 @@ _rendered_home: dict[tuple[str, str, str, str], SafeString] = {}
 
 
 @require_GET
+# Anonymous visitors get the finished page (and its gzipped copy) kept per summary and language: see page_cache.
+@cached_public_page(version=lambda: impact_summary_payload().etag)
 def home(request: HttpRequest) -> HttpResponse:
     payload = impact_summary_payload()  # from the cache: no query when warm
     key = (payload.etag, translation.get_language(), request.get_host(), request.scheme)

@@ -13,6 +13,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework import generics, serializers
 from rest_framework.test import APIClient
 
+from closegap.openapi import WEB_SERVER_ERRORS
 from hubs.models import Hub
 
 ERROR_REF = "#/components/schemas/Error"
@@ -47,7 +48,10 @@ def test_every_error_response_has_the_one_error_body(schema):
     checked = 0
     for url, method, operation in operations(schema):
         for code, response in operation["responses"].items():
-            if int(code) >= 400:
+            if int(code) in WEB_SERVER_ERRORS:
+                # The web server answers these in its own words, before the API sees the request.
+                assert "content" not in response and response["description"], (method, url, code)
+            elif int(code) >= 400:
                 assert response["content"]["application/json"]["schema"] == {"$ref": ERROR_REF}, (method, url, code)
                 assert response["description"], (method, url, code)
                 checked += 1
@@ -57,7 +61,7 @@ def test_every_error_response_has_the_one_error_body(schema):
 def test_every_operation_documents_the_errors_it_can_answer(schema):
     for url, method, operation in operations(schema):
         documented = {int(code) for code in operation["responses"]}
-        expected = set()
+        expected = {414}  # a request line too long for the web server, on every path
         if needs_credentials(operation):
             expected.add(401)
         if "requestBody" in operation:

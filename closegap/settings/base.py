@@ -159,6 +159,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "impact.openapi.add_public_impact_path",
+        "closegap.openapi.add_web_server_errors",  # last: it documents every path, the hand-written ones too
     ],
     "ENUM_NAME_OVERRIDES": {
         "DeviceStateEnum": "refurbishing.models.DeviceState",

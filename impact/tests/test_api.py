@@ -75,3 +75,16 @@ def test_impact_runs_no_query_when_the_cache_is_warm(hubs, django_assert_num_que
     with django_assert_num_queries(0):
         response = client.get(IMPACT)
     assert response.status_code == 200
+
+
+def test_impact_json_is_sent_gzipped_once_per_fold_to_clients_that_accept_it(client, db, fresh_cache):
+    import gzip
+    import json
+
+    plain = client.get("/api/v1/impact/")
+    zipped = client.get("/api/v1/impact/", headers={"accept-encoding": "gzip"})
+
+    assert zipped["Content-Encoding"] == "gzip"
+    assert json.loads(gzip.decompress(zipped.content)) == plain.json()
+    assert zipped["ETag"] == plain["ETag"]
+    assert "Accept-Encoding" in zipped["Vary"]

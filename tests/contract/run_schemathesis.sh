@@ -63,7 +63,10 @@ devices = list(device_list(user=user).order_by("pk").values_list("pk", flat=True
 hubs = list(hub_list_for_user(user=user).values_list("pk", flat=True))
 with open(os.environ["ST_CONFIG"], "w", encoding="utf-8") as config:
     config.write(
-        f"""[dictionaries.device_ids]
+        f"""[cache]
+enabled = false  # no .schemathesis/ state in the work tree: each run starts fresh, as CI's clone does
+
+[dictionaries.device_ids]
 values = {devices}
 
 [dictionaries.hub_ids]
