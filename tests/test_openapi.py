@@ -39,7 +39,19 @@ def needs_credentials(operation: dict) -> bool:
 def test_the_schema_generates_and_validates_without_a_warning(db, tmp_path):
     # --fail-on-warn turns any drf-spectacular warning into an error; --validate checks it against OpenAPI 3.0.
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
-    assert "/api/v1/devices/{id}/transitions/:" in (tmp_path / "schema.yml").read_text(encoding="utf-8")
+    schema = (tmp_path / "schema.yml").read_text(encoding="utf-8")
+    assert "/api/v1/devices/{id}/transitions/:" in schema
+    assert "DeviceTransitionRequest" in schema
+
+
+def test_the_schema_is_served(db):
+    assert APIClient().get("/api/schema/").status_code == 200
+
+
+def test_api_docs_load_no_third_party_script(client, db):
+    html = client.get("/api/docs/").content.decode()
+    assert "cdn" not in html.lower()
+    assert "/static/drf_spectacular_sidecar/" in html
 
 
 def test_every_error_response_has_the_one_error_body(schema):
