@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the three benchmarks one after another (never side by side: they share two cores) and keeps
+# Runs the four benchmarks one after another (never side by side: they share two cores) and keeps
 # their output in bench/results/ (gitignored). Extra arguments go to fold_history.py (e.g. --reuse).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,7 @@ for wanted in wrk; do
 done
 
 "$PY" bench/throughput.py 2>&1 | tee "$OUT/throughput-$STAMP.txt"
+"$PY" bench/page_weight.py 2>&1 | tee "$OUT/page_weight-$STAMP.txt"
 "$PY" bench/freshness.py 2>&1 | tee "$OUT/freshness-$STAMP.txt"
 "$PY" bench/fold_history.py "$@" 2>&1 | tee "$OUT/fold_history-$STAMP.txt"
 

@@ -162,7 +162,9 @@ def test_live_figures_are_announced_politely_and_only_when_one_changes(live_serv
 def test_a_form_error_takes_the_keyboard_to_a_summary_linking_each_field(live_server, page):
     """Sign-up by keyboard alone: a mistake moves the focus to the summary, whose links lead into the fields."""
     page.goto(live_server.url + reverse("donations:signup"))
-    page.keyboard.type("Acme Logistics NV")  # the cursor starts in the first field
+    # The cursor starts in the first field (autofocus, applied once the page is drawn: wait for it, not a keystroke).
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_legal_name'")
+    page.keyboard.type("Acme Logistics NV")
     page.keyboard.press("Tab")
     page.keyboard.type("BE1")
     with page.expect_navigation():
@@ -187,21 +189,34 @@ def test_a_form_error_takes_the_keyboard_to_a_summary_linking_each_field(live_se
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "id_registration_number"
 
-    # The rest of the form, still by keyboard alone.
+    # The rest of the form, still by keyboard alone: Tab from field to field. Each value is checked once typed, so a
+    # keystroke lost or landing in the wrong field on a slow machine shows where it happened.
     page.keyboard.press("Control+A")
     page.keyboard.type("BE0123456789")
-    for text in ["BE", "Rue de la Loi 16, Brussels", "acme-it", "it@acme.example", "kQ7-vRt2-mZ9p", "kQ7-vRt2-mZ9p"]:
+    assert page.input_value("#id_registration_number") == "BE0123456789"
+    for field, text in [
+        ("id_country", "BE"),
+        ("id_address", "Rue de la Loi 16, Brussels"),
+        ("id_username", "acme-it"),
+        ("id_email", "it@acme.example"),
+        ("id_password1", "kQ7-vRt2-mZ9p"),
+        ("id_password2", "kQ7-vRt2-mZ9p"),
+    ]:
         page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == field
         page.keyboard.type(text)
+        assert page.input_value(f"#{field}") == text
     with page.expect_navigation():
         page.keyboard.press("Enter")
 
     assert page.url == live_server.url + reverse("donations:pledge")
-    assert Donor.objects.filter(legal_name="Acme Logistics NV", registration_number="BE0123456789").exists()
+    donors = list(Donor.objects.values_list("legal_name", "registration_number", "country"))
+    assert ("Acme Logistics NV", "BE0123456789", "BE") in donors, donors
 
 
 def test_a_login_error_summary_takes_the_focus_and_links_to_the_first_field(live_server, page, donor_user):
     page.goto(live_server.url + reverse("login"))
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_username'")
     page.keyboard.type(donor_user.username)
     page.keyboard.press("Tab")
     page.keyboard.type("not the password")

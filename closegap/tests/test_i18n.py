@@ -200,3 +200,15 @@ def test_the_admin_follows_a_staff_members_profile(client, hubs):
 
     assert '<html lang="nl"' in page
     assert "Afmelden" in page
+
+
+def test_the_admin_offers_the_language_switcher_and_it_changes_the_admins_language(client, staff_be):
+    client.force_login(staff_be)
+    page = client.get("/admin/").content.decode()
+    assert 'action="/i18n/setlang/"' in page
+    assert 'lang="nl"' in page
+
+    response = client.post("/i18n/setlang/", {"language": "nl", "next": "/admin/"})
+
+    assert response["Location"] == "/admin/"
+    assert '<html lang="nl"' in client.get("/admin/").content.decode()
