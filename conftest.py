@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from donations.factories import DonorFactory
 from hubs.factories import HUB_CODES, HubFactory, StaffFactory, UserFactory
 from refurbishing.factories import SANITISATION
+from tests.chromium import CHROMIUM_PATH, chromium_launch
 
 # How long a racer may wait at the starting line, and the race may run, before the test calls it a deadlock.
 RACE_TIMEOUT = 30
@@ -36,7 +37,7 @@ def pytest_collection_modifyitems(config, items):
     missing = {
         "postgres": connection.vendor != "postgresql",
         "worker": not os.environ.get("REDIS_URL"),
-        "browser": not os.path.exists(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")),
+        "browser": not os.path.exists(CHROMIUM_PATH),
         "gettext": not all(shutil.which(tool) for tool in ("xgettext", "msgmerge", "msgfmt")),
     }
     for marker, is_missing in missing.items():
@@ -169,34 +170,26 @@ def run_together() -> Callable[..., list[tuple[str, Any]]]:
     return run
 
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
 @pytest.fixture
-def page(monkeypatch):
-    """A page in Debian's Chromium, driven by Playwright (which cannot download a browser of its own here)."""
+def browser(monkeypatch):
+    """Debian's Chromium, driven by Playwright (which cannot download a browser of its own here)."""
     from django.db import connections
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the tests' ORM calls are still plain sync code.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"), args=CHROMIUM_ARGS
-        )
+        chromium = chromium_launch(playwright)
         try:
-            yield browser.new_page()
+            yield chromium
         finally:
-            browser.close()
+            chromium.close()
             # With the loop running, the ORM kept its connections in this context, out of pytest-django's
             # reach: close them here, or the test database cannot be dropped at the end.
             connections.close_all()
+
+
+@pytest.fixture
+def page(browser):
+    """A page in that Chromium."""
+    return browser.new_page()

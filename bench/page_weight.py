@@ -24,17 +24,7 @@ if __package__ in (None, ""):
 
 from bench._common import REPO, Processes, banner, django_env, results_dir, start_gunicorn
 from bench.throughput import DB_NAME, REDIS_DB, prepare
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.chromium import chromium_launch
 
 
 def load(page, url: str) -> list[dict]:
@@ -79,7 +69,6 @@ def report(title: str, rows: list[dict], base: str) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--path", default="/en/", help="the page to weigh (default: the English home page)")
-    parser.add_argument("--chromium", default=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
     args = parser.parse_args()
 
     banner("page weight: the home page's first load and repeat visit in Chromium")
@@ -94,7 +83,7 @@ def main() -> int:
         url = base + args.path
         print(f"server  : gunicorn closegap.wsgi, production settings; page {args.path}")
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
+            browser = chromium_launch(playwright)  # CHROMIUM_PATH picks another Chromium
             try:
                 context = browser.new_context(viewport={"width": 390, "height": 844})
                 page = context.new_page()

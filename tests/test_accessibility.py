@@ -11,7 +11,6 @@ the API docs and open every operation, so axe sees what people use rather than a
 """
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,23 +194,3 @@ def test_every_page_has_no_serious_or_critical_axe_violation(live_server, browse
         for line in moderate:
             print("  moderate/minor:", line)
     assert not blocking, "axe found serious or critical violations:\n" + "\n".join(blocking)
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    """One Chromium for the whole test; each width gets its own context (viewport, language, cookies)."""
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
-
-    from conftest import CHROMIUM_ARGS
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"), args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-            connections.close_all()
