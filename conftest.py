@@ -37,6 +37,7 @@ def pytest_collection_modifyitems(config, items):
     missing = {
         "postgres": connection.vendor != "postgresql",
         "worker": not os.environ.get("REDIS_URL"),
+        "redis": not os.environ.get("REDIS_URL"),
         "browser": not os.path.exists(CHROMIUM_PATH),
         "gettext": not all(shutil.which(tool) for tool in ("xgettext", "msgmerge", "msgfmt")),
     }

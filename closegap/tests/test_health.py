@@ -59,7 +59,7 @@ def test_readyz_answers_503_naming_the_broker_when_it_is_down(client, db):
     assert checks["database"] == "ok"
 
 
-@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL (CI's PostgreSQL/Redis run sets it)")
+@pytest.mark.redis
 def test_readyz_answers_200_when_the_broker_answers(client, db):
     with override_settings(CELERY_TASK_ALWAYS_EAGER=False, CELERY_BROKER_URL=os.environ["REDIS_URL"]):
         response = client.get("/readyz/")
