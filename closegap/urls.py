@@ -1,9 +1,11 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
+from .ratelimit import rate_limit
 
 urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
@@ -24,6 +26,12 @@ urlpatterns += i18n_patterns(
     path("donors/", include("donations.urls")),
     path("projects/", include("projects.urls")),
     path("accounts/after-login/", views.after_login, name="after-login"),
+    # Before Django's own: the same view, limited per address (each POST may send an e-mail).
+    path(
+        "accounts/password_reset/",
+        rate_limit("password_reset")(auth_views.PasswordResetView.as_view()),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     prefix_default_language=True,
 )

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from closegap.ratelimit import rate_limit
 from refurbishing.models import DeviceState
 from refurbishing.selectors import device_list_for_donation
 
@@ -24,6 +25,7 @@ from .services import DonationError, donation_pledge, donor_sign_up
 ROWS_PREFIX = "devices"
 
 
+@rate_limit("signup")
 def signup(request: HttpRequest) -> HttpResponse:
     form = DonorSignUpForm(data=request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -77,6 +79,7 @@ def _with_more_rows(form: PledgeForm, formset, *, donors: QuerySet[Donor]) -> tu
 
 
 @login_required
+@rate_limit("pledge")
 def pledge(request: HttpRequest) -> HttpResponse:
     donors = donor_list_for_user(user=request.user)
     if not donors:  # evaluates the queryset once; the form reuses its rows

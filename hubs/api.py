@@ -11,6 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
+from closegap.lockout import lockout_response
+
 from .models import Hub
 from .selectors import hub_list_for_user
 from .serializers import AuthTokenResponseSerializer, HubSerializer
@@ -51,8 +53,13 @@ class AuthTokenView(ObtainAuthToken):
     throttle_classes = (AuthTokenThrottle,)
 
     def post(self, request: Request, *args, **kwargs) -> Response:
+        # The serializer authenticates with the request (in its context), so axes counts the failure and
+        # refuses a locked-out username or address before checking the password.
         serializer = self.get_serializer(data=request.data)
-        if not serializer.is_valid():
+        valid = serializer.is_valid()
+        if getattr(request, "axes_locked_out", False) or getattr(request._request, "axes_locked_out", False):
+            return lockout_response(request._request)
+        if not valid:
             errors = {name: [str(m) for m in messages] for name, messages in serializer.errors.items()}
             messages = errors.get("non_field_errors") or ["Send a username and a password."]
             return Response({"detail": messages[0], "errors": errors}, status=status.HTTP_400_BAD_REQUEST)

@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "projects",
     "impact",
     "demo",
+    # Records every sign-in, and locks out guessing (see "Sign-in lockout" below).
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -55,6 +57,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "hubs.middleware.ProfileLanguageMiddleware",
+    # After authentication: turns a lockout found while signing in into the 429 page (closegap.lockout).
+    "axes.middleware.AxesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -93,6 +97,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Axes first: it refuses a locked-out account or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "after-login"
@@ -194,6 +203,29 @@ CELERY_BEAT_SCHEDULE = {
     "impact-fold-backstop": {"task": "impact.tasks.impact_fold_events", "schedule": timedelta(seconds=30)},
     "impact-reconcile-daily": {"task": "impact.tasks.impact_reconcile", "schedule": timedelta(days=1)},
 }
+
+# Sign-in lockout (django-axes) on the site's login, the admin login and the API token endpoint: after
+# AXES_FAILURE_LIMIT failed sign-ins for one username, or from one address, that door answers 429 until
+# AXES_COOLOFF_MINUTES have passed; the lock then lifts by itself. Every sign-in, failed or not, is recorded
+# and listed in the admin for superusers.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "closegap.lockout.lockout_response"
+# The address is REMOTE_ADDR, as for the rate limits: the proxy in front sets it (a client cannot).
+AXES_CLIENT_IP_CALLABLE = "closegap.ratelimit.client_ip"
+
+# Forms that create things for anonymous or new people: at most this many POSTs per address in a fixed
+# window ("count/s", "/m", "/h" or "/d"); past it they answer 429 with Retry-After (closegap.ratelimit).
+RATE_LIMITS = {
+    "signup": env("RATE_LIMIT_SIGNUP", default="5/h"),
+    "pledge": env("RATE_LIMIT_PLEDGE", default="30/h"),
+    "password_reset": env("RATE_LIMIT_PASSWORD_RESET", default="5/h"),
+}
+RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
 
 # How long each process keeps the rendered public impact JSON before asking the shared cache again.
 IMPACT_LOCAL_CACHE_SECONDS = env.float("IMPACT_LOCAL_CACHE_SECONDS", default=1.0)
