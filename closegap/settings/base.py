@@ -215,7 +215,10 @@ AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_CALLABLE = "closegap.lockout.lockout_response"
-# The address is REMOTE_ADDR, as for the rate limits: the proxy in front sets it (a client cannot).
+# The client's address, for the lockout and the rate limits alike: REMOTE_ADDR, or behind this many proxies
+# (e.g. 1 for the TLS proxy in front of docker compose) the X-Forwarded-For entry the outermost one added.
+# Without it, behind a proxy every client has the proxy's address and one guesser would lock everyone out.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "closegap.ratelimit.client_ip"
 
 # Forms that create things for anonymous or new people: at most this many POSTs per address in a fixed

@@ -59,3 +59,14 @@ def test_the_429_page_speaks_french_and_dutch(client, db):
             response = client.post(url, {"email": "nobody@example.org"}, REMOTE_ADDR=language)
         assert response.status_code == 429
         assert text in response.content.decode()
+
+
+def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(client, db, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    url = reverse("donations:signup")
+    with mock.patch("closegap.ratelimit.time.time", return_value=3600 * 1000):
+        for _ in range(2):
+            client.post(url, {}, HTTP_X_FORWARDED_FOR="spoofed, 203.0.113.7")
+        # A forged entry to the left changes nothing; another client behind the same proxy is not limited.
+        assert client.post(url, {}, HTTP_X_FORWARDED_FOR="other, 203.0.113.7").status_code == 429
+        assert client.post(url, {}, HTTP_X_FORWARDED_FOR="203.0.113.8").status_code == 200
