@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy and Permissions-Policy on every answer, the static files' too.
+    "closegap.security.SecurityHeadersMiddleware",
     # Compresses HTML and JSON answers that are not compressed yet (WhiteNoise serves static files already
     # compressed, and the home page keeps a gzipped copy ready): pages are a third of their size on a slow link.
     "django.middleware.gzip.GZipMiddleware",
@@ -56,12 +58,48 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "closegap.security.StaffSessionIdleMiddleware",
     "hubs.middleware.ProfileLanguageMiddleware",
     # After authentication: turns a lockout found while signing in into the 429 page (closegap.lockout).
     "axes.middleware.AxesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# --- Security headers and sessions (closegap/security.py) ---------------------------------------------------
+# No inline script or style anywhere: every script and stylesheet is a static file of our own. data: images are
+# Swagger UI's icons. The widget alone drops frame-ancestors to * (it is xframe_options_exempt).
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "form-action": ["'self'"],
+    "base-uri": ["'self'"],
+    "object-src": ["'none'"],
+    "frame-ancestors": ["'none'"],
+}
+# Powerful browser features no page here uses; an empty list denies them to every origin, frames included.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Staff record wipes: their sessions end after a working day without a request (closegap.security).
+STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=8 * 60 * 60)
 
 ROOT_URLCONF = "closegap.urls"
 WSGI_APPLICATION = "closegap.wsgi.application"
