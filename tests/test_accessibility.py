@@ -59,6 +59,24 @@ def _submit_with_mistakes(form_selector: str, button_selector: str = "button[typ
     return prepare
 
 
+def _submit_until_refused(fields: dict[str, str], attempts: int = 3):
+    """Post the page's form with ``fields`` until the door answers 429 (a lockout or a rate limit: the
+    ``demo_site`` fixture sets tight limits), so axe checks the page that says how long to wait."""
+
+    def prepare(page) -> None:
+        for _ in range(attempts):
+            form = page.locator("main form").first
+            for name, value in fields.items():
+                form.locator(f"[name={name}]").fill(value)
+            with page.expect_navigation() as navigation:
+                form.locator("button[type=submit]").last.click()
+            if navigation.value.status == 429:
+                return
+        raise AssertionError(f"the form was not refused after {attempts} attempts")
+
+    return prepare
+
+
 def _open_every_operation(page) -> None:
     """Swagger UI draws the docs after the page loads: wait for it, then open every operation and its "Try it out"
     form, so that axe also checks the parameters, inputs and examples."""
@@ -87,6 +105,18 @@ VISITS = [
     Visit("sign-up", None, lambda: reverse("donations:signup")),
     Visit("sign-up, with errors", None, lambda: reverse("donations:signup"), _submit_with_mistakes("main form")),
     Visit("password reset", None, lambda: reverse("password_reset")),
+    Visit(
+        "password reset, too many requests",
+        None,
+        lambda: reverse("password_reset"),
+        _submit_until_refused({"email": "it@example.org"}),
+    ),
+    Visit(
+        "login, locked out",
+        None,
+        lambda: reverse("login"),
+        _submit_until_refused({"username": "donor-demo", "password": "not the password"}),
+    ),
     Visit("donor portal", "donor-demo", lambda: reverse("donations:portal")),
     Visit(
         "donation",
@@ -157,6 +187,11 @@ def demo_site(settings):
     settings.DEBUG = True  # seed_demo refuses to write without it
     call_command("seed_demo", verbosity=0)
     settings.DEBUG = False
+    # The refusal pages: a sign-in locks after one failure, and every password-reset request is over the limit.
+    settings.AXES_ENABLED = True
+    settings.AXES_FAILURE_LIMIT = 1
+    settings.RATE_LIMITS_ENABLED = True
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_reset": "0/h"}
 
 
 @pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES])
