@@ -183,7 +183,7 @@ def _axe(page) -> list[dict]:
 
 
 @pytest.fixture
-def demo_site(settings):
+def demo_site(settings, fresh_cache):  # fresh_cache: no rate-limit window left over from another language's run
     settings.DEBUG = True  # seed_demo refuses to write without it
     call_command("seed_demo", verbosity=0)
     settings.DEBUG = False
