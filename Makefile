@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install messages testtools migrate demo lint format check worker beat clean
+.PHONY: run test install messages testtools migrate demo lint format check worker beat clean audit
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 1; }
@@ -74,3 +74,7 @@ beat: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
+
+# Known vulnerabilities in the installed dependencies (pip-audit): fails on one that has a fixed release.
+audit: install
+	$(BIN)/pip-audit --local --skip-editable --progress-spinner off -f json | $(BIN)/python .ci/audit_dependencies.py

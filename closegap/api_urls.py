@@ -2,10 +2,11 @@
 
 from django.urls import include, path
 
-from hubs.api import AuthTokenView
+from hubs.api import AuthTokenCurrentView, AuthTokenView
 
 urlpatterns = [
     path("auth/token/", AuthTokenView.as_view(), name="api-auth-token"),
+    path("auth/token/current/", AuthTokenCurrentView.as_view(), name="api-auth-token-current"),
     path("", include("hubs.api_urls")),
     path("", include("refurbishing.api_urls")),
     path("", include("impact.api_urls")),

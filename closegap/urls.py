@@ -32,6 +32,10 @@ urlpatterns += i18n_patterns(
         rate_limit("password_reset")(auth_views.PasswordResetView.as_view()),
         name="password_reset",
     ),
+    path("accounts/", include("hubs.urls")),
+    path("accounts/my-data/", views.my_data, name="my-data"),
+    path("accounts/my-data.json", views.my_data_download, name="my-data-download"),
+    path("accounts/delete/", views.account_delete, name="account-delete"),
     path("accounts/", include("django.contrib.auth.urls")),
     prefix_default_language=True,
 )

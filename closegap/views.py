@@ -1,17 +1,22 @@
+import json
 import logging
 import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from django import forms
 from django.conf import settings
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import translate_url
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
@@ -22,6 +27,9 @@ from hubs.middleware import PROFILE_LANGUAGE_SESSION_KEY, set_language_cookie
 from hubs.selectors import user_is_hub_staff
 from hubs.services import user_language_set
 from projects.selectors import project_list_for_user
+
+from .personal_data import account_can_self_delete, personal_data_export
+from .personal_data import account_delete as account_delete_service
 
 logger = logging.getLogger(__name__)
 
@@ -121,3 +129,54 @@ def set_language(request: HttpRequest) -> HttpResponse:
         user_language_set(user=request.user, language=language)
         request.session[PROFILE_LANGUAGE_SESSION_KEY] = language
     return response
+
+
+class AccountDeleteForm(forms.Form):
+    password = forms.CharField(
+        label=gettext_lazy("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(gettext_lazy("This is not your password."), code="wrong_password")
+        return password
+
+
+@login_required
+@require_safe
+def my_data(request: HttpRequest) -> HttpResponse:
+    """What the platform holds about the person: download it, or delete the account."""
+    return render(request, "registration/my_data.html", {"can_delete": account_can_self_delete(user=request.user)})
+
+
+@login_required
+@require_safe
+def my_data_download(request: HttpRequest) -> HttpResponse:
+    data = personal_data_export(user=request.user)
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False, cls=DjangoJSONEncoder), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="closegap-my-data-{request.user.pk}.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def account_delete(request: HttpRequest) -> HttpResponse:
+    """Delete the person's own account after they confirm with their password (donors and coordinators)."""
+    if not account_can_self_delete(user=request.user):
+        return render(request, "registration/account_delete.html", {"refused": True}, status=403)
+    form = AccountDeleteForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        logout(request)
+        account_delete_service(user=user)
+        return render(request, "registration/account_deleted.html")
+    return render(request, "registration/account_delete.html", {"form": form})

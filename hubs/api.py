@@ -1,21 +1,27 @@
 """API: the hubs a user works at, and the token a script or app signs in with."""
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django_otp import user_has_device
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
-from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
 
+from closegap.api_errors import error_body
 from closegap.lockout import lockout_response
 
 from .models import Hub
+from .second_factor import second_factor_match, second_factor_required
 from .selectors import hub_list_for_user
-from .serializers import AuthTokenResponseSerializer, HubSerializer
+from .serializers import AuthTokenRequestSerializer, AuthTokenResponseSerializer, HubSerializer
+from .services import api_token_create, api_token_revoke
 
 
 @extend_schema(tags=["hubs"])
@@ -37,7 +43,7 @@ class AuthTokenThrottle(AnonRateThrottle):
 
 @extend_schema(
     tags=["auth"],
-    request=AuthTokenSerializer,
+    request=AuthTokenRequestSerializer,
     # The error body, and the 429 of the throttle, come from closegap.openapi like every operation's.
     responses={
         200: AuthTokenResponseSerializer,
@@ -45,7 +51,13 @@ class AuthTokenThrottle(AnonRateThrottle):
     },
 )
 class AuthTokenView(ObtainAuthToken):
-    """Exchange a username and password for the API token to send as ``Authorization: Token <key>``."""
+    """Exchange a username and password for the API token to send as ``Authorization: Token <key>``.
+
+    Hub staff and anyone who turned on a second factor also send ``otp_token``: the code their authenticator
+    app shows, or a recovery code.
+    """
+
+    serializer_class = AuthTokenRequestSerializer
 
     # No session authentication: a browser that happens to be signed in must not need a CSRF token here.
     authentication_classes = ()
@@ -63,5 +75,27 @@ class AuthTokenView(ObtainAuthToken):
             errors = {name: [str(m) for m in messages] for name, messages in serializer.errors.items()}
             messages = errors.get("non_field_errors") or ["Send a username and a password."]
             return Response({"detail": messages[0], "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
-        token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
-        return Response({"token": token.key})
+        user = serializer.validated_data["user"]
+        if second_factor_required(user=user) or user_has_device(user, confirmed=True):
+            # Staff tokens come only from a second-factor sign-in: the code goes with the password.
+            code = str(request.data.get("otp_token") or "")
+            if not code:
+                detail = _("Send the code from your authenticator app (or a recovery code) as otp_token.")
+                return Response(error_body(detail, {"otp_token": [detail]}), status=status.HTTP_400_BAD_REQUEST)
+            if second_factor_match(user=user, token=code) is None:
+                detail = _("That code was not accepted. Wait for the next code, or use a recovery code.")
+                return Response(error_body(detail, {"otp_token": [detail]}), status=status.HTTP_400_BAD_REQUEST)
+        token = Token.objects.filter(user=user).first()
+        return Response({"token": token.key if token else api_token_create(user=user)})
+
+
+@extend_schema(tags=["auth"], request=None, responses={204: None})
+class AuthTokenCurrentView(APIView):
+    """Revoke the token this request is sent with: scripts that use it are refused from then on."""
+
+    authentication_classes = (TokenAuthentication,)
+    permission_classes = (IsAuthenticated,)
+
+    def delete(self, request: Request) -> Response:
+        api_token_revoke(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,9 +1,11 @@
-"""At login, the person's own language (their profile) is put in their session for ProfileLanguageMiddleware."""
+"""At login, the session learns the person's own language (ProfileLanguageMiddleware) and what the second factor
+asks of them (SecondFactorMiddleware), so pages do not ask the database on every request."""
 
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
 from .middleware import PROFILE_LANGUAGE_SESSION_KEY
+from .second_factor import second_factor_remember
 from .selectors import user_language
 
 
@@ -14,3 +16,9 @@ def remember_profile_language(sender, request, user, **kwargs) -> None:
     language = user_language(user=user) if session is not None else None
     if language:
         session[PROFILE_LANGUAGE_SESSION_KEY] = language
+
+
+@receiver(user_logged_in, dispatch_uid="hubs.remember_second_factor")
+def remember_second_factor(sender, request, user, **kwargs) -> None:
+    if getattr(request, "session", None) is not None:
+        second_factor_remember(request, user=user)

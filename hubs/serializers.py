@@ -1,4 +1,5 @@
 from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 
 from .models import Hub
 
@@ -8,6 +9,14 @@ class HubSerializer(serializers.ModelSerializer):
         model = Hub
         fields = ["id", "code", "name", "country", "city", "active"]
         read_only_fields = fields
+
+
+class AuthTokenRequestSerializer(AuthTokenSerializer):
+    otp_token = serializers.CharField(
+        required=False,
+        write_only=True,
+        help_text="Hub staff, and anyone who turned on a second factor: the code from the authenticator app.",
+    )
 
 
 class AuthTokenResponseSerializer(serializers.Serializer):

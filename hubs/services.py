@@ -5,6 +5,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
 from .models import Hub, HubMembership, UserProfile
 
@@ -71,3 +72,20 @@ def user_language_set(*, user: AbstractBaseUser, language: str) -> UserProfile:
         )
     profile, _created = UserProfile.objects.update_or_create(user=user, defaults={"language": language})
     return profile
+
+
+@transaction.atomic
+def api_token_create(*, user: AbstractBaseUser) -> str:
+    """A new API token for ``user``, replacing any earlier one (which stops working at once). Returns its key.
+
+    Callers make sure the person signed in with their second factor when they owe one (the token endpoint asks
+    for a code; the account page is behind SecondFactorMiddleware).
+    """
+    Token.objects.filter(user=user).delete()
+    return Token.objects.create(user=user).key
+
+
+def api_token_revoke(*, user: AbstractBaseUser) -> bool:
+    """Revoke the person's API token; True if there was one."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return bool(deleted)

@@ -23,6 +23,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from donations.models import Donation
 from projects.models import Project
@@ -150,7 +151,25 @@ VISITS = [
         ),
     ),
     Visit("API docs, every operation open", "staff-be-bru", lambda: reverse("api-docs"), _open_every_operation),
+    Visit("your account", "donor-demo", lambda: reverse("account")),
+    Visit("second factor set-up", "donor-demo", lambda: reverse("two-factor-setup")),
+    Visit(
+        "second factor set-up, with errors",
+        "donor-demo",
+        lambda: reverse("two-factor-setup"),
+        _submit_with_mistakes("main form"),
+    ),
+    Visit("second factor code", "staff-cd-fih", lambda: _with_authenticator("staff-cd-fih", "two-factor-verify")),
+    Visit("your data", "donor-demo", lambda: reverse("my-data")),
+    Visit("delete your account", "donor-demo", lambda: reverse("account-delete")),
 ]
+
+
+def _with_authenticator(username: str, url_name: str) -> str:
+    """The page as seen by someone with an authenticator app set up (the demo accounts have none)."""
+    user = get_user_model().objects.get(username=username)
+    TOTPDevice.objects.get_or_create(user=user, name="authenticator", defaults={"confirmed": True})
+    return reverse(url_name)
 
 
 def _public_project_visit() -> Visit:

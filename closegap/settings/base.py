@@ -40,6 +40,10 @@ INSTALLED_APPS = [
     "demo",
     # Records every sign-in, and locks out guessing (see "Sign-in lockout" below).
     "axes",
+    # A second factor (TOTP with recovery codes) for the people who certify wipes (hubs.second_factor).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -59,6 +63,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "closegap.security.StaffSessionIdleMiddleware",
+    # Whether this session signed in with its second factor, then: no guarded page before it (hubs.middleware).
+    "django_otp.middleware.OTPMiddleware",
+    "hubs.middleware.SecondFactorMiddleware",
     "hubs.middleware.ProfileLanguageMiddleware",
     # After authentication: turns a lockout found while signing in into the 429 page (closegap.lockout).
     "axes.middleware.AxesMiddleware",
@@ -98,6 +105,16 @@ PERMISSIONS_POLICY = {
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Hub staff and superusers sign in with a second factor (TOTP from an authenticator app, or a recovery code)
+# before the admin, the scan station and staff API operations (hubs.second_factor); anyone else may turn it on
+# for themselves. Only the local default exempts the README's demo accounts; production forces both values.
+SECOND_FACTOR_REQUIRED_FOR_STAFF = env.bool("SECOND_FACTOR_REQUIRED_FOR_STAFF", default=True)
+SECOND_FACTOR_EXEMPT_USERNAMES: list[str] = []
+OTP_TOTP_ISSUER = "Close the Gap"
+# Each wrong code doubles the wait before the next try on that device (django-otp's throttle).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+
 # Staff record wipes: their sessions end after a working day without a request (closegap.security).
 STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=8 * 60 * 60)
 

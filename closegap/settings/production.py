@@ -21,3 +21,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)  # noqa: F405
+
+# Every staff account signs in with a second factor in production: no setting or variable turns it off here.
+SECOND_FACTOR_REQUIRED_FOR_STAFF = True
+SECOND_FACTOR_EXEMPT_USERNAMES: list[str] = []

@@ -24,3 +24,6 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 # about them (closegap/tests/test_lockout.py, test_ratelimit.py) switch them back on.
 AXES_ENABLED = False
 RATE_LIMITS_ENABLED = False
+# Staff tests sign in with force_login; the tests about the second factor (hubs/tests/test_second_factor.py)
+# switch it back on.
+SECOND_FACTOR_REQUIRED_FOR_STAFF = False
