@@ -587,3 +587,52 @@ def _read_workbench11_components(components: list[dict], parsed: ParsedReport) -
             )
     parsed.cpu_cores = cores or None
     parsed.ram_gb = ram_gb_from_bytes(ram_mb * 1024**2)
+
+
+# Nesting deeper than this is no Workbench report (theirs nest a few levels; tool outputs travel as strings).
+MAX_DEPTH = 64
+
+
+class ReportTooLarge(NotAWorkbenchReport):
+    """The body is over the size cap (``settings.HARDWARE_REPORT_MAX_BYTES``)."""
+
+
+def _clean(value: Any, depth: int = 0) -> Any:
+    """The decoded JSON with what no database stores as text removed: NUL characters and lone surrogates."""
+    if depth > MAX_DEPTH:
+        raise NotAWorkbenchReport(f"A Workbench report is not nested more than {MAX_DEPTH} levels deep.")
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {_clean(str(key), depth + 1): _clean(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_clean(item, depth + 1) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN and Infinity are not JSON a database accepts
+    return value
+
+
+def decode_report(body: bytes, *, max_bytes: int) -> Any:
+    """The request body as JSON, ready to store; ``NotAWorkbenchReport`` (or ``ReportTooLarge``) saying why not."""
+    if len(body) > max_bytes:
+        raise ReportTooLarge(f"A hardware report may be at most {max_bytes} bytes; this one is {len(body)}.")
+    if not body.strip():
+        raise NotAWorkbenchReport("The body is empty: send the Workbench report's JSON.")
+    try:
+        decoded = json.loads(body.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        raise NotAWorkbenchReport("The body is not UTF-8 text: send the Workbench report's JSON file.") from error
+    except RecursionError as error:
+        raise NotAWorkbenchReport(f"A Workbench report is not nested more than {MAX_DEPTH} levels deep.") from error
+    except ValueError as error:
+        raise NotAWorkbenchReport(f"The body is not valid JSON ({error}).") from error
+    try:
+        return _clean(decoded)
+    except RecursionError as error:
+        raise NotAWorkbenchReport(f"A Workbench report is not nested more than {MAX_DEPTH} levels deep.") from error
