@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -59,8 +60,8 @@ class SnapshotUploadForm(forms.Form):
         cap = settings.HARDWARE_REPORT_MAX_BYTES
         if upload.size > cap:
             raise forms.ValidationError(
-                _("A hardware report may be at most %(max)d KB; this file is %(size)d KB.")
-                % {"max": cap // 1024, "size": upload.size // 1024}
+                _("A hardware report may be at most %(max)s; this file is %(size)s.")
+                % {"max": filesizeformat(cap), "size": filesizeformat(upload.size)}
             )
         try:
             return decode_report(upload.read(cap + 1), max_bytes=cap)
