@@ -18,42 +18,17 @@ from hubs.admin import HubScopedAdmin, HubScopedInlineMixin, ReadOnlyInlineMixin
 from hubs.selectors import restrict_to_user_hubs
 
 from .errors import LifecycleError
+from .hardware_selectors import differences_in_words
 from .hardware_services import drive_create, drive_sanitisation_record_create, drive_update
 from .models_hardware import Drive, DriveSanitisation, Snapshot
 
-DIFFERENCE_LABELS = {
-    "manufacturer": _("manufacturer"),
-    "model": _("model"),
-    "category": _("category"),
-    "cpu": _("CPU"),
-    "ram_gb": _("RAM (GB)"),
-    "storage_gb": _("storage (GB)"),
-    "has_storage_media": _("has storage media"),
-}
-
 
 def differences_html(snapshot: Snapshot):
-    """The report's disagreements with the device, in words: "model: device Latitude 5490, report Latitude E7240"."""
-    rows = [item for item in snapshot.differences or [] if isinstance(item, dict)]
+    """The report's disagreements with the device, in words: "model: typed Latitude 5490, report Latitude E7240"."""
+    rows = differences_in_words(snapshot.differences)
     if not rows:
         return _("none")
-    return format_html(
-        "<ul>{}</ul>",
-        format_html_join(
-            "",
-            "<li>{}: {} <strong>{}</strong>, {} <strong>{}</strong></li>",
-            (
-                (
-                    DIFFERENCE_LABELS.get(item.get("field"), item.get("field")),
-                    _("typed"),
-                    item.get("device"),
-                    _("report"),
-                    item.get("report"),
-                )
-                for item in rows
-            ),
-        ),
-    )
+    return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((row,) for row in rows)))
 
 
 class DriveInline(HubScopedInlineMixin, admin.TabularInline):
@@ -168,6 +143,13 @@ class SnapshotAdmin(HubScopedAdmin):
 
 
 class DriveSanitisationForm(forms.ModelForm):
+    # One labelled date-and-time input (the admin's split widget leaves its two inputs without a label).
+    completed_at = forms.DateTimeField(
+        label=_("completed at"),
+        help_text=_("When the wipe was completed, as the tool reported it."),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
     class Meta:
         model = DriveSanitisation
         fields = (

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from hubs.selectors import restrict_to_user_hubs
 
@@ -22,6 +24,31 @@ def snapshot_list(*, user: User) -> QuerySet[Snapshot]:
 
 def drive_list_for_device(*, device: Device) -> QuerySet[Drive]:
     return Drive.objects.filter(device_id=device.pk).order_by("id")
+
+
+DIFFERENCE_LABELS = {
+    "manufacturer": _("manufacturer"),
+    "model": _("model"),
+    "category": _("category"),
+    "cpu": _("CPU"),
+    "ram_gb": _("RAM (GB)"),
+    "storage_gb": _("storage (GB)"),
+    "has_storage_media": _("has storage media"),
+}
+
+
+def differences_in_words(differences: Any) -> list[str]:
+    """Each difference a report found, as a sentence in the current language."""
+    rows = [item for item in differences or [] if isinstance(item, dict)]
+    return [
+        gettext("%(field)s: typed %(typed)s, report %(report)s")
+        % {
+            "field": DIFFERENCE_LABELS.get(item.get("field"), item.get("field")),
+            "typed": item.get("device"),
+            "report": item.get("report"),
+        }
+        for item in rows
+    ]
 
 
 def snapshot_result(snapshot: Snapshot) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from .errors import LifecycleError
 from .hardware_services import drives_described, snapshots_link_on_receive, unwiped_drives
@@ -72,18 +72,14 @@ def every_drive_wiped(move: Move) -> bool:
         return False
     if unwiped:
         raise LifecycleError(
-            ngettext(
-                "%(device)s cannot %(action)s: this drive has no verified sanitisation record (NIST SP 800-88): "
-                "%(drives)s. Record a verified wipe for it first.",
-                "%(device)s cannot %(action)s: these %(count)d drives have no verified sanitisation record "
-                "(NIST SP 800-88): %(drives)s. Record a verified wipe for each first.",
-                len(unwiped),
+            _(
+                "%(device)s cannot %(action)s until every drive has a verified sanitisation record "
+                "(NIST SP 800-88). Still to wipe: %(drives)s."
             )
             % {
                 "device": move.device,
                 "action": action_verb(move.transition.action),
                 "drives": drives_described(unwiped),
-                "count": len(unwiped),
             }
         )
     return True

@@ -16,7 +16,7 @@ from hubs.models import Hub
 from hubs.selectors import hub_list_for_user, user_is_hub_staff
 
 from .errors import LifecycleError
-from .hardware_selectors import snapshot_result
+from .hardware_selectors import differences_in_words, snapshot_result
 from .hardware_services import snapshot_create
 from .models import Device
 from .workbench import NotAWorkbenchReport, decode_report
@@ -90,6 +90,7 @@ def snapshot_upload(request: HttpRequest) -> HttpResponse:
                 )
             else:
                 result = snapshot_result(outcome.snapshot)
+                result["differences_in_words"] = differences_in_words(outcome.snapshot.differences)
                 created = outcome.created
                 if outcome.snapshot.device_id:
                     device = Device.objects.select_related("hub").get(pk=outcome.snapshot.device_id)

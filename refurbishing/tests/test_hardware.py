@@ -362,7 +362,7 @@ def test_a_drive_found_later_keeps_the_device_at_the_hub_until_wiped(staff_be, d
     assert extra.source == "hand"
     with pytest.raises(LifecycleError) as refused:
         device_transition(device=device, action="recycle", actor=staff_be, data={"weight_kg": "2.1"})
-    assert "W62X" in refused.value.message and "cannot recycle" in refused.value.message
+    assert "W62X" in refused.value.message and "cannot recycle until every drive" in refused.value.message
     _wipe(extra, staff_be, method="destroy", technique="shredding", tool="shredder", tool_version="")
     device_transition(device=device, action="recycle", actor=staff_be, data={"weight_kg": "2.1"})
     assert device.state == "recycled"
@@ -496,8 +496,7 @@ def test_hub_staff_record_a_drive_wipe_in_the_admin(client, staff_be, dell_with_
             **{key: value for key, value in WIPE.items() if key != "verified"},
             "verified": "on",
             "operator": staff_be.pk,
-            "completed_at_0": when.strftime("%Y-%m-%d"),
-            "completed_at_1": when.strftime("%H:%M:%S"),
+            "completed_at": when.strftime("%Y-%m-%dT%H:%M"),
         },
     )
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
@@ -509,3 +508,11 @@ def test_snapshot_create_service_matches_only_the_callers_hubs(staff_be, hubs):
     DeviceFactory(donation__hub=hubs["KE-NBO"], manufacturer="Dell", serial_number="5CQ6VY1")
     result = snapshot_create(report=copy.deepcopy(sample(SCRIPT)), actor=staff_be)
     assert result.created and result.snapshot.device is None and result.snapshot.hub.code == "BE-BRU"
+
+
+def test_the_page_shows_the_differences_in_words(client, staff_be, hubs):
+    DeviceFactory(donation__hub=hubs["BE-BRU"], manufacturer="HP", model="ProBook 640 G1", serial_number="CNU406CLGR")
+    client.force_login(staff_be)
+    html = _upload(client, json.dumps(sample(WB11)).encode()).content.decode()
+    assert "model: typed ProBook 640 G1, report Hp Probook 650 G1" in html
+    assert "RAM (GB): typed 8, report 4" in html
