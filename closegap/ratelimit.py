@@ -12,8 +12,9 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import ngettext
 
 PERIODS = {"s": 1, "m": 60, "h": 60 * 60, "d": 24 * 60 * 60}
 
@@ -62,6 +63,22 @@ def rate_limit(name: str) -> Callable:
 
 
 def too_many_requests(request: HttpRequest, wait_seconds: int) -> HttpResponse:
+    if request.path_info.startswith("/api/"):
+        # An API client gets the API's one error body (closegap.api_errors), not a page.
+        response = JsonResponse(
+            {
+                "detail": ngettext(
+                    "Too many requests: try again in %(seconds)d second.",
+                    "Too many requests: try again in %(seconds)d seconds.",
+                    wait_seconds,
+                )
+                % {"seconds": wait_seconds},
+                "errors": {},
+            },
+            status=429,
+        )
+        response["Retry-After"] = str(wait_seconds)
+        return response
     response = render(
         request,
         "429.html",

@@ -25,6 +25,7 @@ urlpatterns += i18n_patterns(
     path("", include("impact.urls")),
     path("donors/", include("donations.urls")),
     path("projects/", include("projects.urls")),
+    path("scan/snapshots/", include("refurbishing.snapshot_urls")),
     path("accounts/after-login/", views.after_login, name="after-login"),
     # Before Django's own: the same view, limited per address (each POST may send an e-mail).
     path(

@@ -30,6 +30,7 @@ from hubs.models import Hub
 from hubs.selectors import restrict_to_user_hubs
 
 from .actions import action_form_class, device_perform_action
+from .admin_hardware import DriveInline, SnapshotInline, save_drive_formset
 from .errors import LifecycleError
 from .filters import parse_row_id
 from .lifecycle import ACTION_LABELS, ACTIONS, transitions_for
@@ -167,7 +168,7 @@ class DeviceAdmin(HubScopedAdmin):
         (_("Description"), {"fields": REGISTERABLE_FIELDS}),
         (pgettext_lazy("admin fieldset", "Record"), {"fields": ("created_at", "updated_at")}),
     )
-    inlines = (DeviceEventInline, SanitisationRecordInline, InspectionRecordInline)
+    inlines = (DeviceEventInline, SanitisationRecordInline, InspectionRecordInline, DriveInline, SnapshotInline)
     actions = [_make_lifecycle_action(action) for action in ACTIONS]
 
     # Scope, permissions
@@ -246,6 +247,8 @@ class DeviceAdmin(HubScopedAdmin):
             device_update(device=obj, actor=request.user, fields=fields)
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is DriveInline.model:  # drives are written here, through the drive services
+            save_drive_formset(request, formset)
         # The inlines (history, sanitisation, inspection) are read-only: nothing in them is ever written here.
         # The admin's change message still reads what a save would have done.
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []

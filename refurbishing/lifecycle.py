@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from .errors import LifecycleError
+from .hardware_services import drives_described, snapshots_link_on_receive, unwiped_drives
 from .models import DeviceState as S
 
 if TYPE_CHECKING:
@@ -59,11 +60,39 @@ class Move:
 
 Guard = Callable[[Move], None]
 """A rule a move must pass: returns quietly, or raises ``LifecycleError`` saying what to do."""
+Effect = Callable[[Move, int], None]
+"""What a move also does once applied, in its transaction: called with the move and the device's new hub id."""
+
+
+def every_drive_wiped(move: Move) -> bool:
+    """Per-drive rule: a device with known drives passes only when each has a verified wipe; refuses naming the
+    drives still to wipe. Returns False when no drive is known (the device-level rule then applies)."""
+    unwiped = unwiped_drives(device=move.device)
+    if unwiped is None:
+        return False
+    if unwiped:
+        raise LifecycleError(
+            _(
+                "%(device)s cannot %(action)s until every drive has a verified sanitisation record "
+                "(NIST SP 800-88). Still to wipe: %(drives)s."
+            )
+            % {
+                "device": move.device,
+                "action": action_verb(move.transition.action),
+                "drives": drives_described(unwiped),
+            }
+        )
+    return True
 
 
 def storage_is_sanitised(move: Move) -> None:
-    """Data security (NIST SP 800-88): storage media leaves the hub's control only once wiped and verified."""
+    """Data security (NIST SP 800-88): storage media leaves the hub's control only once wiped and verified.
+
+    With known drives, every drive needs its own verified record; without, the device-level record does.
+    """
     device = move.device
+    if every_drive_wiped(move):
+        return
     if device.has_storage_media and not device.sanitisation_records.filter(verified=True).exists():
         raise LifecycleError(
             _(
@@ -89,6 +118,16 @@ def media_wiped_before_inspection(move: Move) -> None:
             _("%(device)s has storage media that has not been sanitised: record a verified wipe before inspecting it.")
             % {"device": device}
         )
+
+
+def drives_wiped_before_sanitised(move: Move) -> None:
+    """A device with known drives is marked sanitised only once every drive has its verified wipe."""
+    every_drive_wiped(move)
+
+
+def link_waiting_hardware_reports(move: Move, hub_id: int) -> None:
+    """Hardware reports uploaded before their device existed at the hub are linked when it is received."""
+    snapshots_link_on_receive(device=move.device, hub_id=hub_id)
 
 
 def verified_wipe(move: Move) -> None:
@@ -169,6 +208,8 @@ class Transition:
     when: Callable[[Mapping[str, Any]], bool] | None = field(default=None, compare=False)
     # Whether the move may also take the device into another hub (the person must work at both).
     may_change_hub: bool = False
+    # Run after the state and event are written, in the same transaction (see ``Effect``).
+    effects: tuple[Effect, ...] = ()
 
     def __post_init__(self) -> None:
         # A misspelt need would silently build nothing: only the declared ones are accepted.
@@ -182,7 +223,14 @@ class Transition:
 
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition("receive", (S.PLEDGED,), S.RECEIVED, gettext_lazy("Receive at hub"), may_change_hub=True),
+    Transition(
+        "receive",
+        (S.PLEDGED,),
+        S.RECEIVED,
+        gettext_lazy("Receive at hub"),
+        may_change_hub=True,
+        effects=(link_waiting_hardware_reports,),
+    ),
     Transition("mark_missing", (S.PLEDGED,), S.MISSING, gettext_lazy("Mark as missing (never arrived)")),
     Transition(
         "sanitise",
@@ -190,7 +238,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.SANITISED,
         gettext_lazy("Sanitise storage media"),
         needs=Need.SANITISATION,
-        guards=(has_storage_media, verified_wipe, recorded_by_a_person),
+        guards=(has_storage_media, drives_wiped_before_sanitised, verified_wipe, recorded_by_a_person),
     ),
     Transition(
         "inspect",

@@ -310,3 +310,7 @@ class InspectionRecord(models.Model):
         if self.passed:
             return gettext("pass %(grade)s at %(time)s") % {"grade": self.grade, "time": time}
         return gettext("fail at %(time)s") % {"time": time}
+
+
+# Hardware reports, drives and per-drive wipes live in their own module; imported here so they are the app's models.
+from .models_hardware import Drive, DriveSanitisation, MediaType, Snapshot  # noqa: E402, F401

@@ -347,6 +347,8 @@ def device_transition(
             note=note,
             data=data,
         )
+        for effect in transition.effects:
+            effect(move, target_hub_id)
         _announce(event)
     device.refresh_from_db()
     return device

@@ -181,6 +181,19 @@ def _public_project_visit() -> Visit:
 
 
 VISITS.insert(3, _public_project_visit())
+# Hardware reports (issue 9): the upload page, empty and with its errors, and the per-drive wipe form in the admin.
+VISITS.extend(
+    [
+        Visit("hardware report upload", "staff-be-bru", lambda: reverse("snapshots:upload")),
+        Visit(
+            "hardware report upload, with errors",
+            "staff-be-bru",
+            lambda: reverse("snapshots:upload"),
+            _submit_with_mistakes("main form"),
+        ),
+        Visit("admin drive wipe form", "staff-be-bru", lambda: reverse("admin:refurbishing_drivesanitisation_add")),
+    ]
+)
 
 
 def _session_cookie(username: str, live_server_url: str) -> dict:

@@ -282,8 +282,13 @@ RATE_LIMITS = {
     "signup": env("RATE_LIMIT_SIGNUP", default="5/h"),
     "pledge": env("RATE_LIMIT_PLEDGE", default="30/h"),
     "password_reset": env("RATE_LIMIT_PASSWORD_RESET", default="5/h"),
+    # Hardware reports (API and upload page): a hub shares one address, so room for a busy bench, not a flood.
+    "hardware_report": env("RATE_LIMIT_HARDWARE_REPORT", default="120/m"),
 }
 RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
+
+# The largest eReuse Workbench hardware report accepted, in bytes (real ones are 5-300 KB).
+HARDWARE_REPORT_MAX_BYTES = env.int("HARDWARE_REPORT_MAX_BYTES", default=2 * 1024 * 1024)
 
 # How long each process keeps the rendered public impact JSON before asking the shared cache again.
 IMPACT_LOCAL_CACHE_SECONDS = env.float("IMPACT_LOCAL_CACHE_SECONDS", default=1.0)

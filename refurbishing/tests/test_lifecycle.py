@@ -324,7 +324,7 @@ def test_table_declares_the_designed_graph():
 DESIGNED_GUARDS = {
     ("receive", ""): [],
     ("mark_missing", ""): [],
-    ("sanitise", ""): ["has_storage_media", "verified_wipe", "recorded_by_a_person"],
+    ("sanitise", ""): ["has_storage_media", "drives_wiped_before_sanitised", "verified_wipe", "recorded_by_a_person"],
     ("inspect", "pass"): ["media_wiped_before_inspection", "has_grade", "recorded_by_a_person"],
     ("inspect", "fail"): ["media_wiped_before_inspection", "recorded_by_a_person"],
     ("configure", ""): [],
