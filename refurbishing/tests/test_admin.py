@@ -285,7 +285,13 @@ def test_markup_in_a_refused_devices_name_is_escaped_in_the_admin_message(client
 
     response = client.post(
         reverse(CHANGELIST),
-        {"action": "lifecycle_configure", "index": "0", "_selected_action": [pledged.pk]},
+        {
+            "action": "lifecycle_configure",
+            "index": "0",
+            "_selected_action": [pledged.pk],
+            "apply": "1",
+            "lifecycle-operating_system": "Ubuntu",
+        },
         follow=True,
     )
 
