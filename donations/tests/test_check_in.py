@@ -179,3 +179,13 @@ def test_api_another_hubs_donation_is_not_found(donation, staff_be, donor_user, 
 
 def test_api_needs_a_token(donation, client):
     assert client.post(_scan_url(donation), {"scan": "SN-A1"}).status_code == 401
+
+
+def test_check_in_endpoints_are_in_the_openapi_schema(db):
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    scan = paths["/api/v1/donations/{reference}/check-in/"]["post"]
+    assert set(scan["responses"]) >= {"200", "400", "401", "404"}
+    assert "scan" in str(scan["requestBody"])
+    assert "post" in paths["/api/v1/donations/{reference}/check-in/close/"]
