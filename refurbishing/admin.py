@@ -140,8 +140,7 @@ class DeviceAdmin(HubScopedAdmin):
         "asset_tag",
         "category",
         "make_and_model",
-        "state",
-        "grade",
+        "state_and_grade",
         "hub",
         "donation_reference",
     )
@@ -286,6 +285,13 @@ class DeviceAdmin(HubScopedAdmin):
         return self._print_labels(request, queryset, "tape")
 
     # List columns
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_and_grade(self, obj: Device) -> str:
+        # One column for both: a grade only exists once a device passed inspection.
+        if obj.grade:
+            return _("%(state)s, grade %(grade)s") % {"state": obj.get_state_display(), "grade": obj.grade}
+        return obj.get_state_display()
 
     @admin.display(description=_("make and model"), ordering="manufacturer")
     def make_and_model(self, obj: Device) -> str:
