@@ -70,8 +70,12 @@ def render_scan(request: HttpRequest, context: dict[str, Any], *, status: int = 
     return render(request, template, context, status=status)
 
 
+# Moves a stray tap must not make: their button opens a short form to confirm (with a note) first.
+CONFIRMED_ACTIONS = frozenset({"mark_missing"})
+
+
 def _needs_details(action: str) -> bool:
-    if any(t.needs for t in transitions_for(action)):
+    if action in CONFIRMED_ACTIONS or any(t.needs for t in transitions_for(action)):
         return True
     return any(field.required for field in action_form_class(action).base_fields.values())
 

@@ -1,6 +1,10 @@
 """The scan station: who may use it, lookups by serial, asset tag and label, moves through the lifecycle service."""
 
+import re
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from refurbishing.factories import CONFIGURATION, SANITISATION, DeviceFactory, device_through
@@ -162,4 +166,16 @@ def test_the_page_without_javascript_is_a_whole_page_under_50_kb(client, staff_k
     response = _station(client, "5CG81234")
     page = response.content.decode()
     assert "<html" in page and "js/scan.js" in page
-    assert len(response.content) < 50_000
+    # The page and everything it loads (its stylesheets and script), uncompressed.
+    assets = re.findall(r'(?:href|src)="/static/([^"]+\.(?:css|js|svg))"', page)
+    assert {"css/site.css", "css/scan.css", "js/scan.js"} <= set(assets)
+    total = len(response.content) + sum((Path(settings.BASE_DIR) / "static" / asset).stat().st_size for asset in assets)
+    assert total < 50_000, total
+
+
+def test_marking_missing_asks_first(client, staff_ke_mba, laptop):
+    client.force_login(staff_ke_mba)
+    page = client.get(reverse("scan:device", args=[laptop.label_code])).content.decode()
+    missing = reverse("scan:device-action", args=[laptop.label_code, "mark_missing"])
+    assert f'<form method="get" action="{missing}"' in page
+    assert f'<form method="post" action="{missing}"' not in page
