@@ -40,6 +40,7 @@ class DeviceSerializer(serializers.ModelSerializer):
             "id",
             "hub",
             "donation",
+            "label_code",
             *REGISTERABLE_FIELDS,
             "grade",
             "state",

@@ -138,6 +138,7 @@ def test_api_answers_each_outcome(donation, staff_ke_mba, token_client):
     assert first.json()["outcome"] == "received"
     assert first.json()["device"]["state"] == "received"
     assert first.json()["device"]["serial_number"] == "SN-A1"
+    assert first.json()["device"]["label_code"] == _device("SN-A1").label_code
     again = api.post(_scan_url(donation), {"scan": "SN-A1"}, format="json")
     assert again.json()["outcome"] == "already_received"
     unknown = api.post(_scan_url(donation), {"scan": "XYZ"}, format="json")
