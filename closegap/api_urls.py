@@ -10,5 +10,6 @@ urlpatterns = [
     path("", include("hubs.api_urls")),
     path("", include("refurbishing.api_urls")),
     path("", include("refurbishing.snapshot_api_urls")),
+    path("", include("donations.api_urls")),
     path("", include("impact.api_urls")),
 ]

@@ -14,6 +14,9 @@ urlpatterns = [
     # The admin, the API and the probes keep one address; they speak the cookie's, the profile's or the
     # browser's language (LocaleMiddleware, hubs.middleware).
     path("admin/", admin.site.urls),
+    # The scan station: one address per device label, whatever the language (the QR codes printed on labels).
+    path("scan/check-in/", include("donations.check_in_urls")),
+    path("scan/", include("refurbishing.urls")),
     path("api/v1/", include("closegap.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -163,7 +163,10 @@ SANITISE = Step(
 )
 INSPECT_PASS = Step("inspect", {"passed": True}, draws_grade=True)
 INSPECT_FAIL = Step("inspect", {"passed": False, "notes": "Mainboard fault; not economical to repair."})
-CONFIGURE = Step("configure")
+CONFIGURE = Step(
+    "configure",
+    {"operating_system": "Ubuntu", "os_version": "24.04 LTS", "keyboard_layout": "US", "language": "English"},
+)
 RECYCLE = Step("recycle")  # at the weight on the device record
 
 # The technician's steps from pledged to each end state. Allocation, shipping and delivery then go through the

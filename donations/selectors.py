@@ -18,3 +18,11 @@ def donation_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySe
         .annotate(device_count=Count("devices"))
         .order_by("-pledged_at")
     )
+
+
+def donation_list_awaiting_check_in(*, user: AbstractBaseUser | AnonymousUser, limit: int = 20) -> QuerySet[Donation]:
+    """Donations pledged to the user's hubs and not yet fully received, oldest pickup first."""
+    from hubs.selectors import restrict_to_user_hubs
+
+    queryset = Donation.objects.filter(status=Donation.Status.PLEDGED).select_related("donor", "hub")
+    return restrict_to_user_hubs(queryset, user=user).order_by("pledged_at")[:limit]

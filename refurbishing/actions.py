@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 
 from .errors import LifecycleError
-from .forms import InspectionForm, NoteForm, ReceiveForm, RecycleForm, SanitisationForm
+from .forms import ConfigurationForm, InspectionForm, NoteForm, ReceiveForm, RecycleForm, SanitisationForm
 from .lifecycle import ACTIONS, FIGURE_DEFAULT_FROM_DEVICE, needs_of
 from .models import Device
 from .services import device_transition
@@ -24,7 +24,7 @@ ACTION_FORMS: dict[str, type[forms.Form]] = {
     "mark_missing": NoteForm,
     "sanitise": SanitisationForm,
     "inspect": InspectionForm,
-    "configure": NoteForm,
+    "configure": ConfigurationForm,
     "recycle": RecycleForm,
 }
 _handlers: dict[str, tuple[type[forms.Form], ActionHandler]] = {}

@@ -13,7 +13,11 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
@@ -33,10 +37,12 @@ from .actions import action_form_class, device_perform_action
 from .admin_hardware import DriveInline, SnapshotInline, save_drive_formset
 from .errors import LifecycleError
 from .filters import parse_row_id
-from .lifecycle import ACTION_LABELS, ACTIONS, transitions_for
-from .models import Device, DeviceEvent, InspectionRecord, SanitisationRecord
+from .lifecycle import ACTION_LABELS, ACTIONS, actions_from, transitions_for
+from .models import ConfigurationRecord, Device, DeviceEvent, InspectionRecord, SanitisationRecord
+from .scan_views import labels_response
 from .selectors import device_list
 from .services import EDITABLE_FIELDS, REGISTERABLE_FIELDS, device_register_many, device_update
+from .timeline import device_timeline
 
 # A bulk action moves devices one by one, each in its own transaction; past this many the request would run
 # for minutes, so larger batches are refused up front (filter the list down instead).
@@ -72,19 +78,6 @@ class RecentDonationFilter(admin.SimpleListFilter):
         return queryset.none() if donation_id is None else queryset.filter(donation_id=donation_id)
 
 
-class DeviceEventInline(ReadOnlyInlineMixin, admin.TabularInline):
-    model = DeviceEvent
-    template = "admin/edit_inline/tabular_readonly.html"  # no empty column headers (axe-core)
-    fields = ("occurred_at", "from_state", "to_state", "action", "actor", "hub", "note", "data")
-    readonly_fields = fields
-    ordering = ("occurred_at", "id")
-    verbose_name = _("history event")
-    verbose_name_plural = _("history (chain of custody)")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor", "hub")
-
-
 class SanitisationRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
     model = SanitisationRecord
     template = "admin/edit_inline/tabular_readonly.html"  # no empty column headers (axe-core)
@@ -103,6 +96,13 @@ class InspectionRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("inspector")
+
+
+class ConfigurationRecordInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = ConfigurationRecord
+    template = "admin/edit_inline/tabular_readonly.html"  # no empty column headers (axe-core)
+    fields = ("configured_at", "operating_system", "os_version", "keyboard_layout", "language", "licence", "notes")
+    readonly_fields = fields
 
 
 class DeviceAdminForm(forms.ModelForm):
@@ -141,8 +141,7 @@ class DeviceAdmin(HubScopedAdmin):
         "asset_tag",
         "category",
         "make_and_model",
-        "state",
-        "grade",
+        "state_and_grade",
         "hub",
         "donation_reference",
     )
@@ -164,12 +163,23 @@ class DeviceAdmin(HubScopedAdmin):
     ordering = ("-id",)
     raw_id_fields = ("donation",)
     fieldsets = (
-        (None, {"fields": ("donation", "hub", "state", "version", "grade")}),
+        (None, {"fields": ("donation", "hub", "state", "next_actions", "label", "version", "grade")}),
         (_("Description"), {"fields": REGISTERABLE_FIELDS}),
         (pgettext_lazy("admin fieldset", "Record"), {"fields": ("created_at", "updated_at")}),
+        (_("History (chain of custody)"), {"fields": ("history",)}),
     )
-    inlines = (DeviceEventInline, SanitisationRecordInline, InspectionRecordInline, DriveInline, SnapshotInline)
-    actions = [_make_lifecycle_action(action) for action in ACTIONS]
+    inlines = (
+        SanitisationRecordInline,
+        InspectionRecordInline,
+        ConfigurationRecordInline,
+        DriveInline,
+        SnapshotInline,
+    )
+    actions = [
+        *(_make_lifecycle_action(action) for action in ACTIONS),
+        "print_labels_a4",
+        "print_labels_tape",
+    ]
 
     # Scope, permissions
 
@@ -191,7 +201,7 @@ class DeviceAdmin(HubScopedAdmin):
         return request_is_hub_staff(request)
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = ["state", "version", "grade", "created_at", "updated_at"]
+        readonly = ["state", "next_actions", "label", "version", "grade", "created_at", "updated_at", "history"]
         if obj is not None:
             readonly.insert(0, "donation")
         return readonly
@@ -199,7 +209,96 @@ class DeviceAdmin(HubScopedAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else ()
 
+    # The device page: its history in words, the moves it may make next, its label
+
+    @admin.display(description=_("history"))
+    def history(self, obj: Device) -> str:
+        if obj.pk is None:
+            return "—"
+        return render_to_string("refurbishing/_timeline.html", {"timeline": device_timeline(device=obj)})
+
+    @admin.display(description=_("next actions"))
+    def next_actions(self, obj: Device) -> str:
+        actions = actions_from(obj.state) if obj.pk else []
+        if not actions:
+            return "—"
+        return format_html(
+            '<span class="device-actions">{}</span>',
+            format_html_join(
+                " ",
+                '<a class="button" href="{}">{}</a>',
+                (
+                    (reverse("admin:refurbishing_device_lifecycle", args=[obj.pk, action]), ACTION_LABELS[action])
+                    for action in actions
+                ),
+            ),
+        )
+
+    @admin.display(description=_("label"))
+    def label(self, obj: Device) -> str:
+        if obj.pk is None:
+            return "—"
+        return format_html(
+            '{} · <a href="{}">{}</a> · <a href="{}?ids={}&amp;layout=a4">{}</a> · '
+            '<a href="{}?ids={}&amp;layout=tape">{}</a>',
+            obj.label_code,
+            reverse("scan:device", args=[obj.label_code]),
+            _("open on the scan station"),
+            reverse("scan:labels"),
+            obj.pk,
+            _("print (A4 sheet)"),
+            reverse("scan:labels"),
+            obj.pk,
+            _("print (62 mm tape)"),
+        )
+
+    def get_urls(self):
+        lifecycle = path(
+            "<int:object_id>/lifecycle/<str:action>/",
+            self.admin_site.admin_view(self.lifecycle_view),
+            name="refurbishing_device_lifecycle",
+        )
+        return [lifecycle, *super().get_urls()]
+
+    def lifecycle_view(self, request, object_id: int, action: str):
+        """One device's next move from its page: the action's form, then the same bulk path with one device."""
+        if action not in ACTIONS or not self.has_lifecycle_permission(request):
+            raise Http404
+        queryset = self.get_queryset(request).filter(pk=object_id)
+        if not queryset.exists():
+            raise Http404
+        if request.method != "POST":
+            form = self._action_form(request, action_form_class(action))
+            return self._render_action_form(
+                request, action=action, form=form, device_ids=[object_id], queryset=queryset
+            )
+        response = self.run_lifecycle_action(request, queryset, action)
+        if response is not None:
+            return response
+        return redirect("admin:refurbishing_device_change", object_id)
+
+    # Labels
+
+    def _print_labels(self, request, queryset, layout: str):
+        devices = list(queryset.select_related("hub").order_by("pk")[:BULK_ACTION_MAX_DEVICES])
+        return labels_response(request, devices, layout=layout, filename="labels")
+
+    @admin.action(description=_("Print labels (A4 sheet, 3 × 8)"), permissions=["lifecycle"])
+    def print_labels_a4(self, request, queryset):
+        return self._print_labels(request, queryset, "a4")
+
+    @admin.action(description=_("Print labels (62 mm tape)"), permissions=["lifecycle"])
+    def print_labels_tape(self, request, queryset):
+        return self._print_labels(request, queryset, "tape")
+
     # List columns
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_and_grade(self, obj: Device) -> str:
+        # One column for both: a grade only exists once a device passed inspection.
+        if obj.grade:
+            return _("%(state)s, grade %(grade)s") % {"state": obj.get_state_display(), "grade": obj.grade}
+        return obj.get_state_display()
 
     @admin.display(description=_("make and model"), ordering="manufacturer")
     def make_and_model(self, obj: Device) -> str:

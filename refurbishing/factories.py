@@ -17,6 +17,14 @@ SANITISATION = {
     "verified": True,
 }
 INSPECTION_PASSED = {"passed": True, "grade": "A"}
+# What a technician installs before allocation, as the ``configure`` move records it.
+CONFIGURATION = {
+    "operating_system": "Ubuntu",
+    "os_version": "24.04 LTS",
+    "keyboard_layout": "US",
+    "language": "English",
+    "licence": "free",
+}
 # From pledged to ready to allocate, for a device with storage media.
 TO_CONFIGURED = ("receive", "sanitise", "inspect", "configure")
 
@@ -49,9 +57,9 @@ class DeviceFactory(factory.django.DjangoModelFactory):
 
 
 def device_through(device: Device, *actions: str, actor: AbstractBaseUser | None) -> Device:
-    """Move ``device`` through ``actions`` with the lifecycle service; a wipe records ``SANITISATION`` and an
-    inspection passes with grade A."""
-    records = {"sanitise": SANITISATION, "inspect": INSPECTION_PASSED}
+    """Move ``device`` through ``actions`` with the lifecycle service; a wipe records ``SANITISATION``, an
+    inspection passes with grade A and a configuration records ``CONFIGURATION``."""
+    records = {"sanitise": SANITISATION, "inspect": INSPECTION_PASSED, "configure": CONFIGURATION}
     for action in actions:
         device_transition(device=device, action=action, actor=actor, record=records.get(action))
     return device

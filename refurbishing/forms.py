@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hubs.models import Hub
 
-from .models import InspectionRecord, SanitisationRecord
+from .models import ConfigurationRecord, InspectionRecord, SanitisationRecord
 
 # People reached by one delivery, at most. A slip of the keyboard would go straight into the public totals (and
 # past what the database column holds); no single shipment reaches more. The coordinator portal uses the same cap.
@@ -93,6 +93,24 @@ class InspectionForm(NoteForm, forms.ModelForm):
         return cleaned
 
     def _post_clean(self):  # the service builds the record; skip the model's own validation here
+        pass
+
+
+class ConfigurationForm(NoteForm, forms.ModelForm):
+    """What was installed: the system or image is required, the rest as the hub records it."""
+
+    class Meta:
+        model = ConfigurationRecord
+        fields = ["operating_system", "os_version", "keyboard_layout", "language", "licence", "notes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["licence"].required = False
+
+    def clean_licence(self):
+        return self.cleaned_data.get("licence") or ConfigurationRecord.Licence.NONE
+
+    def _post_clean(self):  # the service builds the record
         pass
 
 

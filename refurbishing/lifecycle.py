@@ -35,6 +35,7 @@ class Need(StrEnum):
     WEIGHT = "weight"
     BENEFICIARIES = "beneficiaries"
     PROJECT = "project"
+    CONFIGURATION = "configuration"
 
     @property
     def is_record(self) -> bool:
@@ -42,7 +43,7 @@ class Need(StrEnum):
         return self in RECORD_NEEDS
 
 
-RECORD_NEEDS = frozenset({Need.SANITISATION, Need.INSPECTION})
+RECORD_NEEDS = frozenset({Need.SANITISATION, Need.INSPECTION, Need.CONFIGURATION})
 # A figure the person leaves empty is taken from the device's own field of this name (the form says so).
 FIGURE_DEFAULT_FROM_DEVICE: dict[Need, str] = {Need.WEIGHT: "weight_kg"}
 
@@ -145,6 +146,15 @@ def has_grade(move: Move) -> None:
         raise LifecycleError(
             _("A device that passes inspection needs a grade (A, B or C)."),
             field_errors={"grade": [_("Choose a grade.")]},
+        )
+
+
+def names_what_was_installed(move: Move) -> None:
+    if not (move.record.get("operating_system") or "").strip():
+        raise LifecycleError(
+            _("Configuring %(device)s needs what was installed: the operating system or image.")
+            % {"device": move.device},
+            field_errors={"operating_system": [_("Enter the operating system or image installed.")]},
         )
 
 
@@ -260,7 +270,14 @@ TRANSITIONS: tuple[Transition, ...] = (
         outcome="fail",
         when=inspection_failed,
     ),
-    Transition("configure", (S.INSPECTED,), S.CONFIGURED, gettext_lazy("Configure (OS and software installed)")),
+    Transition(
+        "configure",
+        (S.INSPECTED,),
+        S.CONFIGURED,
+        gettext_lazy("Configure (OS and software installed)"),
+        needs=Need.CONFIGURATION,
+        guards=(names_what_was_installed, recorded_by_a_person),
+    ),
     Transition(
         "allocate",
         (S.CONFIGURED,),

@@ -1,3 +1,4 @@
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -21,6 +22,16 @@ class DeviceState(models.TextChoices):
     TO_RECYCLE = "to_recycle", pgettext_lazy("device state", "to recycle")
     RECYCLED = "recycled", pgettext_lazy("device state", "recycled")
     MISSING = "missing", pgettext_lazy("device state", "missing")
+
+
+# The label code's alphabet: digits and capitals a person cannot misread (no 0/O, 1/I/L, 5/S, 8/B, 2/Z, U/V).
+LABEL_CODE_ALPHABET = "34679ACDEFGHJKMNPQRTWXY"
+LABEL_CODE_LENGTH = 8
+
+
+def label_code_new() -> str:
+    """A fresh random label code, e.g. ``K7QX4MTA`` (23^8, about 78 billion codes)."""
+    return "".join(secrets.choice(LABEL_CODE_ALPHABET) for _ in range(LABEL_CODE_LENGTH))
 
 
 class ProtectedStateError(AttributeError):
@@ -94,6 +105,14 @@ class Device(models.Model):
     model = models.CharField(_("model"), max_length=120, blank=True)
     serial_number = models.CharField(_("serial number"), max_length=80, blank=True)
     asset_tag = models.CharField(_("donor asset tag"), max_length=80, blank=True)
+    # Printed on the device's label as text and as a QR code that opens the device on the scan station.
+    label_code = models.CharField(
+        _("label code"),
+        max_length=LABEL_CODE_LENGTH,
+        unique=True,
+        default=label_code_new,
+        editable=False,
+    )
     has_storage_media = models.BooleanField(
         _("has storage media"),
         default=True,
@@ -310,6 +329,53 @@ class InspectionRecord(models.Model):
         if self.passed:
             return gettext("pass %(grade)s at %(time)s") % {"grade": self.grade, "time": time}
         return gettext("fail at %(time)s") % {"time": time}
+
+
+class ConfigurationRecord(models.Model):
+    """What a technician installed on a device before it is allocated: system, layout, language and licence."""
+
+    class Licence(models.TextChoices):
+        MICROSOFT_REFURBISHER = "microsoft_refurbisher", _("Microsoft Registered Refurbisher licence")
+        OEM = "oem", _("original manufacturer's licence kept")
+        FREE = "free", _("none needed (free software)")
+        NONE = "none", _("none")
+
+    device = models.ForeignKey(
+        Device,
+        on_delete=models.PROTECT,
+        related_name="configuration_records",
+        verbose_name=_("device"),
+    )
+    operating_system = models.CharField(
+        _("operating system or image"),
+        max_length=120,
+        help_text=_("e.g. Windows 11 Pro, Ubuntu 24.04, the hub's school image."),
+    )
+    os_version = models.CharField(_("version"), max_length=40, blank=True)
+    keyboard_layout = models.CharField(
+        _("keyboard layout"), max_length=40, blank=True, help_text=_("e.g. US, UK, AZERTY (BE), QWERTZ.")
+    )
+    language = models.CharField(_("language"), max_length=40, blank=True, help_text=_("e.g. English, Kiswahili."))
+    licence = models.CharField(_("licence"), max_length=30, choices=Licence.choices, default=Licence.NONE)
+    notes = models.TextField(_("notes"), blank=True)
+    configured_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("configured by"),
+    )
+    configured_at = models.DateTimeField(_("configured at"))
+
+    class Meta:
+        ordering = ["-configured_at"]
+        verbose_name = _("configuration record")
+        verbose_name_plural = _("configuration records")
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(operating_system=""), name="configuration_has_system"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operating_system} {self.os_version}".strip()
 
 
 # Hardware reports, drives and per-drive wipes live in their own module; imported here so they are the app's models.

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from hubs.selectors import restrict_to_user_hubs
 
@@ -66,3 +66,47 @@ def device_events_all_for_recount(*, chunk_size: int = 5000) -> Iterator[dict[st
 
 def device_donation_id(*, device_id: int) -> int | None:
     return Device.objects.filter(pk=device_id).values_list("donation_id", flat=True).first()
+
+
+# A scan finds at most this many devices; more would mean the code is not specific enough to act on.
+SCAN_MATCHES_MAX = 20
+
+
+def device_code_condition(code: str) -> Q:
+    """Devices whose serial number, asset tag or label code is exactly ``code`` (as typed or in capitals).
+
+    Equality on the three indexed columns keeps the lookup an index probe on millions of rows; scanners
+    usually send capitals, and label codes are capitals only.
+    """
+    variants = {code, code.upper()}
+    return Q(serial_number__in=variants) | Q(asset_tag__in=variants) | Q(label_code=code.upper())
+
+
+def device_find_by_code(*, user: User, code: str) -> list[Device]:
+    """The user's devices a scanned code names (usually one; several when serials collide across makes)."""
+    code = code.strip()
+    if not code:
+        return []
+    queryset = device_list(user=user).filter(device_code_condition(code)).order_by("pk")
+    return list(queryset[:SCAN_MATCHES_MAX])
+
+
+def device_get_by_label_code(*, user: User, label_code: str) -> Device:
+    """The device a label's QR code names; ``Device.DoesNotExist`` outside the user's hubs."""
+    return device_list(user=user).get(label_code=label_code.strip().upper())
+
+
+def device_records(*, device: Device) -> dict[str, dict[int, Any]]:
+    """The records behind a device's moves, by kind and id, so a timeline can say what each move recorded."""
+    return {
+        "sanitisation": {r.pk: r for r in device.sanitisation_records.select_related("operator")},
+        "inspection": {r.pk: r for r in device.inspection_records.select_related("inspector")},
+        "configuration": {r.pk: r for r in device.configuration_records.select_related("configured_by")},
+    }
+
+
+def device_list_unexpected_in_donation(*, donation_id: int) -> QuerySet[Device]:
+    """Devices of a donation that were not pledged: found at check-in and added to it."""
+    return Device.objects.filter(
+        donation_id=donation_id, events__action="receive", events__data__unexpected=True
+    ).distinct()

@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .lifecycle import ACTIONS, actions_from
-from .models import Device, DeviceEvent, InspectionRecord, SanitisationRecord
+from .models import ConfigurationRecord, Device, DeviceEvent, InspectionRecord, SanitisationRecord
 from .selectors import device_event_list
 from .services import REGISTERABLE_FIELDS
 
@@ -40,6 +40,7 @@ class DeviceSerializer(serializers.ModelSerializer):
             "id",
             "hub",
             "donation",
+            "label_code",
             *REGISTERABLE_FIELDS,
             "grade",
             "state",
@@ -104,7 +105,16 @@ class DeviceTransitionRequestSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="inspect: required when passed.",
     )
-    notes = serializers.CharField(required=False, allow_blank=True, help_text="inspect")
+    notes = serializers.CharField(required=False, allow_blank=True, help_text="inspect, configure")
+    operating_system = serializers.CharField(
+        required=False, help_text="configure (required): the operating system or image installed."
+    )
+    os_version = serializers.CharField(required=False, allow_blank=True, help_text="configure")
+    keyboard_layout = serializers.CharField(required=False, allow_blank=True, help_text="configure: e.g. US, AZERTY.")
+    language = serializers.CharField(required=False, allow_blank=True, help_text="configure: e.g. English.")
+    licence = serializers.ChoiceField(
+        choices=ConfigurationRecord.Licence.choices, required=False, help_text="configure: default none."
+    )
     project = serializers.IntegerField(required=False, help_text="allocate: id of the beneficiary project.")
     beneficiaries = serializers.IntegerField(
         required=False, min_value=0, help_text="deliver: how many people the device reaches."

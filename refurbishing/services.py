@@ -20,7 +20,15 @@ from hubs.selectors import user_can_act_in_hub
 
 from .errors import LifecycleError
 from .lifecycle import Move, Need, Transition, action_verb, source_states, transitions_for
-from .models import Device, DeviceEvent, DeviceState, InspectionRecord, SanitisationRecord
+from .models import (
+    ConfigurationRecord,
+    Device,
+    DeviceEvent,
+    DeviceState,
+    InspectionRecord,
+    SanitisationRecord,
+    label_code_new,
+)
 from .signals import device_transitioned
 
 S = DeviceState
@@ -68,11 +76,18 @@ def device_register_many(
     serial-number uniqueness, so a duplicate rolls the whole batch back.
     """
     now = timezone.now()
+    rows = list(rows)
+    label_codes = label_codes_unused(count=len(rows))
     with transaction.atomic():
         devices = Device.objects.bulk_create(
             [
-                Device(donation=donation, hub=hub, **{k: v for k, v in row.items() if k in REGISTERABLE_FIELDS})
-                for row in rows
+                Device(
+                    donation=donation,
+                    hub=hub,
+                    label_code=label_code,
+                    **{k: v for k, v in row.items() if k in REGISTERABLE_FIELDS},
+                )
+                for row, label_code in zip(rows, label_codes, strict=True)
             ]
         )
         events = DeviceEvent.objects.bulk_create(
@@ -93,6 +108,16 @@ def device_register_many(
         for event in events:
             _announce(event)
     return devices
+
+
+def label_codes_unused(*, count: int) -> list[str]:
+    """``count`` distinct label codes no device has yet (checked in one query per round, rarely more than one)."""
+    codes: set[str] = set()
+    while len(codes) < count:
+        candidates = {label_code_new() for _ in range(count - len(codes))} - codes
+        taken = set(Device.objects.filter(label_code__in=candidates).values_list("label_code", flat=True))
+        codes |= candidates - taken
+    return sorted(codes)
 
 
 def device_update(*, device: Device, actor: AbstractBaseUser, fields: Mapping[str, Any]) -> Device:
@@ -204,6 +229,35 @@ def inspection_record_create(
     )
 
 
+def configuration_record_create(
+    *,
+    device: Device,
+    configured_by: AbstractBaseUser,
+    operating_system: str,
+    os_version: str = "",
+    keyboard_layout: str = "",
+    language: str = "",
+    licence: str = ConfigurationRecord.Licence.NONE,
+    notes: str = "",
+    configured_at: datetime | None = None,
+) -> ConfigurationRecord:
+    """Record what was installed on a device: system or image and version, keyboard, language and licence.
+
+    ``device_transition`` calls it for a ``configure`` move once the guards have passed.
+    """
+    return ConfigurationRecord.objects.create(
+        device=device,
+        configured_by=configured_by,
+        operating_system=operating_system.strip(),
+        os_version=os_version,
+        keyboard_layout=keyboard_layout,
+        language=language,
+        licence=licence or ConfigurationRecord.Licence.NONE,
+        notes=notes,
+        configured_at=configured_at or timezone.now(),
+    )
+
+
 # What each need adds to a move once its guards have passed. A builder writes the figures the event carries into
 # ``data`` and returns the device fields the move changes besides its state.
 NeedBuilder = Callable[..., dict[str, Any]]
@@ -233,6 +287,19 @@ def _build_inspection(*, move: Move, data: dict[str, Any], now: datetime) -> dic
     return {"grade": inspection.grade}
 
 
+CONFIGURATION_FIELDS = ("operating_system", "os_version", "keyboard_layout", "language", "licence", "notes")
+
+
+def _build_configuration(*, move: Move, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    fields = {name: move.record.get(name) or "" for name in CONFIGURATION_FIELDS}
+    configuration = configuration_record_create(
+        device=move.device, configured_by=move.actor, configured_at=now, **fields
+    )
+    data["configuration_record_id"] = configuration.pk
+    data["operating_system"] = str(configuration)
+    return {}
+
+
 def _build_weight(*, move: Move, data: dict[str, Any], now: datetime) -> dict[str, Any]:
     weight = Decimal(str(data["weight_kg"]))
     data["weight_kg"] = str(weight)
@@ -253,6 +320,7 @@ NEED_BUILDERS: dict[Need, NeedBuilder] = {
     Need.INSPECTION: _build_inspection,
     Need.WEIGHT: _build_weight,
     Need.BENEFICIARIES: _build_beneficiaries,
+    Need.CONFIGURATION: _build_configuration,
     Need.PROJECT: _build_nothing,  # the project's id and kind travel in ``data`` as given
 }
 

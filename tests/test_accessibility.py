@@ -90,6 +90,17 @@ def _open_every_operation(page) -> None:
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
+def _scan(code: str, *, field: str = "#scan-code", outcome: str = "unknown"):
+    """Scan ``code`` as a keyboard-wedge scanner does (the code, then Enter) and wait for the answer's fragment."""
+
+    def prepare(page) -> None:
+        page.locator(field).fill(code)
+        page.locator(field).press("Enter")
+        page.wait_for_selector(f"[data-scan-outcome={outcome}]")
+
+    return prepare
+
+
 def _first(queryset):
     obj = queryset.first()
     assert obj is not None, f"the demo data has no {queryset.model.__name__} for this page"
@@ -162,6 +173,33 @@ VISITS = [
     Visit("second factor code", "staff-cd-fih", lambda: _with_authenticator("staff-cd-fih", "two-factor-verify")),
     Visit("your data", "donor-demo", lambda: reverse("my-data")),
     Visit("delete your account", "donor-demo", lambda: reverse("account-delete")),
+    Visit("scan station", "staff-be-bru", lambda: reverse("scan:station")),
+    Visit("scan station, unknown code", "staff-be-bru", lambda: reverse("scan:station"), _scan("NO-SUCH-CODE")),
+        "scan station, a device and its history",
+        "staff-be-bru",
+        lambda: reverse(
+            "scan:device",
+            args=[_first(Device.objects.filter(hub__code="BE-BRU", state="delivered").order_by("pk")).label_code],
+        ),
+        "scan station, sanitise form",
+        "staff-be-bru",
+        lambda: reverse(
+            "scan:device-action",
+            args=[
+                _first(
+                    Device.objects.filter(hub__code="BE-BRU", state="received", has_storage_media=True).order_by("pk")
+                ).label_code,
+                "sanitise",
+            ],
+        ),
+    Visit("check-in, start", "staff-be-bru", lambda: reverse("check-in:start")),
+        "check-in of a donation, a device that was not pledged",
+        "staff-be-bru",
+        lambda: reverse(
+            "check-in:donation",
+            args=[_first(Donation.objects.filter(hub__code="BE-BRU", status="pledged").order_by("pk")).reference],
+        ),
+        _scan("NOT-PLEDGED-1", field="#id_scan", outcome="refused"),
 ]
 
 

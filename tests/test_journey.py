@@ -53,7 +53,7 @@ def test_donor_to_beneficiary_journey_moves_public_totals_by_exactly_that(hubs, 
         {"action": "receive"},
         {"action": "sanitise", **sanitisation},
         {"action": "inspect", "passed": "true", "grade": "A"},
-        {"action": "configure"},
+        {"action": "configure", "operating_system": "Windows 11 Pro", "licence": "microsoft_refurbisher"},
         {"action": "allocate", "project": project.pk},
         {"action": "ship"},
     ]

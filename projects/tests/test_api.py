@@ -24,7 +24,7 @@ def test_the_whole_journey_through_the_api(staff_ke_mba, hubs, sanitisation, tok
         ({"action": "receive"}, "received"),
         ({"action": "sanitise", **sanitisation}, "sanitised"),
         ({"action": "inspect", "passed": True, "grade": "B", "notes": "Battery 80%"}, "inspected"),
-        ({"action": "configure", "note": "Ubuntu 24.04"}, "configured"),
+        ({"action": "configure", "operating_system": "Ubuntu", "os_version": "24.04"}, "configured"),
         ({"action": "allocate", "project": project.pk}, "allocated"),
         ({"action": "ship"}, "shipped"),
         ({"action": "deliver", "beneficiaries": 25}, "delivered"),

@@ -285,7 +285,13 @@ def test_markup_in_a_refused_devices_name_is_escaped_in_the_admin_message(client
 
     response = client.post(
         reverse(CHANGELIST),
-        {"action": "lifecycle_configure", "index": "0", "_selected_action": [pledged.pk]},
+        {
+            "action": "lifecycle_configure",
+            "index": "0",
+            "_selected_action": [pledged.pk],
+            "apply": "1",
+            "lifecycle-operating_system": "Ubuntu",
+        },
         follow=True,
     )
 
@@ -331,11 +337,51 @@ def test_device_page_shows_history_read_only(client, hubs, staff_ke_mba):
     response = client.get(_device_change_url(device))
 
     assert response.status_code == 200
-    inlines = {type(i.opts).__name__: i for i in response.context["inline_admin_formsets"]}
-    history = inlines["DeviceEventInline"]
-    assert not (history.has_add_permission or history.has_change_permission or history.has_delete_permission)
-    assert len(history.formset.forms) == 2
-    assert 'name="events-0-note"' not in response.content.decode()
+    page = response.content.decode()
+    # A timeline in words, read-only: no form field for any event, no raw event data.
+    assert "Pledged by the donor" in page
+    assert "Received at the hub" in page
+    assert "by staff-ke-mba at KE-MBA" in page
+    assert 'name="events-0-note"' not in page
+    assert "donation_id" not in page
+
+
+def test_device_page_offers_the_allowed_actions_as_buttons(client, hubs, staff_ke_mba, sanitisation):
+    device = device_through(DeviceFactory(donation__hub=hubs["KE-MBA"]), "receive", actor=staff_ke_mba)
+    client.force_login(staff_ke_mba)
+    page = client.get(_device_change_url(device)).content.decode()
+    sanitise = reverse("admin:refurbishing_device_lifecycle", args=[device.pk, "sanitise"])
+    assert f'href="{sanitise}"' in page
+    assert reverse("admin:refurbishing_device_lifecycle", args=[device.pk, "ship"]) not in page
+
+    form = client.get(sanitise)
+    assert form.status_code == 200
+    data = {"action": "lifecycle_sanitise", "_selected_action": [device.pk], "apply": "1"}
+    data.update({f"lifecycle-{name}": value for name, value in sanitisation.items()})
+    response = client.post(sanitise, data)
+    assert response.status_code == 302
+    device.refresh_from_db()
+    assert device.state == Device.State.SANITISED
+    assert device.events.order_by("-id").first().actor == staff_ke_mba
+
+
+def test_device_page_actions_are_scoped_to_the_users_hubs(client, hubs, staff_be):
+    device = DeviceFactory(donation__hub=hubs["KE-MBA"])
+    client.force_login(staff_be)
+    url = reverse("admin:refurbishing_device_lifecycle", args=[device.pk, "receive"])
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"apply": "1"}).status_code == 404
+    device.refresh_from_db()
+    assert device.state == Device.State.PLEDGED
+
+
+def test_labels_are_printed_from_the_device_list(client, hubs, staff_ke_mba):
+    devices = DeviceFactory.create_batch(2, donation__hub=hubs["KE-MBA"])
+    client.force_login(staff_ke_mba)
+    for action in ("print_labels_a4", "print_labels_tape"):
+        response = _run_action(client, action, devices)
+        assert response["Content-Type"] == "application/pdf"
+        assert response.content.startswith(b"%PDF")
 
 
 # Query counts

@@ -207,7 +207,9 @@ def test_sanitisation_verified_must_be_a_clear_yes(hubs, staff_be, sanitisation)
 
 def test_a_move_the_state_does_not_allow_is_refused(staff_ke_mba, hubs, token_client):
     device = DeviceFactory(donation__hub=hubs["KE-MBA"])
-    response = token_client(staff_ke_mba).post(transitions_url(device), {"action": "configure"}, format="json")
+    response = token_client(staff_ke_mba).post(
+        transitions_url(device), {"action": "configure", "operating_system": "Ubuntu"}, format="json"
+    )
     assert response.status_code == 400
     assert "only a device that is inspected" in response.json()["detail"]
 

@@ -8,7 +8,7 @@ from projects.factories import ProjectFactory
 from refurbishing import lifecycle
 from refurbishing.actions import device_perform_action
 from refurbishing.errors import LifecycleError
-from refurbishing.factories import DeviceFactory
+from refurbishing.factories import CONFIGURATION, DeviceFactory
 from refurbishing.lifecycle import ACTIONS, TRANSITIONS, Move, Need, Transition, actions_from, mermaid_diagram
 from refurbishing.models import Device, DeviceEvent, ProtectedStateError
 from refurbishing.services import (
@@ -35,7 +35,7 @@ PATHS = {
         ("inspect", {"record": {"passed": False}}),
     ],
 }
-PATHS[S.CONFIGURED] = [*PATHS[S.INSPECTED], ("configure", {})]
+PATHS[S.CONFIGURED] = [*PATHS[S.INSPECTED], ("configure", {"record": CONFIGURATION})]
 PATHS[S.ALLOCATED] = [*PATHS[S.CONFIGURED], ("allocate", {"data": "PROJECT"})]
 PATHS[S.SHIPPED] = [*PATHS[S.ALLOCATED], ("ship", {})]
 PATHS[S.DELIVERED] = [*PATHS[S.SHIPPED], ("deliver", {"data": {"beneficiaries": 25}})]
@@ -80,6 +80,8 @@ def test_every_allowed_transition(transition, staff_be, sanitisation, project):
             kwargs["record"] = sanitisation
         elif transition.action == "inspect":
             kwargs["record"] = PASS_B if transition.outcome == "pass" else {"passed": False}
+        elif transition.action == "configure":
+            kwargs["record"] = CONFIGURATION
         elif transition.action == "allocate":
             kwargs["data"] = {"project_id": project.pk, "project_kind": project.kind}
         elif transition.action == "deliver":
@@ -134,7 +136,7 @@ def test_nothing_with_storage_leaves_without_a_sanitisation_record(staff_be, pro
     device = DeviceFactory(donation__hub=project.hub, has_storage_media=False)
     device_transition(device=device, action="receive", actor=staff_be)
     device_transition(device=device, action="inspect", actor=staff_be, record=PASS_B)
-    device_transition(device=device, action="configure", actor=staff_be)
+    device_transition(device=device, action="configure", actor=staff_be, record=CONFIGURATION)
     device = device_update(device=device, actor=staff_be, fields={"has_storage_media": True})
     with pytest.raises(LifecycleError, match="no verified sanitisation record"):
         device_transition(device=device, action="allocate", actor=staff_be, data={"project_id": project.pk})
@@ -156,7 +158,7 @@ def test_device_without_storage_skips_sanitising(staff_be, sanitisation, project
     with pytest.raises(LifecycleError, match="no storage media, so there is nothing to wipe"):
         device_transition(device=device, action="sanitise", actor=staff_be, record=sanitisation)
     device_transition(device=device, action="inspect", actor=staff_be, record=PASS_B)
-    device_transition(device=device, action="configure", actor=staff_be)
+    device_transition(device=device, action="configure", actor=staff_be, record=CONFIGURATION)
     device_transition(device=device, action="allocate", actor=staff_be, data={"project_id": project.pk})
     assert device.state == S.ALLOCATED
 
@@ -327,7 +329,7 @@ DESIGNED_GUARDS = {
     ("sanitise", ""): ["has_storage_media", "drives_wiped_before_sanitised", "verified_wipe", "recorded_by_a_person"],
     ("inspect", "pass"): ["media_wiped_before_inspection", "has_grade", "recorded_by_a_person"],
     ("inspect", "fail"): ["media_wiped_before_inspection", "recorded_by_a_person"],
-    ("configure", ""): [],
+    ("configure", ""): ["names_what_was_installed", "recorded_by_a_person"],
     ("allocate", ""): ["storage_is_sanitised", "has_project"],
     ("ship", ""): ["storage_is_sanitised"],
     ("deliver", ""): ["has_beneficiaries"],
@@ -348,7 +350,7 @@ def test_each_transition_declares_its_need():
         ("sanitise", ""): Need.SANITISATION,
         ("inspect", "pass"): Need.INSPECTION,
         ("inspect", "fail"): Need.INSPECTION,
-        ("configure", ""): None,
+        ("configure", ""): Need.CONFIGURATION,
         ("allocate", ""): Need.PROJECT,
         ("ship", ""): None,
         ("deliver", ""): Need.BENEFICIARIES,

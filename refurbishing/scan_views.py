@@ -1,0 +1,220 @@
+"""The scan station: hub staff scan a serial, asset tag or label and act on the device, on a phone or a bench PC.
+
+Plain server-rendered pages that work without JavaScript (GET for lookups, POST forms for moves). With
+``static/js/scan.js`` the same forms are sent with fetch and only the result fragment is swapped, so a scan
+costs a few kilobytes, not a page. Every move goes through ``device_perform_action`` (the lifecycle service
+and its guards), exactly like the admin and the API.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from hubs.models import Hub
+from hubs.selectors import restrict_to_user_hubs, user_is_hub_staff
+
+from .actions import action_form_class, device_perform_action
+from .errors import LifecycleError
+from .labels import LAYOUTS, labels_pdf
+from .lifecycle import ACTION_LABELS, actions_from, transitions_for
+from .models import ConfigurationRecord, Device, SanitisationRecord
+from .selectors import device_find_by_code, device_get_by_label_code, device_list
+from .timeline import device_timeline
+
+FRAGMENT_HEADER = "HTTP_X_FRAGMENT"
+# What a technician types once and repeats on every device of a batch: offered again on the next form.
+REMEMBERED_FIELDS = {
+    "sanitise": (
+        SanitisationRecord,
+        "operator",
+        "-completed_at",
+        ("method", "technique", "tool", "tool_version", "verification"),
+    ),
+    "configure": (
+        ConfigurationRecord,
+        "configured_by",
+        "-configured_at",
+        ("operating_system", "os_version", "keyboard_layout", "language", "licence"),
+    ),
+}
+
+
+def hub_staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed-out visitors go to the login page; anyone signed in who works at no hub gets a 404."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not user_is_hub_staff(user=request.user):
+            raise Http404(_("The scan station is for hub staff."))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def wants_fragment(request: HttpRequest) -> bool:
+    return request.META.get(FRAGMENT_HEADER) == "1"
+
+
+def render_scan(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+    """The whole page, or only the result fragment when scan.js asked for it."""
+    template = "refurbishing/scan/_result.html" if wants_fragment(request) else "refurbishing/scan/station.html"
+    return render(request, template, context, status=status)
+
+
+# Moves a stray tap must not make: their button opens a short form to confirm (with a note) first.
+CONFIRMED_ACTIONS = frozenset({"mark_missing"})
+
+
+def _needs_details(action: str) -> bool:
+    if action in CONFIRMED_ACTIONS or any(t.needs for t in transitions_for(action)):
+        return True
+    return any(field.required for field in action_form_class(action).base_fields.values())
+
+
+def device_card_context(request: HttpRequest, device: Device, **extra: Any) -> dict[str, Any]:
+    actions = [
+        {"action": action, "label": ACTION_LABELS[action], "needs_details": _needs_details(action)}
+        for action in actions_from(device.state)
+    ]
+    return {
+        "device": device,
+        "actions": actions,
+        "timeline": device_timeline(device=device),
+        **extra,
+    }
+
+
+def _action_form(request: HttpRequest, action: str, device: Device, data=None) -> forms.Form:
+    form_class = action_form_class(action)
+    initial = {}
+    remembered = REMEMBERED_FIELDS.get(action)
+    if remembered and data is None:
+        model, person, order, names = remembered
+        last = model.objects.filter(**{person: request.user}).order_by(order).first()
+        if last is not None:
+            initial = {name: getattr(last, name) for name in names}
+    form = form_class(data=data, initial=initial, auto_id="scan-%s")
+    # Choices of hubs and projects offer only the user's hubs (the services check again when moving).
+    for field in form.fields.values():
+        queryset = getattr(field, "queryset", None)
+        if queryset is None:
+            continue
+        if queryset.model is Hub:
+            field.queryset = restrict_to_user_hubs(queryset, user=request.user, field="pk")
+        elif any(f.name == "hub" for f in queryset.model._meta.get_fields()):
+            field.queryset = restrict_to_user_hubs(queryset, user=request.user)
+    return form
+
+
+def _device_or_404(request: HttpRequest, label_code: str) -> Device:
+    try:
+        return device_get_by_label_code(user=request.user, label_code=label_code)
+    except Device.DoesNotExist:
+        raise Http404(_("No device with this label at your hubs.")) from None
+
+
+@hub_staff_required
+@require_http_methods(["GET"])
+def station(request: HttpRequest) -> HttpResponse:
+    """The scan field, and what the scanned code names: one device, several, or nothing."""
+    code = request.GET.get("code", "").strip()[:80]
+    context: dict[str, Any] = {"code": code}
+    if code:
+        matches = device_find_by_code(user=request.user, code=code)
+        if len(matches) == 1:
+            context |= device_card_context(request, matches[0])
+        elif matches:
+            context["matches"] = matches
+        else:
+            context["unknown"] = True
+    return render_scan(request, context, status=404 if context.get("unknown") else 200)
+
+
+@hub_staff_required
+@require_http_methods(["GET"])
+def device_card(request: HttpRequest, label_code: str) -> HttpResponse:
+    """One device by its label (the URL its QR code holds)."""
+    device = _device_or_404(request, label_code)
+    return render_scan(request, device_card_context(request, device))
+
+
+@hub_staff_required
+@require_http_methods(["GET", "POST"])
+def device_action(request: HttpRequest, label_code: str, action: str) -> HttpResponse:
+    """GET: the action's short form. POST: the move, through the lifecycle service, then the card again."""
+    device = _device_or_404(request, label_code)
+    try:
+        action_form_class(action)
+    except LifecycleError:
+        raise Http404(_("No such action.")) from None
+    if request.method == "GET":
+        form = _action_form(request, action, device)
+        context = device_card_context(request, device, form=form, form_action=action, form_label=ACTION_LABELS[action])
+        return render_scan(request, context)
+
+    form = _action_form(request, action, device, data=request.POST)
+    if not form.is_valid():
+        context = device_card_context(request, device, form=form, form_action=action, form_label=ACTION_LABELS[action])
+        return render_scan(request, context, status=400)
+    seen_version = request.POST.get("version", "")
+    if seen_version.isdigit():
+        device.version = int(seen_version)  # the version the person saw: a move by someone else meanwhile is a conflict
+    try:
+        device = device_perform_action(
+            device=device, action=action, actor=request.user, fields={}, cleaned=form.cleaned_data
+        )
+    except LifecycleError as error:
+        for name, messages in error.field_errors.items():
+            if name in form.fields:
+                for message in messages:
+                    form.add_error(name, message)
+        device.refresh_from_db()
+        context = device_card_context(
+            request, device, form=form, form_action=action, form_label=ACTION_LABELS[action], refusal=error.message
+        )
+        return render_scan(request, context, status=409 if error.code == "conflict" else 400)
+    done = _("%(action)s: done. %(device)s is now %(state)s.") % {
+        "action": ACTION_LABELS[action],
+        "device": device,
+        "state": device.get_state_display(),
+    }
+    return render_scan(request, device_card_context(request, device, done=done))
+
+
+# Labels
+
+LABELS_MAX = 500
+
+
+def label_url(request: HttpRequest, device: Device) -> str:
+    """The address a device's QR code holds: its card on the scan station, the same in every language."""
+    return request.build_absolute_uri(reverse("scan:device", args=[device.label_code]))
+
+
+def labels_response(request: HttpRequest, devices: list[Device], *, layout: str, filename: str) -> HttpResponse:
+    if layout not in LAYOUTS:
+        layout = "a4"
+    pdf = labels_pdf(devices, url_for=lambda device: label_url(request, device), layout=layout)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}-{layout}.pdf"'
+    return response
+
+
+@hub_staff_required
+@require_http_methods(["GET"])
+def labels_pdf_view(request: HttpRequest) -> HttpResponse:
+    """Labels of the devices named by ``?ids=1,2,3`` (at the user's hubs), on ``?layout=a4`` or ``tape``."""
+    ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.strip().isdigit()][:LABELS_MAX]
+    devices = list(device_list(user=request.user).filter(pk__in=ids).order_by("pk"))
+    if not devices:
+        raise Http404(_("None of these devices is at your hubs."))
+    return labels_response(request, devices, layout=request.GET.get("layout", "a4"), filename="labels")

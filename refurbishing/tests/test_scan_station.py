@@ -1,0 +1,181 @@
+"""The scan station: who may use it, lookups by serial, asset tag and label, moves through the lifecycle service."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from refurbishing.factories import CONFIGURATION, SANITISATION, DeviceFactory, device_through
+from refurbishing.models import ConfigurationRecord, Device, SanitisationRecord
+
+S = Device.State
+FRAGMENT = {"HTTP_X_FRAGMENT": "1"}
+
+
+@pytest.fixture
+def laptop(hubs):
+    return DeviceFactory(donation__hub=hubs["KE-MBA"], serial_number="5CG81234", asset_tag="ACME-0042")
+
+
+def _station(client, code, **extra):
+    return client.get(reverse("scan:station"), {"code": code}, **extra)
+
+
+def test_signed_out_visitors_are_sent_to_the_login_page(client, hubs):
+    response = client.get(reverse("scan:station"))
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+def test_people_who_work_at_no_hub_get_a_404(client, donor_user, coordinator):
+    for user in (donor_user, coordinator):
+        client.force_login(user)
+        assert client.get(reverse("scan:station")).status_code == 404
+
+
+@pytest.mark.parametrize("code", ["5CG81234", "5cg81234", "ACME-0042", " acme-0042 "])
+def test_a_serial_or_an_asset_tag_finds_the_device(client, staff_ke_mba, laptop, code):
+    client.force_login(staff_ke_mba)
+    response = _station(client, code)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-scan-outcome="device"' in page
+    assert laptop.label_code in page
+    assert "Receive at hub" in page  # the next allowed action, as a button
+
+
+def test_a_label_code_finds_the_device_and_its_qr_address_opens_it(client, staff_ke_mba, laptop):
+    client.force_login(staff_ke_mba)
+    assert laptop.label_code in _station(client, laptop.label_code.lower()).content.decode()
+    response = client.get(reverse("scan:device", args=[laptop.label_code]))
+    assert response.status_code == 200
+    assert "5CG81234" in response.content.decode()
+
+
+def test_an_unknown_code_says_so_at_once(client, staff_ke_mba, laptop):
+    client.force_login(staff_ke_mba)
+    response = _station(client, "NOPE-1", **FRAGMENT)
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert 'data-scan-outcome="unknown"' in page
+    assert "Nothing is known by “NOPE-1”" in page
+    assert "<html" not in page  # a fragment, not a page
+
+
+def test_a_code_matching_several_devices_lists_them(client, staff_ke_mba, hubs):
+    one = DeviceFactory(donation__hub=hubs["KE-MBA"], serial_number="DUP-1", manufacturer="Dell")
+    two = DeviceFactory(donation__hub=hubs["KE-MBA"], serial_number="DUP-1", manufacturer="HP")
+    client.force_login(staff_ke_mba)
+    page = _station(client, "DUP-1").content.decode()
+    assert "2 devices match “DUP-1”" in page
+    for device in (one, two):
+        assert reverse("scan:device", args=[device.label_code]) in page
+
+
+def test_another_hubs_device_is_unknown(client, staff_be, laptop):
+    client.force_login(staff_be)
+    assert _station(client, "5CG81234").status_code == 404
+    assert client.get(reverse("scan:device", args=[laptop.label_code])).status_code == 404
+    action = reverse("scan:device-action", args=[laptop.label_code, "receive"])
+    assert client.post(action).status_code == 404
+    laptop.refresh_from_db()
+    assert laptop.state == S.PLEDGED
+
+
+def test_the_flow_receive_sanitise_inspect_configure_goes_through_the_lifecycle(client, staff_ke_mba, laptop):
+    client.force_login(staff_ke_mba)
+
+    def act(action, data=None):
+        url = reverse("scan:device-action", args=[laptop.label_code, action])
+        return client.post(url, {"version": Device.objects.get(pk=laptop.pk).version, **(data or {})}, **FRAGMENT)
+
+    received = act("receive")
+    assert received.status_code == 200
+    assert "is now received" in received.content.decode()
+    # The sanitise button opens its short form, prefilled with nothing yet for this technician.
+    form = client.get(reverse("scan:device-action", args=[laptop.label_code, "sanitise"]), **FRAGMENT)
+    assert 'name="technique"' in form.content.decode()
+    assert act("sanitise", {**SANITISATION, "verified": "on"}).status_code == 200
+    # The next form offers what this technician entered last time.
+    again = client.get(reverse("scan:device-action", args=[laptop.label_code, "sanitise"]), **FRAGMENT)
+    assert 'value="NVMe Format with crypto erase"' in again.content.decode()
+    assert act("inspect", {"passed": "true", "grade": "B", "notes": "Battery 81%"}).status_code == 200
+    configured = act("configure", CONFIGURATION)
+    assert configured.status_code == 200
+
+    laptop.refresh_from_db()
+    assert laptop.state == S.CONFIGURED
+    assert [e.action for e in laptop.events.order_by("id")] == ["pledge", "receive", "sanitise", "inspect", "configure"]
+    assert SanitisationRecord.objects.get(device=laptop).operator == staff_ke_mba
+    assert ConfigurationRecord.objects.get(device=laptop).operating_system == "Ubuntu"
+    page = configured.content.decode()
+    # The history in words, with the records behind the moves, never the raw data.
+    assert "Storage media sanitised" in page
+    assert "Tool: nwipe 0.34" in page
+    assert "Grade: B: light wear" in page
+    assert "System: Ubuntu 24.04 LTS" in page
+    assert "sanitisation_record_id" not in page
+
+
+def test_a_guard_refusal_is_shown_with_the_services_message(client, staff_ke_mba, laptop):
+    device_through(laptop, "receive", actor=staff_ke_mba)
+    client.force_login(staff_ke_mba)
+    url = reverse("scan:device-action", args=[laptop.label_code, "inspect"])
+    response = client.post(url, {"passed": "true", "grade": "A"})
+    assert response.status_code == 400
+    assert "has storage media that has not been sanitised" in response.content.decode()
+    laptop.refresh_from_db()
+    assert laptop.state == S.RECEIVED
+
+
+def test_an_unverified_wipe_is_refused_by_the_form(client, staff_ke_mba, laptop):
+    device_through(laptop, "receive", actor=staff_ke_mba)
+    client.force_login(staff_ke_mba)
+    url = reverse("scan:device-action", args=[laptop.label_code, "sanitise"])
+    response = client.post(url, {**SANITISATION, "verified": ""})
+    assert response.status_code == 400
+    assert "Only a verified wipe can be recorded" in response.content.decode()
+    assert not SanitisationRecord.objects.exists()
+
+
+def test_configure_needs_the_system_installed(client, staff_ke_mba, laptop):
+    device_through(laptop, "receive", "sanitise", "inspect", actor=staff_ke_mba)
+    client.force_login(staff_ke_mba)
+    url = reverse("scan:device-action", args=[laptop.label_code, "configure"])
+    response = client.post(url, {"licence": "none"})
+    assert response.status_code == 400
+    laptop.refresh_from_db()
+    assert laptop.state == S.INSPECTED
+
+
+def test_a_stale_card_is_a_conflict(client, staff_ke_mba, laptop):
+    client.force_login(staff_ke_mba)
+    seen = laptop.version
+    device_through(laptop, "receive", actor=staff_ke_mba)
+    url = reverse("scan:device-action", args=[laptop.label_code, "mark_missing"])
+    response = client.post(url, {"version": seen})
+    assert response.status_code == 409
+    assert "just changed by someone else" in response.content.decode()
+
+
+def test_the_page_without_javascript_is_a_whole_page_under_50_kb(client, staff_ke_mba, laptop):
+    device_through(laptop, "receive", "sanitise", "inspect", "configure", actor=staff_ke_mba)
+    client.force_login(staff_ke_mba)
+    response = _station(client, "5CG81234")
+    page = response.content.decode()
+    assert "<html" in page and "js/scan.js" in page
+    # The page and everything it loads (its stylesheets and script), uncompressed.
+    assets = re.findall(r'(?:href|src)="/static/([^"]+\.(?:css|js|svg))"', page)
+    assert {"css/site.css", "css/scan.css", "js/scan.js"} <= set(assets)
+    total = len(response.content) + sum((Path(settings.BASE_DIR) / "static" / asset).stat().st_size for asset in assets)
+    assert total < 50_000, total
+
+
+def test_marking_missing_asks_first(client, staff_ke_mba, laptop):
+    client.force_login(staff_ke_mba)
+    page = client.get(reverse("scan:device", args=[laptop.label_code])).content.decode()
+    missing = reverse("scan:device-action", args=[laptop.label_code, "mark_missing"])
+    assert f'<form method="get" action="{missing}"' in page
+    assert f'<form method="post" action="{missing}"' not in page

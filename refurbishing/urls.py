@@ -1,0 +1,13 @@
+"""The scan station, outside the language prefixes so a label's QR code names one address for every language."""
+
+from django.urls import path
+
+from . import scan_views
+
+app_name = "scan"
+urlpatterns = [
+    path("", scan_views.station, name="station"),
+    path("labels.pdf", scan_views.labels_pdf_view, name="labels"),
+    path("d/<str:label_code>/", scan_views.device_card, name="device"),
+    path("d/<str:label_code>/<str:action>/", scan_views.device_action, name="device-action"),
+]
