@@ -4,6 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from hubs.forms import EmailAuthenticationForm
+
 from . import views
 from .ratelimit import rate_limit
 
@@ -32,6 +34,9 @@ urlpatterns += i18n_patterns(
         rate_limit("password_reset")(auth_views.PasswordResetView.as_view()),
         name="password_reset",
     ),
+    # Before Django's own: sign-in takes the e-mail address (hubs.forms, hubs.backends).
+    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm), name="login"),
+    path("accounts/", include("hubs.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     prefix_default_language=True,
 )
