@@ -24,7 +24,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from donations.models import Donation
+from donations.models import Donation, Donor
+from hubs.accounts import invitation_token
+from hubs.models import Invitation
 from projects.models import Project
 from refurbishing.models import Device
 
@@ -133,6 +135,15 @@ VISITS = [
         lambda: reverse("donations:pledge"),
         _submit_with_mistakes("main form", "button[type=submit]:not([name])"),
     ),
+    Visit("donor team", "donor-demo", lambda: reverse("donations:team")),
+    Visit(
+        "donor team, invitation with errors",
+        "donor-demo",
+        lambda: reverse("donations:team"),
+        _submit_with_mistakes("main form[action*=invite]"),
+    ),
+    Visit("invitation", None, lambda: _invitation_url()),
+    Visit("invitation, with errors", None, lambda: _invitation_url(), _submit_with_mistakes("main form")),
     Visit("coordinator portal", "coordinator-demo", lambda: reverse("projects:portal")),
     Visit(
         "coordinator portal, delivery with errors",
@@ -151,6 +162,13 @@ VISITS = [
     ),
     Visit("API docs, every operation open", "staff-be-bru", lambda: reverse("api-docs"), _open_every_operation),
 ]
+
+
+def _invitation_url() -> str:
+    """A fresh invitation to the demo donor, for an address with no account yet: the page that sets a password."""
+    donor = _first(Donor.objects.filter(users__username="donor-demo"))
+    invitation = Invitation.objects.create(kind="donor", target_id=donor.pk, email="new-colleague@demo.example")
+    return reverse("invitation-accept", kwargs={"token": invitation_token(invitation=invitation)})
 
 
 def _public_project_visit() -> Visit:
