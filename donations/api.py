@@ -2,7 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
@@ -32,6 +32,33 @@ REFERENCE = OpenApiParameter(
             "is saved if any device is refused. Your account's e-mail address must be verified."
         ),
         request=DonationCreateSerializer,
+        examples=[
+            OpenApiExample(
+                "Two laptops and a monitor",
+                request_only=True,
+                value={
+                    "hub": "BE-BRU",
+                    "pickup_address": "Rue de la Loi 16, 1000 Brussels",
+                    "pickup_date": "2099-06-01",
+                    "notes": "Loading dock at the back, 9:00-16:00.",
+                    "devices": [
+                        {
+                            "category": "laptop",
+                            "manufacturer": "Dell",
+                            "model": "Latitude 7400",
+                            "serial_number": "7HX2K93",
+                        },
+                        {
+                            "category": "laptop",
+                            "manufacturer": "HP",
+                            "model": "EliteBook 840 G5",
+                            "asset_tag": "IT-0042",
+                        },
+                        {"category": "monitor", "manufacturer": "Dell", "model": "P2419H"},
+                    ],
+                },
+            )
+        ],
         responses={
             201: DonationDetailSerializer,
             403: OpenApiResponse(description="Not a donor organisation's user, or e-mail address not verified."),
