@@ -176,3 +176,15 @@ def test_the_api_needs_credentials(db, client):
 
     assert APIClient().get(URL).status_code == 401
     assert APIClient().post(URL, new_donation(), format="json").status_code == 401
+
+
+def test_a_donor_token_reaches_no_device_or_hub_through_the_staff_endpoints(hubs, donor_user, token_client):
+    own = DonationFactory(hub=hubs["BE-BRU"], donor=donor_user.donors.get())
+    device = DeviceFactory(donation=own, hub=own.hub)
+    client = token_client(donor_user)
+
+    # A donor follows devices through their donations; the devices and hubs endpoints are for hub staff.
+    assert client.get("/api/v1/devices/").json()["results"] == []
+    assert client.get(f"/api/v1/devices/{device.pk}/").status_code == 404
+    assert client.post(f"/api/v1/devices/{device.pk}/transitions/", {"action": "receive"}).status_code == 404
+    assert client.get("/api/v1/hubs/").json() == []

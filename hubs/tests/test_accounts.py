@@ -187,3 +187,25 @@ def test_mail_goes_to_the_console_by_default_and_through_smtp_when_a_host_is_set
         monkeypatch.undo()
         importlib.reload(importlib.import_module("closegap.settings.base"))
         importlib.reload(importlib.import_module("closegap.settings.local"))
+
+
+def test_sending_links_again_is_rate_limited(client, db, settings, fresh_cache):
+    settings.RATE_LIMITS_ENABLED = True
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "email": "1/h"}
+    client.force_login(UserFactory(username="eager", email="eager@donor.example"))
+
+    assert client.post(reverse("verify-email-resend")).status_code == 302
+    refused = client.post(reverse("verify-email-resend"))
+
+    assert refused.status_code == 429 and refused["Retry-After"]
+    assert len(mail.outbox) == 1
+
+
+def test_the_sites_own_password_reset_finds_the_account_by_its_address_in_any_case(client, db):
+    UserFactory(username="csr@donor.example", email="csr@donor.example")
+
+    response = client.post("/en/accounts/password_reset/", {"email": "CSR@Donor.Example"}, follow=True)
+
+    assert response.redirect_chain[-1][0] == "/en/accounts/password_reset/done/"
+    assert "administration" not in response.content.decode().lower()
+    assert mail.outbox[0].to == ["csr@donor.example"]
