@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from donations.factories import DonorFactory
+from hubs.accounts import account_email_mark_verified
 from hubs.factories import HUB_CODES, HubFactory, StaffFactory, UserFactory
 from refurbishing.factories import SANITISATION
 from tests.chromium import CHROMIUM_PATH, chromium_launch
@@ -99,9 +100,10 @@ def superuser(db):
 
 @pytest.fixture
 def donor_user(db):
-    """A user of one donor organisation, Acme NV."""
+    """A user of one donor organisation, Acme NV, whose e-mail address is verified (so they may pledge)."""
     user = UserFactory(username="donor-a")
     DonorFactory(legal_name="Acme NV", address="Rue Haute 1, 1000 Brussels").users.add(user)
+    account_email_mark_verified(user=user)
     return user
 
 

@@ -4,6 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from hubs.forms import EmailAuthenticationForm
+
 from . import views
 from .ratelimit import rate_limit
 
@@ -36,6 +38,8 @@ urlpatterns += i18n_patterns(
         rate_limit("password_reset")(auth_views.PasswordResetView.as_view()),
         name="password_reset",
     ),
+    # Before Django's own: sign-in takes the e-mail address (hubs.forms, hubs.backends).
+    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm), name="login"),
     path("accounts/", include("hubs.urls")),
     path("accounts/my-data/", views.my_data, name="my-data"),
     path("accounts/my-data.json", views.my_data_download, name="my-data-download"),

@@ -97,6 +97,15 @@ DONORS = [
     ("Highveld Insurance (Pty) Ltd", "ZA2009123456", "ZA", "Main Street 44, Johannesburg", None),
     ("Fleuve Énergie SARL", "CD-KIN-RCCM-18-B-01234", "CD", "Boulevard du 30 Juin 90, Kinshasa", None),
 ]
+# Each organisation's contact person and phone (illustrative numbers in each country's format).
+DONOR_CONTACTS = {
+    "Demo Donor NV": ("Sofie Claes", "+32 2 555 01 16"),
+    "Northsea Logistics NV": ("Pieter Janssens", "+32 2 555 08 60"),
+    "Lakeside Bank Ltd": ("Grace Wanjiku", "+254 20 555 0123"),
+    "Coastal Telecom Ltd": ("Hassan Omar", "+254 41 555 0777"),
+    "Highveld Insurance (Pty) Ltd": ("Thandi Nkosi", "+27 11 555 0144"),
+    "Fleuve Énergie SARL": ("Jean-Marie Lukusa", "+243 81 555 0190"),
+}
 # Which donors give to which hub, one donation each (the demo donor gives to two, so its portal shows plenty).
 DONORS_BY_HUB = {
     "BE-BRU": ["Demo Donor NV", "Northsea Logistics NV", "Demo Donor NV"],

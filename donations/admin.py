@@ -27,7 +27,7 @@ class DonorAdmin(HubScopedAdmin):
     """Donor organisations; hub staff see those that donated to their hubs, the platform admin edits them."""
 
     hub_field = None
-    list_display = ("legal_name", "registration_number", "country", "created_at")
+    list_display = ("legal_name", "registration_number", "country", "contact_name", "created_at")
     list_filter = ("country",)
     search_fields = ("legal_name", "=registration_number")
     show_full_result_count = False

@@ -1,23 +1,141 @@
-"""API: check a donation in by scanning what arrived, then close the check-in."""
+"""The donations API: donors list, read and create their donations; hub staff check a donation in by scanning."""
 
 from dataclasses import asdict
 
+from django.db.models import Prefetch, QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from refurbishing.errors import LifecycleError
+from refurbishing.models import Device
 
 from .models import Donation
-from .serializers import CheckInScanRequestSerializer, CheckInScanResponseSerializer, CheckInSummarySerializer
-from .services import donation_check_in_close, donation_check_in_scan, donation_for_check_in
+from .selectors import donation_list_for_api, donor_list_for_user
+from .serializers import (
+    CheckInScanRequestSerializer,
+    CheckInScanResponseSerializer,
+    CheckInSummarySerializer,
+    DonationCreateSerializer,
+    DonationDetailSerializer,
+    DonationSerializer,
+)
+from .services import (
+    DonationError,
+    donation_check_in_close,
+    donation_check_in_scan,
+    donation_for_check_in,
+    donation_pledge,
+    donor_user_may_pledge,
+)
 
 REFERENCE = OpenApiParameter(
     "reference", OpenApiTypes.STR, OpenApiParameter.PATH, description="The donation's reference, e.g. DON-2026-000042."
 )
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["donations"], summary="Your donations, newest first"),
+    retrieve=extend_schema(
+        tags=["donations"], summary="One donation with its devices and their states", parameters=[REFERENCE]
+    ),
+    create=extend_schema(
+        tags=["donations"],
+        summary="Pledge a donation with its devices",
+        description=(
+            "Registers the donation and each device as pledged, with its first chain-of-custody event; nothing "
+            "is saved if any device is refused. Your account's e-mail address must be verified."
+        ),
+        request=DonationCreateSerializer,
+        examples=[
+            OpenApiExample(
+                "Two laptops and a monitor",
+                request_only=True,
+                value={
+                    "hub": "BE-BRU",
+                    "pickup_address": "Rue de la Loi 16, 1000 Brussels",
+                    "pickup_date": "2099-06-01",
+                    "notes": "Loading dock at the back, 9:00-16:00.",
+                    "devices": [
+                        {
+                            "category": "laptop",
+                            "manufacturer": "Dell",
+                            "model": "Latitude 7400",
+                            "serial_number": "7HX2K93",
+                        },
+                        {
+                            "category": "laptop",
+                            "manufacturer": "HP",
+                            "model": "EliteBook 840 G5",
+                            "asset_tag": "IT-0042",
+                        },
+                        {"category": "monitor", "manufacturer": "Dell", "model": "P2419H"},
+                    ],
+                },
+            )
+        ],
+        responses={
+            201: DonationDetailSerializer,
+            403: OpenApiResponse(description="Not a donor organisation's user, or e-mail address not verified."),
+        },
+    ),
+)
+class DonationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Donations of the caller's organisations (hub staff: their hubs' donations). Anyone else's is a 404."""
+
+    lookup_field = "reference"
+    lookup_value_regex = r"[A-Za-z0-9-]+"
+
+    def get_queryset(self) -> QuerySet:
+        queryset = donation_list_for_api(user=self.request.user)
+        if self.action == "list":
+            return queryset
+        return queryset.prefetch_related(Prefetch("devices", queryset=Device.objects.order_by("id")))
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return DonationSerializer
+        if self.action == "create":
+            return DonationCreateSerializer
+        return DonationDetailSerializer
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        donors = list(donor_list_for_user(user=request.user))
+        if not donors:
+            raise PermissionDenied("Only a donor organisation's users can pledge donations.")
+        if not donor_user_may_pledge(user=request.user):
+            raise PermissionDenied("Confirm your e-mail address first: open the link we sent you, then try again.")
+        serializer = DonationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data.get("donor") is not None:
+            donor = next((donor for donor in donors if donor.pk == data["donor"]), None)
+            if donor is None:
+                raise ValidationError({"donor": ["Not one of your organisations."]})
+        elif len(donors) > 1:
+            raise ValidationError({"donor": ["Your account belongs to several organisations: say which one pledges."]})
+        else:
+            donor = donors[0]
+        try:
+            donation = donation_pledge(
+                donor=donor,
+                hub=data["hub"],
+                pickup_address=data["pickup_address"],
+                pickup_date=data["pickup_date"],
+                notes=data["notes"],
+                rows=data["devices"],
+                actor=request.user,
+            )
+        except DonationError as exc:
+            raise ValidationError({"devices": [str(exc)]}) from exc
+        created = self.get_queryset().get(pk=donation.pk)
+        return Response(DonationDetailSerializer(created).data, status=status.HTTP_201_CREATED)
+
+
 STATUS_BY_ERROR_CODE = {"conflict": status.HTTP_409_CONFLICT, "forbidden": status.HTTP_404_NOT_FOUND}
 
 

@@ -1,6 +1,10 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-from .api import DonationCheckInCloseView, DonationCheckInScanView
+from .api import DonationCheckInCloseView, DonationCheckInScanView, DonationViewSet
+
+router = SimpleRouter()
+router.register("donations", DonationViewSet, basename="api-donation")
 
 urlpatterns = [
     path(
@@ -13,4 +17,5 @@ urlpatterns = [
         DonationCheckInCloseView.as_view(),
         name="api-donation-check-in-close",
     ),
+    *router.urls,
 ]

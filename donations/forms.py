@@ -1,14 +1,17 @@
 """Forms for the donor pages: sign-up (organisation and first user) and the pledge with its device rows."""
 
-import re
 from collections import defaultdict
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
+from hubs.accounts import normalise_email
+from hubs.forms import clean_phone
 from hubs.models import Hub
 from refurbishing.models import Device
 
@@ -20,11 +23,9 @@ DEFAULT_ROWS = 5
 ADD_ROWS = 5
 MAX_ROWS = 200
 
-COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
-
 
 class DonorSignUpForm(UserCreationForm):
-    """The organisation and its first user in one form; Django's own checks for username and password."""
+    """The organisation, its contact person and its first user in one form; the user signs in by e-mail."""
 
     legal_name = forms.CharField(
         label=_("Organisation's legal name"),
@@ -36,16 +37,26 @@ class DonorSignUpForm(UserCreationForm):
         max_length=40,
         help_text=_("e.g. BE0123456789. Each organisation signs up once."),
     )
-    country = forms.CharField(
+    # Every country by its name in the reader's language, sorted in it; the code is what is stored.
+    country = CountryField(blank_label=_("Choose a country")).formfield(
         label=_("Country"),
-        min_length=2,
-        max_length=2,
-        help_text=_("Two-letter code: BE, KE, ZA, CD..."),
-        widget=forms.TextInput(attrs={"autocomplete": "country", "size": 3, "pattern": "[A-Za-z]{2}"}),
+        widget=forms.Select(attrs={"autocomplete": "country"}),
     )
     address = forms.CharField(
         label=_("Address"),
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
+    )
+    contact_name = forms.CharField(
+        label=_("Contact person"),
+        max_length=200,
+        help_text=_("Who the hub calls about the pickup."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    contact_phone = forms.CharField(
+        label=_("Contact phone"),
+        max_length=40,
+        help_text=_("With the country code, e.g. +32 2 123 45 67."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
     )
 
     field_order = [
@@ -53,21 +64,24 @@ class DonorSignUpForm(UserCreationForm):
         "registration_number",
         "country",
         "address",
-        "username",
+        "contact_name",
+        "contact_phone",
         "email",
         "password1",
         "password2",
     ]
 
     class Meta(UserCreationForm.Meta):
-        fields = ("username", "email")
+        fields = ("email",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["email"].required = True
-        self.fields["email"].widget.attrs["autocomplete"] = "email"
-        # The organisation comes first on the page, so the cursor starts there rather than at the username.
-        self.fields["username"].widget.attrs.pop("autofocus", None)
+        email = self.fields["email"]
+        email.required = True
+        email.label = _("E-mail address")
+        email.help_text = _("You sign in with it. We send a link to confirm it before your first pledge.")
+        email.widget.attrs["autocomplete"] = "email"
+        # The organisation comes first on the page, so the cursor starts there.
         self.fields["legal_name"].widget.attrs["autofocus"] = True
 
     def clean_registration_number(self) -> str:
@@ -82,11 +96,24 @@ class DonorSignUpForm(UserCreationForm):
             )
         return number
 
-    def clean_country(self) -> str:
-        country = self.cleaned_data["country"].strip()
-        if not COUNTRY_RE.match(country):
-            raise forms.ValidationError(_("Enter the two-letter country code, e.g. BE."))
-        return country.upper()
+    def clean_email(self) -> str:
+        email = normalise_email(self.cleaned_data["email"])
+        if get_user_model().objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                _("An account with this e-mail address already exists. Log in, or reset your password."),
+                code="duplicate",
+            )
+        return email
+
+    def clean_contact_phone(self) -> str:
+        return clean_phone(self.cleaned_data["contact_phone"])
+
+
+class InviteColleagueForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Colleague's e-mail address"),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
 
 
 class PledgeForm(forms.Form):

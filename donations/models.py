@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+from django_countries.fields import CountryField
 
 
 class Donor(models.Model):
@@ -14,8 +15,10 @@ class Donor(models.Model):
         unique=True,
         help_text=_("Company registration or VAT number, e.g. BE0123456789."),
     )
-    country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2 code."))
+    country = CountryField(_("country"))
     address = models.TextField(_("address"))
+    contact_name = models.CharField(_("contact person"), max_length=200, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
     users = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="donors",

@@ -4,7 +4,8 @@ from django.dispatch import receiver
 
 from refurbishing.signals import device_transitioned
 
-from .tasks import donation_sync_status
+from .notifications import NOTIFICATION_AFTER_ACTION
+from .tasks import donation_notify_after_transition, donation_sync_status
 
 # Moves that can settle whether a donation has fully arrived.
 ARRIVAL_ACTIONS = frozenset({"receive", "mark_missing"})
@@ -14,3 +15,10 @@ ARRIVAL_ACTIONS = frozenset({"receive", "mark_missing"})
 def queue_status_sync(sender, *, action: str, device_id: int, **kwargs) -> None:
     if action in ARRIVAL_ACTIONS:
         donation_sync_status.delay(device_id)
+
+
+@receiver(device_transitioned, dispatch_uid="donations_notify_after_transition")
+def queue_notification(sender, *, action: str, device_id: int, **kwargs) -> None:
+    # Only the moves that can be news; the task sends each message once per donation.
+    if action in NOTIFICATION_AFTER_ACTION:
+        donation_notify_after_transition.delay(device_id, action)

@@ -1,5 +1,7 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
+
+from hubs.selectors import hub_ids_for_user
 
 from .models import Donation, Donor
 
@@ -26,3 +28,21 @@ def donation_list_awaiting_check_in(*, user: AbstractBaseUser | AnonymousUser, l
 
     queryset = Donation.objects.filter(status=Donation.Status.PLEDGED).select_related("donor", "hub")
     return restrict_to_user_hubs(queryset, user=user).order_by("pledged_at")[:limit]
+
+
+def donation_list_for_api(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Donation]:
+    """What the API shows: a donor's users their organisations' donations; hub staff their hubs' donations.
+
+    Anything else does not exist for the caller (the API answers 404, as the pages do).
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Donation.objects.none()
+    hub_ids = hub_ids_for_user(user=user)
+    scope = Q(donor__users=user)
+    if hub_ids is None:
+        scope = Q()
+    elif hub_ids:
+        scope |= Q(hub_id__in=hub_ids)
+    # A subquery keeps one row per donation whatever the joins (a user of two organisations, staff and donor).
+    ids = Donation.objects.filter(scope).values("pk")
+    return Donation.objects.filter(pk__in=ids).select_related("donor", "hub").annotate(device_count=Count("devices"))

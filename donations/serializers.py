@@ -1,7 +1,138 @@
+"""API shapes for donors' systems: their donations, with devices and states, and a new pledge."""
+
+from collections import Counter
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from refurbishing.models import Device
+from hubs.models import Hub
+from refurbishing.models import Device, DeviceState
 from refurbishing.serializers import DeviceSerializer
+
+from .models import Donation
+
+# Categories that carry storage media unless the caller says otherwise (monitors, printers... do not).
+STORAGE_CATEGORIES = frozenset({"laptop", "desktop", "server", "tablet", "smartphone"})
+MAX_DEVICES_PER_REQUEST = 1000
+
+
+class DonationSerializer(serializers.ModelSerializer):
+    donor = serializers.CharField(source="donor.legal_name", read_only=True)
+    hub = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    device_count = serializers.IntegerField(read_only=True, help_text="Devices pledged in this donation.")
+
+    class Meta:
+        model = Donation
+        fields = ["reference", "donor", "hub", "status", "pledged_at", "pickup_date", "received_at", "device_count"]
+        read_only_fields = fields
+
+
+class DonationDeviceSerializer(serializers.ModelSerializer):
+    grade = serializers.ChoiceField(
+        choices=Device.Grade.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="A, B or C once the device passed inspection; empty before.",
+    )
+
+    class Meta:
+        model = Device
+        fields = [
+            "id",
+            "category",
+            "manufacturer",
+            "model",
+            "serial_number",
+            "asset_tag",
+            "has_storage_media",
+            "state",
+            "grade",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class DonationDetailSerializer(DonationSerializer):
+    """A donation with each device and its current state, and how many devices are in each state."""
+
+    devices = DonationDeviceSerializer(many=True, read_only=True)
+    state_counts = serializers.SerializerMethodField(help_text="Number of devices per lifecycle state.")
+
+    class Meta(DonationSerializer.Meta):
+        fields = [*DonationSerializer.Meta.fields, "pickup_address", "notes", "state_counts", "devices"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
+    def get_state_counts(self, donation: Donation) -> dict[str, int]:
+        counts = Counter(device.state for device in donation.devices.all())
+        return {state: counts[state] for state in DeviceState.values if counts[state]}
+
+
+class PledgedDeviceSerializer(serializers.Serializer):
+    """One device of a new donation."""
+
+    category = serializers.ChoiceField(choices=Device.Category.choices)
+    manufacturer = serializers.CharField(max_length=80)
+    model = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    serial_number = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    asset_tag = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    has_storage_media = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Whether it holds a disk or memory card; by default yes for laptops, desktops, servers, "
+        "tablets and smartphones, no for the rest.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = {name: value.strip() if isinstance(value, str) else value for name, value in attrs.items()}
+        if not attrs["manufacturer"]:
+            raise serializers.ValidationError({"manufacturer": ["This field may not be blank."]})
+        if attrs.get("has_storage_media") is None:
+            attrs["has_storage_media"] = attrs["category"] in STORAGE_CATEGORIES
+        return attrs
+
+
+class DonationCreateSerializer(serializers.Serializer):
+    """A new donation: where and when to collect, and its devices (each registered with its pledged event)."""
+
+    donor = serializers.IntegerField(
+        required=False,
+        help_text="The id of your organisation; needed only if your account belongs to several.",
+    )
+    hub = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Hub.objects.filter(active=True),
+        help_text="Code of the receiving hub, e.g. BE-BRU.",
+    )
+    pickup_address = serializers.CharField(max_length=1000)
+    pickup_date = serializers.DateField(required=False, allow_null=True, default=None)
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    devices = PledgedDeviceSerializer(many=True, min_length=1, max_length=MAX_DEVICES_PER_REQUEST)
+
+    def validate_pickup_date(self, value):
+        if value is not None and value < timezone.localdate():
+            raise serializers.ValidationError("A pickup date cannot be in the past.")
+        return value
+
+    def validate_pickup_address(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("This field may not be blank.")
+        return value.strip()
+
+    def validate_devices(self, devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        seen: dict[str, int] = {}
+        for index, device in enumerate(devices):
+            key = "".join(device["serial_number"].split()).casefold()
+            if key and key in seen:
+                raise serializers.ValidationError(
+                    f"Device {index + 1} has the serial number of device {seen[key] + 1}: each device is one entry."
+                )
+            if key:
+                seen[key] = index
+        return devices
 
 
 class CheckInScanRequestSerializer(serializers.Serializer):

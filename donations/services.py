@@ -1,20 +1,24 @@
 """Donor sign-up and pledges. Devices are registered through the core's service."""
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hubs.models import Hub
-from hubs.selectors import restrict_to_user_hubs, user_can_act_in_hub, user_language
+from hubs.accounts import (
+    AccountError,
+    account_create,
+    email_is_verified,
+    invitation_create,
+    invitation_pending_list,
+    invitation_revoke,
+)
+from hubs.models import Hub, Invitation
+from hubs.selectors import restrict_to_user_hubs, user_can_act_in_hub
 from refurbishing.errors import LifecycleError
 from refurbishing.models import Device, DeviceState
 from refurbishing.selectors import (
@@ -27,6 +31,8 @@ from refurbishing.selectors import (
 from refurbishing.services import device_register_many, device_transition
 
 from .models import Donation, Donor
+
+DONOR_INVITATION = "donor"
 
 
 class DonationError(Exception):
@@ -44,26 +50,85 @@ def donor_sign_up(
     registration_number: str,
     country: str,
     address: str,
-    username: str,
     email: str,
-    password: str,
+    password: str | None,
+    contact_name: str = "",
+    contact_phone: str = "",
+    username: str | None = None,
     first_name: str = "",
     last_name: str = "",
 ) -> tuple[Donor, AbstractBaseUser]:
-    """Register a donor organisation and its first user, both or neither."""
-    User = get_user_model()
+    """Register a donor organisation and its first user, both or neither.
+
+    The user signs in with the e-mail address (one account per address); ``username`` is only for accounts
+    people already know by name (the demo's). The address still has to be verified before the first pledge.
+    """
     with transaction.atomic():
         donor = Donor.objects.create(
             legal_name=legal_name,
             registration_number=normalise_registration_number(registration_number),
             country=country.upper(),
             address=address,
+            contact_name=contact_name,
+            contact_phone=contact_phone,
         )
-        user = User.objects.create_user(
-            username=username, email=email, password=password, first_name=first_name, last_name=last_name
-        )
+        try:
+            user = account_create(
+                email=email, password=password, first_name=first_name, last_name=last_name, username=username
+            )
+        except AccountError as exc:
+            raise DonationError(str(exc)) from exc
         donor.users.add(user)
     return donor, user
+
+
+def donor_user_may_pledge(*, user: AbstractBaseUser) -> bool:
+    """A donor's user pledges once their e-mail address is verified (the hub must be able to reach them)."""
+    return email_is_verified(user=user)
+
+
+def donor_invite_colleague(*, donor: Donor, actor: AbstractBaseUser, email: str, request=None) -> Invitation:
+    """E-mail a colleague a link to join the organisation; they choose their password on accepting."""
+    if not donor.users.filter(pk=actor.pk).exists():
+        raise DonationError(_("Only the organisation's own users can invite colleagues."))
+    if donor.users.filter(email__iexact=email.strip()).exists():
+        raise DonationError(_("%(email)s is already a user of %(org)s.") % {"email": email, "org": donor.legal_name})
+    return invitation_create(kind=DONOR_INVITATION, target_id=donor.pk, email=email, invited_by=actor, request=request)
+
+
+def donor_member_remove(*, donor: Donor, actor: AbstractBaseUser, user: AbstractBaseUser) -> None:
+    """Take a user off the organisation: they no longer see its donations. The last user cannot leave."""
+    with transaction.atomic():
+        locked = Donor.objects.select_for_update().get(pk=donor.pk)
+        members = set(locked.users.values_list("pk", flat=True))
+        if actor.pk not in members or user.pk not in members:
+            raise DonationError(_("Only the organisation's own users can remove its users."))
+        if members == {user.pk}:
+            raise DonationError(
+                _(
+                    "You are the organisation's last user: invite a colleague before you leave, "
+                    "so someone can follow its donations."
+                )
+            )
+        locked.users.remove(user)
+
+
+def donor_invitation_revoke(*, donor: Donor, actor: AbstractBaseUser, invitation_id: int) -> None:
+    if not donor.users.filter(pk=actor.pk).exists():
+        raise DonationError(_("Only the organisation's own users can withdraw its invitations."))
+    invitation = invitation_pending_list(kind=DONOR_INVITATION, target_id=donor.pk).filter(pk=invitation_id).first()
+    if invitation is None:
+        raise DonationError(_("This invitation was already accepted or withdrawn."))
+    invitation_revoke(invitation=invitation)
+
+
+def donor_invitation_accept(invitation: Invitation, user: AbstractBaseUser) -> None:
+    """What accepting a "donor" invitation does (registered with hubs.accounts in the app's ready())."""
+    Donor.objects.get(pk=invitation.target_id).users.add(user)
+
+
+def donor_describe(donor_id: int) -> str:
+    return Donor.objects.filter(pk=donor_id).values_list("legal_name", flat=True).first() or ""
 
 
 def _next_reference(donation: Donation) -> str:
@@ -115,7 +180,8 @@ def donation_pledge(
 def donation_sync_status(*, donation_id: int) -> bool:
     """Mark a pledged donation received once none of its devices is still awaited; tell the donor once.
 
-    Idempotent: the status changes (and the email goes) only on the first call that finds nothing awaited.
+    Idempotent: the status changes (and the e-mail is queued) only on the first call that finds nothing awaited;
+    the e-mail itself is sent once whatever happens to its task (donations.notifications).
     Returns whether it changed.
     """
     with transaction.atomic():
@@ -128,41 +194,12 @@ def donation_sync_status(*, donation_id: int) -> bool:
         donation.status = Donation.Status.RECEIVED
         donation.received_at = timezone.now()
         donation.save(update_fields=["status", "received_at"])
-        received = sum(n for state, n in counts.items() if state != DeviceState.MISSING)
-        missing = counts.get(DeviceState.MISSING, 0)
-        recipients = [user for user in donation.donor.users.filter(is_active=True) if user.email]
-        transaction.on_commit(
-            lambda: _email_donation_received(donation=donation, received=received, missing=missing, to=recipients)
-        )
+        # The message counts the devices itself, once sent: it goes out once, from a task, after commit.
+        from .notifications import DonorNotification
+        from .tasks import donation_notify
+
+        transaction.on_commit(lambda: donation_notify.delay(donation_id, DonorNotification.ARRIVED.value))
     return True
-
-
-def _email_donation_received(*, donation: Donation, received: int, missing: int, to: list[AbstractBaseUser]) -> None:
-    """Tell the donor's users, each in the language of their profile (the site's default if they chose none)."""
-    # Not the active language: this runs after a hub technician's move (or in a worker), not a donor's request.
-    emails_by_language: dict[str, list[str]] = defaultdict(list)
-    for user in to:
-        emails_by_language[user_language(user=user) or settings.LANGUAGE_CODE].append(user.email)
-    for language, emails in emails_by_language.items():
-        with translation.override(language):
-            lines = [
-                _("Your donation %(reference)s has arrived at %(hub)s.")
-                % {"reference": donation.reference, "hub": donation.hub.name},
-                _("Devices received: %(count)d.") % {"count": received},
-            ]
-            if missing:
-                lines.append(
-                    _("Devices that never arrived: %(count)d. Reply to this email if you know where they are.")
-                    % {"count": missing}
-                )
-            lines.append(_("Every device will now be wiped to NIST SP 800-88 before it goes anywhere."))
-            lines.append(_("Follow each one in your donor portal."))
-            send_mail(
-                subject=_("%(reference)s: your devices have arrived") % {"reference": donation.reference},
-                message="\n".join(lines),
-                from_email=None,
-                recipient_list=emails,
-            )
 
 
 # Check-in: a technician scans what arrived of a donation, then closes it.

@@ -1,11 +1,16 @@
 """Thin Celery tasks for the donor side: ids in, a service call, safe to retry or run twice."""
 
+from smtplib import SMTPException
+
 from celery import shared_task
 from django.db import OperationalError
 
 from refurbishing.selectors import device_donation_id
 
-from . import services
+from . import notifications, services
+
+# A mail server that is briefly away, or a database that is: try again later; the sent-marker keeps it once.
+TRANSIENT_ERRORS = (OperationalError, SMTPException, ConnectionError, TimeoutError)
 
 
 @shared_task(
@@ -21,3 +26,27 @@ def donation_sync_status(device_id: int) -> bool:
     if donation_id is None:
         return False
     return services.donation_sync_status(donation_id=donation_id)
+
+
+@shared_task(
+    name="donations.tasks.donation_notify",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    max_retries=8,
+    time_limit=120,
+    soft_time_limit=100,
+)
+def donation_notify(donation_id: int, kind: str, certificate_number: str = "") -> bool:
+    return notifications.donation_notify(donation_id=donation_id, kind=kind, certificate_number=certificate_number)
+
+
+@shared_task(
+    name="donations.tasks.donation_notify_after_transition",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    max_retries=8,
+    time_limit=120,
+    soft_time_limit=100,
+)
+def donation_notify_after_transition(device_id: int, action: str) -> bool:
+    return notifications.donation_notify_after_transition(device_id=device_id, action=action)

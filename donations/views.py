@@ -14,13 +14,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from closegap.ratelimit import rate_limit
+from hubs.accounts import email_verification_send
+from hubs.views import SIGN_IN_BACKEND
 from refurbishing.models import DeviceState
 from refurbishing.selectors import device_list_for_donation
 
 from .forms import ADD_ROWS, DEFAULT_ROWS, MAX_ROWS, DeviceRowFormSet, DonorSignUpForm, PledgeForm
 from .models import Donation, Donor
 from .selectors import donation_list_for_user, donor_list_for_user
-from .services import DonationError, donation_pledge, donor_sign_up
+from .services import DonationError, donation_pledge, donor_sign_up, donor_user_may_pledge
 
 ROWS_PREFIX = "devices"
 
@@ -36,25 +38,31 @@ def signup(request: HttpRequest) -> HttpResponse:
                 registration_number=data["registration_number"],
                 country=data["country"],
                 address=data["address"],
-                username=data["username"],
+                contact_name=data["contact_name"],
+                contact_phone=data["contact_phone"],
                 email=data["email"],
                 password=data["password1"],
             )
+        except DonationError as exc:
+            # Someone signed up with this address between our check and the insert.
+            form.add_error("email", str(exc))
         except IntegrityError:
-            # Someone signed up the same organisation or username between our check and the insert; the
-            # service rolled both rows back, so say which one it was and let the person try again.
-            if Donor.objects.filter(registration_number=data["registration_number"]).exists():
-                form.add_error(
-                    "registration_number",
-                    _("An organisation with this registration number has already signed up."),
-                )
-            else:
-                form.add_error("username", _("This username was just taken. Choose another."))
+            # Someone signed up the same organisation between our check and the insert; the service rolled
+            # both rows back, so say so and let the person try again.
+            form.add_error(
+                "registration_number",
+                _("An organisation with this registration number has already signed up."),
+            )
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=SIGN_IN_BACKEND)
+            email_verification_send(user=user, request=request)
             messages.success(
                 request,
-                _("Welcome, %(org)s. Tell us what you would like to donate.") % {"org": donor.legal_name},
+                _(
+                    "Welcome, %(org)s. We sent a link to %(email)s: open it to confirm your address, "
+                    "then tell us what you would like to donate."
+                )
+                % {"org": donor.legal_name, "email": user.email},
             )
             return redirect("donations:pledge")
     return render(request, "donations/signup.html", {"form": form})
@@ -84,6 +92,8 @@ def pledge(request: HttpRequest) -> HttpResponse:
     donors = donor_list_for_user(user=request.user)
     if not donors:  # evaluates the queryset once; the form reuses its rows
         return render(request, "donations/no_donor.html", status=403)
+    if not donor_user_may_pledge(user=request.user):
+        return render(request, "donations/verify_required.html", status=403)
 
     if request.method != "POST":
         first = donors[0]

@@ -86,3 +86,73 @@ class UserProfile(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class EmailVerification(models.Model):
+    """Proof that a person opened a link sent to their e-mail address: the address, and when."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="email_verification",
+        verbose_name=_("user"),
+    )
+    email = models.EmailField(_("e-mail address"))
+    verified_at = models.DateTimeField(_("verified at"))
+
+    class Meta:
+        verbose_name = _("e-mail verification")
+        verbose_name_plural = _("e-mail verifications")
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Invitation(models.Model):
+    """An invitation, sent by e-mail, to join something (a donor organisation, a project): used once."""
+
+    kind = models.CharField(_("kind"), max_length=40, help_text=_("What the person is invited to join."))
+    target_id = models.PositiveBigIntegerField(_("target"))
+    email = models.EmailField(_("e-mail address"))
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("invited by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("accepted by"),
+    )
+    revoked_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        indexes = [models.Index(fields=["kind", "target_id"], name="invitation_target")]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.kind} {self.target_id})"
+
+
+class NotificationSent(models.Model):
+    """A message that has gone out, by its key: claimed before sending, so a task run twice sends once."""
+
+    key = models.CharField(_("key"), max_length=200, unique=True)
+    sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("notification sent")
+        verbose_name_plural = _("notifications sent")
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,131 +1,94 @@
-"""The person's own account pages: the second factor, recovery codes and API tokens (hubs.second_factor)."""
+"""Account pages shared by every kind of user: the e-mail verification link and invitations."""
 
-import segno
-from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
-from django_otp import login as otp_login
-from rest_framework.authtoken.models import Token
 
-from .second_factor import (
-    recovery_codes_left,
-    recovery_codes_regenerate,
-    second_factor_disable,
-    second_factor_forget,
-    second_factor_match,
-    second_factor_need,
-    second_factor_required,
-    totp_device_confirm,
-    totp_device_pending,
-    user_is_verified,
+from closegap.ratelimit import rate_limit
+
+from .accounts import (
+    AccountError,
+    email_verification_confirm,
+    email_verification_send,
+    invitation_accept,
+    invitation_accept_new_account,
+    invitation_from_token,
+    invitation_kind,
 )
-from .services import api_token_create, api_token_revoke
+from .forms import InvitationAcceptForm
+
+SIGN_IN_BACKEND = "hubs.backends.EmailOrUsernameBackend"
 
 
-class SecondFactorCodeForm(forms.Form):
-    token = forms.CharField(
-        label=gettext_lazy("Code"),
-        max_length=16,
-        help_text=gettext_lazy("The 6 digits your authenticator app shows now, or one of your recovery codes."),
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
-    )
+def verify_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    user = email_verification_confirm(uidb64=uidb64, token=token)
+    if user is None:
+        return render(request, "accounts/verify_invalid.html", status=400)
+    messages.success(request, _("Thank you: your e-mail address %(email)s is confirmed.") % {"email": user.email})
+    if request.user.is_authenticated and request.user.pk == user.pk:
+        return redirect("after-login")
+    return redirect("login")
 
 
-def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return reverse("after-login")
-
-
+@require_POST
 @login_required
-def account(request: HttpRequest) -> HttpResponse:
-    """The person's security settings: second factor, recovery codes, API token, their data."""
-    user = request.user
-    context = {
-        "has_second_factor": second_factor_need(user=user) == "verify" or user_is_verified(user=user),
-        "second_factor_required": second_factor_required(user=user),
-        "recovery_codes_left": recovery_codes_left(user=user),
-        "has_token": Token.objects.filter(user=user).exists(),
-    }
-    return render(request, "hubs/account.html", context)
+@rate_limit("email")
+def verify_email_resend(request: HttpRequest) -> HttpResponse:
+    try:
+        email_verification_send(user=request.user, request=request)
+    except AccountError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("We sent a new link to %(email)s. It may take a minute to arrive.") % {"email": request.user.email},
+        )
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(next_url)
+    return redirect("after-login")
 
 
-@login_required
-def two_factor_setup(request: HttpRequest) -> HttpResponse:
-    """Set up an authenticator app: scan the QR code (or type the key), then type the code it shows."""
-    user = request.user
-    if second_factor_need(user=user) == "verify":
-        # Already has one: prove it first (then the account page offers a new one).
-        return redirect(f"{reverse('two-factor-verify')}?next={reverse('two-factor-setup')}")
-    device = totp_device_pending(user=user)
-    form = SecondFactorCodeForm(request.POST or None)
+@rate_limit("signup")
+def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = invitation_from_token(token=token)
+    if invitation is None:
+        return render(request, "accounts/invitation_invalid.html", status=404)
+    kind = invitation_kind(invitation.kind)
+    context = {"invitation": invitation, "target": kind.describe(invitation.target_id)}
+    existing = get_user_model().objects.filter(email__iexact=invitation.email).exists()
+
+    if existing:
+        user_matches = request.user.is_authenticated and request.user.email.lower() == invitation.email.lower()
+        if request.method == "POST" and user_matches:
+            try:
+                invitation_accept(invitation=invitation, user=request.user)
+            except AccountError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, _("Welcome to %(target)s.") % {"target": context["target"]})
+                return redirect(kind.landing_url_name)
+        return render(request, "accounts/invitation_accept.html", context | {"user_matches": user_matches})
+
+    # A new account: the form validates the password against an account with the invited address.
+    form = InvitationAcceptForm(get_user_model()(email=invitation.email), data=request.POST or None)
     if request.method == "POST" and form.is_valid():
-        codes = totp_device_confirm(user=user, device=device, token=form.cleaned_data["token"])
-        if codes is not None:
-            device.refresh_from_db()
-            otp_login(request, device)
-            second_factor_forget(request)
-            return render(request, "hubs/recovery_codes.html", {"codes": codes, "next": _next_url(request)})
-        form.add_error("token", _("That code is not the one your app shows now. Check the time on your phone."))
-    qr = segno.make(device.config_url, error="m").svg_inline(scale=4, title=_("QR code to scan with your app"))
-    key = device.config_url.split("secret=")[1].split("&")[0]
-    context = {"form": form, "qr": qr, "key": key, "next": _next_url(request)}
-    return render(request, "hubs/two_factor_setup.html", context)
-
-
-@login_required
-def two_factor_verify(request: HttpRequest) -> HttpResponse:
-    """Enter the second factor for this session."""
-    user = request.user
-    if second_factor_need(user=user) != "verify":
-        return HttpResponseRedirect(_next_url(request))
-    form = SecondFactorCodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        device = second_factor_match(user=user, token=form.cleaned_data["token"])
-        if device is not None:
-            otp_login(request, device)
-            return HttpResponseRedirect(_next_url(request))
-        form.add_error("token", _("That code was not accepted. Wait for the next code, or use a recovery code."))
-    return render(request, "hubs/two_factor_verify.html", {"form": form, "next": _next_url(request)})
-
-
-@login_required
-@require_POST
-def recovery_codes_new(request: HttpRequest) -> HttpResponse:
-    if not user_is_verified(user=request.user):
-        return redirect("two-factor-setup")
-    codes = recovery_codes_regenerate(user=request.user)
-    return render(request, "hubs/recovery_codes.html", {"codes": codes, "next": reverse("account")})
-
-
-@login_required
-@require_POST
-def two_factor_off(request: HttpRequest) -> HttpResponse:
-    if second_factor_required(user=request.user):
-        messages.error(request, _("Hub staff cannot turn the second factor off."))
-    elif second_factor_need(user=request.user) is None:
-        second_factor_disable(user=request.user)
-        second_factor_forget(request)
-        messages.success(request, _("The second factor is off."))
-    return redirect("account")
-
-
-@login_required
-@require_POST
-def api_token(request: HttpRequest) -> HttpResponse:
-    """Create (or replace) the person's API token, shown once, or revoke it."""
-    if request.POST.get("action") == "revoke":
-        api_token_revoke(user=request.user)
-        messages.success(request, _("Your API token is revoked: scripts that used it are refused from now on."))
-        return redirect("account")
-    # Guarded pages: a person who owes a second factor never gets here without it (SecondFactorMiddleware).
-    key = api_token_create(user=request.user)
-    return render(request, "hubs/api_token.html", {"key": key})
+        try:
+            user = invitation_accept_new_account(
+                invitation=invitation,
+                password=form.cleaned_data["new_password1"],
+                first_name=form.cleaned_data["first_name"],
+                last_name=form.cleaned_data["last_name"],
+            )
+        except AccountError as exc:
+            form.add_error(None, str(exc))
+        else:
+            login(request, user, backend=SIGN_IN_BACKEND)
+            messages.success(request, _("Welcome to %(target)s.") % {"target": context["target"]})
+            return redirect(kind.landing_url_name)
+    return render(request, "accounts/invitation_accept.html", context | {"form": form})

@@ -25,7 +25,9 @@ from django.urls import reverse
 from django.utils import translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from donations.models import Donation
+from donations.models import Donation, Donor
+from hubs.accounts import invitation_token
+from hubs.models import Invitation
 from projects.models import Project
 from refurbishing.models import Device
 
@@ -145,6 +147,15 @@ VISITS = [
         lambda: reverse("donations:pledge"),
         _submit_with_mistakes("main form", "button[type=submit]:not([name])"),
     ),
+    Visit("donor team", "donor-demo", lambda: reverse("donations:team")),
+    Visit(
+        "donor team, invitation with errors",
+        "donor-demo",
+        lambda: reverse("donations:team"),
+        _submit_with_mistakes("main form[action*=invite]"),
+    ),
+    Visit("invitation", None, lambda: _invitation_url()),
+    Visit("invitation, with errors", None, lambda: _invitation_url(), _submit_with_mistakes("main form")),
     Visit("coordinator portal", "coordinator-demo", lambda: reverse("projects:portal")),
     Visit(
         "coordinator portal, delivery with errors",
@@ -175,31 +186,31 @@ VISITS = [
     Visit("delete your account", "donor-demo", lambda: reverse("account-delete")),
     Visit("scan station", "staff-be-bru", lambda: reverse("scan:station")),
     Visit("scan station, unknown code", "staff-be-bru", lambda: reverse("scan:station"), _scan("NO-SUCH-CODE")),
-        "scan station, a device and its history",
-        "staff-be-bru",
-        lambda: reverse(
-            "scan:device",
-            args=[_first(Device.objects.filter(hub__code="BE-BRU", state="delivered").order_by("pk")).label_code],
-        ),
-        "scan station, sanitise form",
-        "staff-be-bru",
-        lambda: reverse(
-            "scan:device-action",
-            args=[
-                _first(
-                    Device.objects.filter(hub__code="BE-BRU", state="received", has_storage_media=True).order_by("pk")
-                ).label_code,
-                "sanitise",
-            ],
-        ),
+    "scan station, a device and its history",
+    "staff-be-bru",
+    lambda: reverse(
+        "scan:device",
+        args=[_first(Device.objects.filter(hub__code="BE-BRU", state="delivered").order_by("pk")).label_code],
+    ),
+    "scan station, sanitise form",
+    "staff-be-bru",
+    lambda: reverse(
+        "scan:device-action",
+        args=[
+            _first(
+                Device.objects.filter(hub__code="BE-BRU", state="received", has_storage_media=True).order_by("pk")
+            ).label_code,
+            "sanitise",
+        ],
+    ),
     Visit("check-in, start", "staff-be-bru", lambda: reverse("check-in:start")),
-        "check-in of a donation, a device that was not pledged",
-        "staff-be-bru",
-        lambda: reverse(
-            "check-in:donation",
-            args=[_first(Donation.objects.filter(hub__code="BE-BRU", status="pledged").order_by("pk")).reference],
-        ),
-        _scan("NOT-PLEDGED-1", field="#id_scan", outcome="refused"),
+    "check-in of a donation, a device that was not pledged",
+    "staff-be-bru",
+    lambda: reverse(
+        "check-in:donation",
+        args=[_first(Donation.objects.filter(hub__code="BE-BRU", status="pledged").order_by("pk")).reference],
+    ),
+    _scan("NOT-PLEDGED-1", field="#id_scan", outcome="refused"),
 ]
 
 
@@ -208,6 +219,13 @@ def _with_authenticator(username: str, url_name: str) -> str:
     user = get_user_model().objects.get(username=username)
     TOTPDevice.objects.get_or_create(user=user, name="authenticator", defaults={"confirmed": True})
     return reverse(url_name)
+
+
+def _invitation_url() -> str:
+    """A fresh invitation to the demo donor, for an address with no account yet: the page that sets a password."""
+    donor = _first(Donor.objects.filter(users__username="donor-demo"))
+    invitation = Invitation.objects.create(kind="donor", target_id=donor.pk, email="new-colleague@demo.example")
+    return reverse("invitation-accept", kwargs={"token": invitation_token(invitation=invitation)})
 
 
 def _public_project_visit() -> Visit:

@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # The country list (names in every language) for donors' organisations.
+    "django_countries",
     "hubs",
     "refurbishing",
     "donations",
@@ -156,7 +158,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # Axes first: it refuses a locked-out account or address before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, taking the e-mail address (any case) as well as the username (hubs.backends).
+    "hubs.backends.EmailOrUsernameBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "after-login"
@@ -275,6 +278,8 @@ AXES_LOCKOUT_CALLABLE = "closegap.lockout.lockout_response"
 # Without it, behind a proxy every client has the proxy's address and one guesser would lock everyone out.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "closegap.ratelimit.client_ip"
+# Failures count per account, whether the person typed their e-mail address or their username.
+AXES_USERNAME_CALLABLE = "hubs.accounts.axes_username"
 
 # Forms that create things for anonymous or new people: at most this many POSTs per address in a fixed
 # window ("count/s", "/m", "/h" or "/d"); past it they answer 429 with Retry-After (closegap.ratelimit).
@@ -284,6 +289,8 @@ RATE_LIMITS = {
     "password_reset": env("RATE_LIMIT_PASSWORD_RESET", default="5/h"),
     # Hardware reports (API and upload page): a hub shares one address, so room for a busy bench, not a flood.
     "hardware_report": env("RATE_LIMIT_HARDWARE_REPORT", default="120/m"),
+    # Sending a verification link again, and inviting colleagues: each POST sends an e-mail.
+    "email": env("RATE_LIMIT_EMAIL", default="10/h"),
 }
 RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
 
@@ -293,8 +300,24 @@ HARDWARE_REPORT_MAX_BYTES = env.int("HARDWARE_REPORT_MAX_BYTES", default=2 * 102
 # How long each process keeps the rendered public impact JSON before asking the shared cache again.
 IMPACT_LOCAL_CACHE_SECONDS = env.float("IMPACT_LOCAL_CACHE_SECONDS", default=1.0)
 
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Mail: printed to the console unless EMAIL_HOST is set, then sent through that SMTP server (production sets it).
+EMAIL_HOST = env("EMAIL_HOST", default="")
+EMAIL_PORT = env.int("EMAIL_PORT", default=587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=True)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Close the Gap <no-reply@closegap.example>")
+SERVER_EMAIL = env("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# The site's address, for links in e-mails sent where no request says it (Celery tasks).
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

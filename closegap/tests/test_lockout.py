@@ -115,4 +115,16 @@ def test_the_local_settings_lock_out_guessing():
     assert local.AUTHENTICATION_BACKENDS[0].startswith("axes.backends.")
     assert "axes.middleware.AxesMiddleware" in local.MIDDLEWARE
     assert local.RATE_LIMITS_ENABLED is True
-    assert set(local.RATE_LIMITS) == {"signup", "pledge", "password_reset"}
+    assert set(local.RATE_LIMITS) == {"signup", "pledge", "password_reset", "email"}
+
+
+@pytest.mark.parametrize("door", [LOGIN, TOKEN])
+def test_failures_count_per_account_whether_the_address_or_the_username_was_typed(client, db, door):
+    UserFactory(username="donor-x", email="It@Donor.example", password="right-password")
+    sign_in(client, door, "donor-x", "wrong")
+    sign_in(client, door, "it@donor.example", "wrong", address=OTHER_ADDRESS)
+    sign_in(client, door, "IT@DONOR.EXAMPLE", "wrong", address="10.0.0.3")
+
+    # Three failures from three addresses, typed three ways: the one account is locked.
+    assert sign_in(client, door, "it@donor.example", "right-password", address="10.0.0.4").status_code == 429
+    assert sign_in(client, door, "donor-x", "right-password", address="10.0.0.5").status_code == 429

@@ -3,6 +3,7 @@
 import re
 
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -51,27 +52,41 @@ def laptop(serial, **fields):
 SIGN_UP = {
     "legal_name": "Brightside Consulting BV",
     "registration_number": "be 0123 456 789",
-    "country": "be",
+    "country": "BE",
     "address": "Kunstlaan 5, 1000 Brussels",
-    "username": "csr-brightside",
-    "email": "csr@brightside.example",
+    "contact_name": "Els Peeters",
+    "contact_phone": "+32 2 555 12 34",
+    "email": "CSR@Brightside.example",
     "password1": "Refurbish-2-schools",
     "password2": "Refurbish-2-schools",
 }
 
 
-def test_sign_up_creates_donor_and_user_and_logs_in(client, db):
+def test_sign_up_creates_donor_and_user_and_logs_in_then_the_e_mail_is_verified_before_a_pledge(client, hubs):
     response = client.post(reverse("donations:signup"), SIGN_UP)
 
     assert response.status_code == 302
     assert response["Location"] == reverse("donations:pledge")
     donor = Donor.objects.get()
     assert donor.registration_number == "BE0123456789"
-    assert donor.country == "BE"
-    user = User.objects.get(username="csr-brightside")
+    assert donor.country == "BE" and donor.country.name == "Belgium"
+    assert (donor.contact_name, donor.contact_phone) == ("Els Peeters", "+32 2 555 12 34")
+    user = User.objects.get(email="CSR@brightside.example")
     assert list(donor.users.all()) == [user]
     assert user.check_password("Refurbish-2-schools")
     assert client.session["_auth_user_id"] == str(user.pk)
+
+    # No pledge before the address is confirmed: the page says why and offers the link again.
+    refused = client.get(reverse("donations:pledge"))
+    assert refused.status_code == 403
+    assert "Confirm your e-mail address first" in refused.content.decode()
+    assert client.post(reverse("donations:pledge"), pledge_data(hubs["BE-BRU"], [laptop("SN-1")])).status_code == 403
+    assert not Donation.objects.exists()
+
+    (email,) = mail.outbox
+    assert email.to == ["CSR@brightside.example"]
+    link = re.search(r"http://testserver(/en/accounts/verify-email/\S+/)", email.body).group(1)
+    assert client.get(link).status_code == 302
     assert client.get(reverse("donations:pledge")).status_code == 200
 
 
@@ -83,7 +98,7 @@ def test_sign_up_with_a_registered_number_is_a_form_error(client, db):
     assert response.status_code == 200
     assert "already signed up" in response.content.decode()
     assert Donor.objects.count() == 1
-    assert not User.objects.filter(username="csr-brightside").exists()
+    assert not User.objects.filter(email__iexact="csr@brightside.example").exists()
 
 
 def test_sign_up_checks_passwords_with_django_validators(client, db):
@@ -92,7 +107,7 @@ def test_sign_up_checks_passwords_with_django_validators(client, db):
     assert response.status_code == 200
     assert "This password is too common." in response.content.decode()
     assert not Donor.objects.exists()
-    assert not User.objects.filter(username="csr-brightside").exists()
+    assert not User.objects.filter(email__iexact="csr@brightside.example").exists()
 
 
 # --- pledge -------------------------------------------------------------------------------------------------

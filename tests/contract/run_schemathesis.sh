@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The API contract, checked from outside: schemathesis generates requests from /api/schema/ and sends them to a
-# live server (gunicorn, production settings) as a hub technician, then checks that no answer is a server error
+# live server (gunicorn, production settings) as a hub technician, and the donations API again as a donor, then checks that no answer is a server error
 # and that every status code and body is the one the schema documents. .ci/run runs it; any failure fails CI.
 #
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/closegap_contract bash tests/contract/run_schemathesis.sh
@@ -19,6 +19,9 @@ BIN=${BIN:-.venv/bin}
 MAX_TIME=${ST_MAX_TIME:-120}
 MAX_EXAMPLES=${ST_MAX_EXAMPLES:-200}
 TECHNICIAN=staff-ke-mba
+# The donations API is for donors' systems: a second run fuzzes it as the demo donor (ST_DONOR_MAX_TIME seconds).
+DONOR=donor-demo
+DONOR_MAX_TIME=${ST_DONOR_MAX_TIME:-60}
 WORK=$(mktemp -d)
 SERVER_PID=
 
@@ -55,12 +58,14 @@ import os
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
+from donations.selectors import donation_list_for_api
 from hubs.selectors import hub_list_for_user
 from refurbishing.selectors import device_list
 
 user = get_user_model().objects.get(username=os.environ["ST_TECHNICIAN"])
 devices = list(device_list(user=user).order_by("pk").values_list("pk", flat=True)[:500])
 hubs = list(hub_list_for_user(user=user).values_list("pk", flat=True))
+donations = list(donation_list_for_api(user=user).values_list("reference", flat=True))
 with open(os.environ["ST_CONFIG"], "w", encoding="utf-8") as config:
     config.write(
         f"""[cache]
@@ -76,9 +81,16 @@ values = {hubs}
 include-path-regex = "^/api/v1/devices/[{{]id[}}]/"
 parameters = {{ "path.id" = {{ dictionary = "device_ids", probability = 0.7 }} }}
 
+[dictionaries.donation_references]
+values = {donations}
+
 [[operations]]
 include-path = "/api/v1/hubs/{{id}}/"
 parameters = {{ "path.id" = {{ dictionary = "hub_ids", probability = 0.7 }} }}
+
+[[operations]]
+include-path = "/api/v1/donations/{{reference}}/"
+parameters = {{ "path.reference" = {{ dictionary = "donation_references", probability = 0.7 }} }}
 """
     )
 print(Token.objects.get_or_create(user=user)[0].key)
@@ -86,6 +98,40 @@ PY
 )" | tail -n 1)
 [[ "$TOKEN" =~ ^[0-9a-f]{40}$ ]] || {
 	echo "contract: no API token for $TECHNICIAN" >&2
+	exit 1
+}
+
+# The donor's token, and a config that sends their own donations' references most of the time.
+export ST_DONOR_CONFIG="$WORK/schemathesis-donor.toml" ST_DONOR="$DONOR"
+DONOR_TOKEN=$(DJANGO_SETTINGS_MODULE=closegap.settings.local "$BIN/python" manage.py shell -c "$(
+	cat <<'PY'
+import os
+
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+
+from donations.selectors import donation_list_for_api
+
+user = get_user_model().objects.get(username=os.environ["ST_DONOR"])
+donations = list(donation_list_for_api(user=user).values_list("reference", flat=True))
+with open(os.environ["ST_DONOR_CONFIG"], "w", encoding="utf-8") as config:
+    config.write(
+        f"""[cache]
+enabled = false
+
+[dictionaries.donation_references]
+values = {donations}
+
+[[operations]]
+include-path = "/api/v1/donations/{{reference}}/"
+parameters = {{ "path.reference" = {{ dictionary = "donation_references", probability = 0.7 }} }}
+"""
+    )
+print(Token.objects.get_or_create(user=user)[0].key)
+PY
+)" | tail -n 1)
+[[ "$DONOR_TOKEN" =~ ^[0-9a-f]{40}$ ]] || {
+	echo "contract: no API token for $DONOR" >&2
 	exit 1
 }
 
@@ -122,6 +168,18 @@ status=0
 	--phases examples,coverage,fuzzing \
 	--max-examples "$MAX_EXAMPLES" \
 	--max-time "$MAX_TIME" \
+	--request-timeout 10 \
+	--workers 1 ||
+	status=$?
+
+echo "contract: schemathesis as $DONOR on /api/v1/donations/, at most ${DONOR_MAX_TIME}s"
+"$BIN/st" --config-file "$ST_DONOR_CONFIG" --no-color run "$BASE/api/schema/" \
+	--header "Authorization: Token $DONOR_TOKEN" \
+	--include-path-regex '^/api/v1/donations/' \
+	--checks not_a_server_error,status_code_conformance,response_schema_conformance \
+	--phases examples,coverage,fuzzing \
+	--max-examples "$MAX_EXAMPLES" \
+	--max-time "$DONOR_MAX_TIME" \
 	--request-timeout 10 \
 	--workers 1 ||
 	status=$?

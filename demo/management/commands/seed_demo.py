@@ -23,6 +23,7 @@ from demo import data
 from demo.data import Step
 from donations.models import Donor
 from donations.services import donation_pledge, donor_sign_up
+from hubs.accounts import account_email_mark_verified
 from hubs.models import Hub, HubMembership
 from hubs.services import hub_create, hub_membership_add
 from impact.models import Metric
@@ -145,15 +146,20 @@ class Command(BaseCommand):
         for legal_name, registration, country, address, username in data.DONORS:
             # Only the demo donor's user can log in; the other organisations' contacts get an unusable password
             # (they would reset it), which also keeps the command fast.
-            donor, _user = donor_sign_up(
+            contact_name, contact_phone = data.DONOR_CONTACTS[legal_name]
+            donor, user = donor_sign_up(
                 legal_name=legal_name,
                 registration_number=registration,
                 country=country,
                 address=address,
+                contact_name=contact_name,
+                contact_phone=contact_phone,
                 username=username or f"contact-{registration.lower()}",
                 email=f"{username or 'csr'}@{legal_name.split()[0].lower()}.example",
                 password=username,
             )
+            # Demo donors confirmed their address long ago: they may pledge at once.
+            account_email_mark_verified(user=user)
             donors[legal_name] = donor
         return donors
 

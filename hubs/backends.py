@@ -1,0 +1,19 @@
+"""Sign-in with an e-mail address (any case) or, for accounts that have one people know, the username."""
+
+from django.contrib.auth.backends import ModelBackend
+from django.http import HttpRequest
+
+from .accounts import account_username_for_login
+
+
+class EmailOrUsernameBackend(ModelBackend):
+    """Django's own checks (active user, password hashing in constant time), keyed by address or username."""
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs
+    ):
+        if username is None:
+            username = kwargs.get("email")
+        if username is None or password is None:
+            return None
+        return super().authenticate(request, username=account_username_for_login(typed=username), password=password)
