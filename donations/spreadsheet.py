@@ -696,6 +696,12 @@ class RowCleaner:
 # --- files -------------------------------------------------------------------------------------------------
 
 XLSX_MAGIC = b"PK\x03\x04"
+
+
+def NOT_XLSX() -> str:  # noqa: N802  (reads as the message it returns)
+    return _("This file is not a valid XLSX workbook. Save it again from your spreadsheet.")
+
+
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # the old binary .xls
 
 
@@ -741,7 +747,7 @@ def open_sheet(file: IO[bytes], *, filename: str = "") -> Sheet:
     if name and not name.endswith((".csv", ".txt", ".tsv", ".xlsx")):
         raise SpreadsheetError(_("Upload a CSV or XLSX file (this one is “%(name)s”).") % {"name": filename[-60:]})
     if name.endswith(".xlsx"):
-        raise SpreadsheetError(_("This file is not a valid XLSX workbook. Save it again from your spreadsheet."))
+        raise SpreadsheetError(NOT_XLSX())
     return _open_csv(file)
 
 
@@ -798,9 +804,9 @@ def _open_csv(file: IO[bytes]) -> Sheet:
 
     stream = records()
     header_row, headers = 1, []
-    for header_row, cells in stream:
+    for number, cells in stream:
         if any(cell.strip() for cell in cells):
-            headers = [cell.strip().lstrip("\ufeff") for cell in cells]
+            header_row, headers = number, [cell.strip().lstrip("\ufeff") for cell in cells]
             break
     if not headers:
         raise SpreadsheetError(_("The file is empty."))
@@ -824,12 +830,13 @@ def _check_zip(file: IO[bytes]) -> None:
         file.seek(0)
     names = {info.filename for info in infos}
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
-        raise SpreadsheetError(_("This file is not a valid XLSX workbook. Save it again from your spreadsheet."))
+        raise SpreadsheetError(NOT_XLSX())
     expanded = sum(info.file_size for info in infos)
     if expanded > settings.IMPORT_MAX_XLSX_EXPANDED_BYTES:
         raise SpreadsheetError(
             _(
-                "This workbook expands to %(size)s MB when opened, more than the %(limit)s MB accepted. Save the asset list alone, as CSV."
+                "This workbook expands to %(size)s MB when opened, more than the %(limit)s MB accepted. "
+                "Save the asset list alone, as CSV."
             )
             % {
                 "size": f"{expanded / 1e6:.0f}",
@@ -856,9 +863,9 @@ def _open_xlsx(file: IO[bytes]) -> Sheet:
 
     stream = records()
     header_row, headers = 1, []
-    for header_row, cells in stream:
+    for number, cells in stream:
         if any(cells):
-            headers = cells
+            header_row, headers = number, cells
             break
     if not headers:
         workbook.close()
