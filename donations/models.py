@@ -75,12 +75,11 @@ class Donation(models.Model):
 
 
 class DonationChange(models.Model):
-    """One change to a pledge (edited, cancelled, devices added or imported): who, when and what. Append-only."""
+    """One change to a pledge (edited, cancelled, devices imported): who, when and what. Append-only."""
 
     class Kind(models.TextChoices):
         EDITED = "edited", pgettext_lazy("donation change", "edited")
         CANCELLED = "cancelled", pgettext_lazy("donation change", "cancelled")
-        DEVICES_ADDED = "devices_added", pgettext_lazy("donation change", "devices added")
         DEVICES_IMPORTED = "devices_imported", pgettext_lazy("donation change", "devices imported")
 
     donation = models.ForeignKey(
@@ -99,7 +98,7 @@ class DonationChange(models.Model):
         verbose_name=_("changed by"),
     )
     occurred_at = models.DateTimeField(_("occurred at"), auto_now_add=True)
-    # {"field": [old, new]} for an edit; {"count": n, "file": name} for devices; {"reason": text} for a cancel.
+    # {"field": [old, new]} for an edit; {"count": n, "file": name} for an import; {"reason": text} for a cancel.
     changes = models.JSONField(_("changes"), default=dict, blank=True)
 
     class Meta:

@@ -1,7 +1,17 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, QuerySet
 
-from .models import Donation, Donor
+from hubs.models import Hub
+
+from .models import Donation, DonationChange, Donor, SpreadsheetImport
+
+# Where a donor in a country without a hub usually sends its devices: the nearest hub's country.
+NEAREST_HUB_COUNTRY = {
+    "NL": "BE", "LU": "BE", "FR": "BE", "DE": "BE", "GB": "BE", "IE": "BE", "CH": "BE", "AT": "BE", "DK": "BE",
+    "UG": "KE", "TZ": "KE", "RW": "KE", "ET": "KE", "SS": "KE", "SO": "KE", "BI": "KE",
+    "NA": "ZA", "BW": "ZA", "ZW": "ZA", "MZ": "ZA", "LS": "ZA", "SZ": "ZA", "ZM": "ZA", "MW": "ZA",
+    "CG": "CD", "CF": "CD", "AO": "CD", "GA": "CD", "CM": "CD",
+}  # fmt: skip
 
 
 def donor_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Donor]:
@@ -17,4 +27,30 @@ def donation_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySe
         .select_related("donor", "hub")
         .annotate(device_count=Count("devices"))
         .order_by("-pledged_at")
+    )
+
+
+def hub_suggested_for_donor(*, donor: Donor) -> Hub | None:
+    """The active hub the donor's devices most likely go to: one in its country, else in the nearest hub country."""
+    hubs = Hub.objects.filter(active=True).order_by("code")
+    country = (donor.country or "").upper()
+    for candidate in (country, NEAREST_HUB_COUNTRY.get(country)):
+        if candidate:
+            hub = hubs.filter(country=candidate).first()
+            if hub is not None:
+                return hub
+    return None
+
+
+def donation_change_list(*, donation: Donation) -> QuerySet[DonationChange]:
+    return donation.changes.select_related("actor").order_by("occurred_at", "id")
+
+
+def spreadsheet_import_get_for_user(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> SpreadsheetImport:
+    """An upload of one of the user's organisations; ``SpreadsheetImport.DoesNotExist`` otherwise (a 404)."""
+    return (
+        SpreadsheetImport.objects.filter(donor__in=donor_list_for_user(user=user))
+        .select_related("donor", "donation")
+        .defer("content")  # up to IMPORT_MAX_FILE_BYTES: loaded only by the steps that read the file
+        .get(pk=pk)
     )

@@ -1,13 +1,17 @@
 """Donor sign-up and pledges. Devices are registered through the core's service."""
 
+import io
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import IO, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -25,8 +29,18 @@ from refurbishing.selectors import (
 )
 from refurbishing.services import device_register_many, device_register_stream, device_transition
 
-from .models import Donation, DonationChange, Donor
-from .spreadsheet import IMPORT_FIELDS, Problem, RowCleaner, SpreadsheetError, match_headers, open_sheet
+from .models import Donation, DonationChange, Donor, SpreadsheetImport
+from .spreadsheet import (
+    IMPORT_FIELDS,
+    Problem,
+    RowCleaner,
+    SpreadsheetError,
+    match_headers,
+    open_sheet,
+    storage_default,
+)
+
+logger = logging.getLogger(__name__)
 
 
 class DonationError(Exception):
@@ -70,6 +84,41 @@ def _next_reference(donation: Donation) -> str:
     return f"DON-{donation.pledged_at:%Y}-{donation.pk:06d}"
 
 
+def _with_storage_default(row: Mapping[str, Any]) -> dict[str, Any]:
+    row = dict(row)
+    if row.get("has_storage_media") is None:
+        row["has_storage_media"] = storage_default(row.get("category", ""))
+    return row
+
+
+def donation_create(
+    *,
+    donor: Donor,
+    hub: Hub,
+    pickup_address: str,
+    actor: AbstractBaseUser | None,
+    pickup_date=None,
+    notes: str = "",
+) -> Donation:
+    """A donation with no devices yet; the caller adds them in the same transaction (a pledge needs some)."""
+    if not hub.active:
+        raise DonationError(_("%(hub)s does not take donations at the moment; choose another hub.") % {"hub": hub.name})
+    if pickup_date and pickup_date < timezone.localdate():
+        raise DonationError(_("The pickup date cannot be in the past: choose today or a later date."))
+    donation = Donation.objects.create(
+        reference=f"PENDING-{timezone.now():%H%M%S%f}",
+        donor=donor,
+        hub=hub,
+        pickup_address=pickup_address,
+        pickup_date=pickup_date,
+        notes=notes,
+        created_by=actor,
+    )
+    donation.reference = _next_reference(donation)
+    donation.save(update_fields=["reference"])
+    return donation
+
+
 def donation_pledge(
     *,
     donor: Donor,
@@ -81,24 +130,14 @@ def donation_pledge(
     notes: str = "",
 ) -> Donation:
     """Create a donation and register its devices as pledged; nothing is saved if any row is refused."""
-    rows = list(rows)
+    rows = [_with_storage_default(row) for row in rows]
     if not rows:
         raise DonationError(_("A donation needs at least one device."))
-    if not hub.active:
-        raise DonationError(_("%(hub)s does not take donations at the moment; choose another hub.") % {"hub": hub.name})
     try:
         with transaction.atomic():
-            donation = Donation.objects.create(
-                reference=f"PENDING-{timezone.now():%H%M%S%f}",
-                donor=donor,
-                hub=hub,
-                pickup_address=pickup_address,
-                pickup_date=pickup_date,
-                notes=notes,
-                created_by=actor,
+            donation = donation_create(
+                donor=donor, hub=hub, pickup_address=pickup_address, pickup_date=pickup_date, notes=notes, actor=actor
             )
-            donation.reference = _next_reference(donation)
-            donation.save(update_fields=["reference"])
             device_register_many(donation=donation, hub=hub, actor=actor, rows=rows)
     except IntegrityError as exc:
         raise DonationError(
@@ -444,3 +483,171 @@ def donation_import_spreadsheet(
         raise DonationError(str(exc)) from exc
     finally:
         sheet.close()
+
+
+# --- spreadsheet imports on the donor pages (upload, check, queue, run) -------------------------------------
+
+PROBLEMS_KEPT = 500  # shown on the page; the count says how many more there are
+PROGRESS_KEY = "donations:import:{id}:done"
+PROGRESS_SECONDS = 6 * 60 * 60
+
+
+def _store_check(spreadsheet_import: SpreadsheetImport, outcome: ImportOutcome) -> None:
+    spreadsheet_import.headers = outcome.headers
+    spreadsheet_import.mapping = outcome.mapping
+    spreadsheet_import.total_rows = outcome.rows
+    spreadsheet_import.problems = [p.as_dict() for p in outcome.problems[:PROBLEMS_KEPT]]
+    spreadsheet_import.problem_count = len(outcome.problems)
+
+
+def spreadsheet_import_create(
+    *,
+    donor: Donor,
+    donation: Donation | None,
+    actor: AbstractBaseUser,
+    filename: str,
+    content: bytes,
+    pledge: Mapping[str, Any] | None = None,
+) -> SpreadsheetImport:
+    """Keep an uploaded asset list and check every row, writing no device; raises DonationError if unreadable.
+
+    ``donation`` is the pledge the devices join; without it ``pledge`` holds the new donation's details
+    (hub_id, pickup_address, pickup_date, notes), and the donation is created with the devices.
+    """
+    outcome = donation_import_spreadsheet(
+        donation=donation, actor=actor, file=io.BytesIO(content), filename=filename, dry_run=True
+    )
+    spreadsheet_import = SpreadsheetImport(
+        donor=donor,
+        donation=donation,
+        pledge=dict(pledge or {}),
+        filename=filename[-200:],
+        content=content,
+        size=len(content),
+        created_by=actor,
+    )
+    _store_check(spreadsheet_import, outcome)
+    spreadsheet_import.save()
+    return spreadsheet_import
+
+
+def spreadsheet_import_check(*, spreadsheet_import: SpreadsheetImport, mapping: list[str | None]) -> SpreadsheetImport:
+    """Check the file again with the person's corrected column mapping."""
+    if spreadsheet_import.status != SpreadsheetImport.Status.UPLOADED:
+        raise DonationError(_("This file has already been imported or is being imported."))
+    outcome = donation_import_spreadsheet(
+        donation=spreadsheet_import.donation,
+        actor=spreadsheet_import.created_by,
+        file=io.BytesIO(bytes(spreadsheet_import.content)),
+        filename=spreadsheet_import.filename,
+        mapping=mapping,
+        dry_run=True,
+    )
+    _store_check(spreadsheet_import, outcome)
+    spreadsheet_import.save(update_fields=["headers", "mapping", "total_rows", "problems", "problem_count"])
+    return spreadsheet_import
+
+
+def spreadsheet_import_queue(*, spreadsheet_import: SpreadsheetImport) -> SpreadsheetImport:
+    """Start the import of a checked file with no problems: a Celery task after commit (in-process when eager)."""
+    from .tasks import spreadsheet_import_run as run_task
+
+    with transaction.atomic():
+        locked = SpreadsheetImport.objects.select_for_update().get(pk=spreadsheet_import.pk)
+        if locked.status != SpreadsheetImport.Status.UPLOADED:
+            return locked  # a second click, or a reload of the form: one import only
+        if locked.problem_count:
+            raise DonationError(_("Fix the problems listed before importing."))
+        locked.status = SpreadsheetImport.Status.QUEUED
+        locked.save(update_fields=["status"])
+        cache.set(PROGRESS_KEY.format(id=locked.pk), 0, timeout=PROGRESS_SECONDS)
+        transaction.on_commit(lambda: run_task.delay(locked.pk))
+    return locked
+
+
+def spreadsheet_import_run(*, import_id: int) -> int:
+    """Import a queued file, all rows or none, and record how it ended; safe to run twice (the second does nothing).
+
+    The import row is locked for the whole run, so two workers given the same id cannot both import it; its
+    final status commits with the devices. Progress goes to the cache, which the person's page polls: it is
+    outside the transaction, so it shows while the devices are still invisible to everyone else.
+    """
+    key = PROGRESS_KEY.format(id=import_id)
+
+    def progress(done: int) -> None:
+        cache.set(key, done, timeout=PROGRESS_SECONDS)
+
+    try:
+        with transaction.atomic():
+            locked = SpreadsheetImport.objects.select_for_update().select_related("donation", "donor").get(pk=import_id)
+            if locked.status not in (SpreadsheetImport.Status.QUEUED, SpreadsheetImport.Status.RUNNING):
+                return locked.imported
+            create_donation = None
+            if locked.donation is None:
+                pledge = locked.pledge
+
+                def create_donation() -> Donation:
+                    return donation_create(
+                        donor=locked.donor,
+                        hub=Hub.objects.get(pk=pledge["hub_id"]),
+                        pickup_address=pledge.get("pickup_address", ""),
+                        pickup_date=date.fromisoformat(pledge["pickup_date"]) if pledge.get("pickup_date") else None,
+                        notes=pledge.get("notes", ""),
+                        actor=locked.created_by,
+                    )
+
+            outcome = donation_import_spreadsheet(
+                donation=locked.donation,
+                create_donation=create_donation,
+                actor=locked.created_by,
+                file=io.BytesIO(bytes(locked.content)),
+                filename=locked.filename,
+                mapping=locked.mapping,
+                progress=progress,
+            )
+            _store_check(locked, outcome)
+            locked.finished_at = timezone.now()
+            if outcome.ok:
+                locked.status = SpreadsheetImport.Status.DONE
+                locked.imported = outcome.imported
+                locked.donation = outcome.donation
+                locked.content = b""  # the devices hold the data now; the donor's file need not stay
+            else:
+                locked.status = SpreadsheetImport.Status.FAILED
+            locked.save()
+    except DonationError as exc:
+        _import_failed(import_id, str(exc))
+        return 0
+    except Exception:
+        logger.exception("spreadsheet import %s stopped", import_id)
+        _import_failed(import_id, _("The import stopped unexpectedly; nothing was imported. Try again."))
+        return 0
+    return outcome.imported
+
+
+def _import_failed(import_id: int, message: str) -> None:
+    SpreadsheetImport.objects.filter(pk=import_id).exclude(status=SpreadsheetImport.Status.DONE).update(
+        status=SpreadsheetImport.Status.FAILED, error=message, finished_at=timezone.now()
+    )
+
+
+def spreadsheet_import_progress(*, spreadsheet_import: SpreadsheetImport) -> dict[str, Any]:
+    """What the progress bar shows: rows done of the total, the status, and where to go when it is over."""
+    done = cache.get(PROGRESS_KEY.format(id=spreadsheet_import.pk)) or 0
+    total = spreadsheet_import.total_rows
+    finished = spreadsheet_import.status in (SpreadsheetImport.Status.DONE, SpreadsheetImport.Status.FAILED)
+    if spreadsheet_import.status == SpreadsheetImport.Status.DONE:
+        done = total
+    done = min(done, total)
+    return {
+        "status": spreadsheet_import.status,
+        "status_label": str(spreadsheet_import.get_status_display()),
+        "finished": finished,
+        "done": done,
+        "total": total,
+        "percent": 100 if total == 0 and finished else (round(100 * done / total) if total else 0),
+        "imported": spreadsheet_import.imported,
+        "problem_count": spreadsheet_import.problem_count,
+        "error": spreadsheet_import.error,
+        "donation": spreadsheet_import.donation.reference if spreadsheet_import.donation_id else "",
+    }

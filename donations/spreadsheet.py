@@ -60,13 +60,15 @@ TEMPLATE_HEADERS = [
 TEMPLATE_EXAMPLE = ["PF2ABC01", "Lenovo", "ThinkPad T14 Gen 1", "INV-0231", "laptop", "Intel Core i5-10210U", "16"]
 TEMPLATE_EXAMPLE += ["256", "2020", "1.5"]
 
-# Categories whose devices carry a disk or memory that may hold the donor's data (the pledge form's default too).
-STORAGE_CATEGORIES = frozenset({C.LAPTOP, C.DESKTOP, C.SERVER, C.TABLET, C.SMARTPHONE})
+# Whether a device has storage media that may hold the donor's data, unless the donor says otherwise: laptops,
+# desktops, servers, tablets and phones do; monitors do not. Printers, network gear and the rest are assumed
+# to (many keep a disk or flash with data), so that nothing leaves unwiped by default.
+NO_STORAGE_CATEGORIES = frozenset({C.MONITOR.value})
 
 
 def storage_default(category: str) -> bool:
     """Whether a device of this category has storage media unless the donor says otherwise."""
-    return category in STORAGE_CATEGORIES
+    return category not in NO_STORAGE_CATEGORIES
 
 
 class SpreadsheetError(Exception):

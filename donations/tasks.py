@@ -21,3 +21,14 @@ def donation_sync_status(device_id: int) -> bool:
     if donation_id is None:
         return False
     return services.donation_sync_status(donation_id=donation_id)
+
+
+@shared_task(
+    name="donations.tasks.spreadsheet_import_run",
+    acks_late=True,
+    time_limit=30 * 60,
+    soft_time_limit=29 * 60,
+)
+def spreadsheet_import_run(import_id: int) -> int:
+    """Import a checked asset list; a second run of the same id finds it done and does nothing."""
+    return services.spreadsheet_import_run(import_id=import_id)
