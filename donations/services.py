@@ -365,20 +365,14 @@ def _validated_rows(
             outcome.rows -= 1
             break
         device, problems = cleaner.clean(row_number, cells)
-        serial = device["serial_number"] if device else ""
-        if device:
-            key = "".join(serial.split()).casefold()
-            first = first_row_of_serial.setdefault(key, row_number)
+        # Every row claims its serial, a refused one too, so each later copy is reported.
+        serial = cleaner.raw_value("serial_number", cells)
+        if serial:
+            first = first_row_of_serial.setdefault("".join(serial.split()).casefold(), row_number)
             if first != row_number:
                 problems.append(
                     Problem(row_number, serial_column, _("serial number also on row %(row)d") % {"row": first})
                 )
-        elif problems and not any(p.column == serial_column for p in problems):
-            # A row refused for another reason still claims its serial, so a later copy is reported too.
-            raw_index = cleaner.columns.get("serial_number")
-            raw_serial = cells[raw_index].strip() if raw_index is not None and raw_index < len(cells) else ""
-            if raw_serial:
-                first_row_of_serial.setdefault("".join(raw_serial.split()).casefold(), row_number)
         if problems:
             outcome.problems.extend(problems)
         else:

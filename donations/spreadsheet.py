@@ -591,17 +591,17 @@ class RowCleaner:
             return self.headers[self.columns[name]] or str(IMPORT_FIELDS[name])
         return str(IMPORT_FIELDS[name])
 
+    def raw_value(self, name: str, cells: list[str]) -> str:
+        """The cell of the field's column, or the default when the file has none or leaves it empty."""
+        value = ""
+        index = self.columns.get(name)
+        if index is not None and index < len(cells):
+            value = cells[index].strip()
+        return value or str(self.defaults.get(name, "")).strip()
+
     def clean(self, row_number: int, cells: list[str]) -> tuple[dict[str, Any] | None, list[Problem]]:
         problems: list[Problem] = []
-        raw: dict[str, str] = {}
-        for name in IMPORT_FIELDS:
-            value = ""
-            index = self.columns.get(name)
-            if index is not None and index < len(cells):
-                value = cells[index].strip()
-            if not value:
-                value = str(self.defaults.get(name, "")).strip()
-            raw[name] = value
+        raw = {name: self.raw_value(name, cells) for name in IMPORT_FIELDS}
 
         def problem(name: str, reason: str) -> None:
             problems.append(Problem(row_number, self.column_label(name), reason))
