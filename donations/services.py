@@ -168,7 +168,7 @@ def donation_update(*, donation: Donation, actor: AbstractBaseUser, fields: Mapp
         raise DonationError(_("These fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
     pickup_date = fields.get("pickup_date")
     if pickup_date and pickup_date < timezone.localdate():
-        raise DonationError(_("The pickup date cannot be in the past."))
+        raise DonationError(_("The pickup date cannot be in the past: choose today or a later date."))
     with transaction.atomic():
         locked = Donation.objects.select_for_update().get(pk=donation.pk)
         _check_editable(locked)

@@ -95,6 +95,50 @@ def _first(queryset):
     return obj
 
 
+def _editable_pledge() -> Donation:
+    """A pledge of donor-demo whose devices have not arrived (the demo's donations all have some that have)."""
+    from donations.services import donation_is_editable, donation_pledge
+
+    for donation in Donation.objects.filter(donor__users__username="donor-demo", status="pledged"):
+        if donation_is_editable(donation=donation):
+            return donation
+    donation = _first(Donation.objects.filter(donor__users__username="donor-demo"))
+    return donation_pledge(
+        donor=donation.donor,
+        hub=donation.hub,
+        pickup_address=donation.pickup_address,
+        rows=[{"category": "laptop", "manufacturer": "Dell", "model": "Latitude 5490", "serial_number": "A11Y-1"}],
+        actor=None,
+    )
+
+
+# A small asset list with one of each problem, so the preview shows its problem table and ignored columns.
+A11Y_ASSET_LIST = (
+    "Serial number;Brand;Type;RAM (GB);Colour\n"
+    "A11Y-2;Dell;laptop;8;grey\n"
+    ";HP;laptop;eight;black\n"
+    "A11Y-2;HP;fridge;4;white\n"
+).encode()
+
+
+def _upload(*, queued: bool) -> str:
+    from donations.models import SpreadsheetImport
+    from donations.services import spreadsheet_import_create
+
+    donation = _editable_pledge()
+    upload = spreadsheet_import_create(
+        donor=donation.donor,
+        donation=donation,
+        actor=get_user_model().objects.get(username="donor-demo"),
+        filename="asset-list.csv",
+        content=A11Y_ASSET_LIST,
+    )
+    if queued:  # waiting for a worker: the page shows its progress bar
+        SpreadsheetImport.objects.filter(pk=upload.pk).update(status="queued", problem_count=0, problems=[])
+        return reverse("donations:import_progress", args=[upload.pk])
+    return reverse("donations:import_preview", args=[upload.pk])
+
+
 # Every page people use; later issues add theirs here.
 VISITS = [
     Visit("home", None, lambda: reverse("impact:home")),
@@ -132,6 +176,27 @@ VISITS = [
         "donor-demo",
         lambda: reverse("donations:pledge"),
         _submit_with_mistakes("main form", "button[type=submit]:not([name])"),
+    ),
+    Visit("pledge from a spreadsheet", "donor-demo", lambda: reverse("donations:import_pledge")),
+    Visit(
+        "pledge from a spreadsheet, with errors",
+        "donor-demo",
+        lambda: reverse("donations:import_pledge"),
+        _submit_with_mistakes("main form"),
+    ),
+    Visit(
+        "add devices from a spreadsheet",
+        "donor-demo",
+        lambda: reverse("donations:import_into", args=[_editable_pledge().reference]),
+    ),
+    Visit("spreadsheet preview with problems", "donor-demo", lambda: _upload(queued=False)),
+    Visit("spreadsheet import progress", "donor-demo", lambda: _upload(queued=True)),
+    Visit("change a pledge", "donor-demo", lambda: reverse("donations:edit", args=[_editable_pledge().reference])),
+    Visit("cancel a pledge", "donor-demo", lambda: reverse("donations:cancel", args=[_editable_pledge().reference])),
+    Visit(
+        "editable donation",
+        "donor-demo",
+        lambda: reverse("donations:detail", args=[_editable_pledge().reference]),
     ),
     Visit("coordinator portal", "coordinator-demo", lambda: reverse("projects:portal")),
     Visit(
