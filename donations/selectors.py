@@ -50,7 +50,9 @@ def spreadsheet_import_get_for_user(*, user: AbstractBaseUser | AnonymousUser, p
     """An upload of one of the user's organisations; ``SpreadsheetImport.DoesNotExist`` otherwise (a 404)."""
     return (
         SpreadsheetImport.objects.filter(donor__in=donor_list_for_user(user=user))
-        .select_related("donor", "donation")
+        # Not joined to its donation: a running import may be creating that row, and the progress poll must
+        # not wait for it (the donation is read once the import is over).
+        .select_related("donor")
         .defer("content")  # up to IMPORT_MAX_FILE_BYTES: loaded only by the steps that read the file
         .get(pk=pk)
     )

@@ -440,6 +440,8 @@ def donation_import_spreadsheet(
                     )
                 )
         if outcome.problems:
+            # Still say how many rows the file has, so the person recognises it while fixing the mapping.
+            outcome.rows = sum(1 for _row in sheet.rows)
             return outcome
         rows = _validated_rows(sheet=sheet, cleaner=cleaner, outcome=outcome, progress=progress)
         if dry_run:

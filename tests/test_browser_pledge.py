@@ -67,18 +67,18 @@ def test_upload_fix_the_mapping_import_and_watch_the_progress_bar(live_server, p
     page.fill("#id_pickup_address", "Rue Haute 1, 1000 Brussels")
     page.set_input_files("#id_file", str(path))
     with page.expect_navigation():
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
 
     assert "100 device rows read" in page.inner_text("main")
     assert "no column holds the Serial number" in page.inner_text("main")
     assert page.locator("button[name=import]").count() == 0
     page.select_option("#id_column_0", "serial_number")
     with page.expect_navigation():
-        page.click("button[name=check]")
+        page.click("main button[name=check]")
     assert "No problems found" in page.inner_text("main")
 
     with page.expect_navigation():
-        page.click("button[name=import]")
+        page.click("main button[name=import]")
     bar = page.locator("progress#import-bar")
     assert bar.get_attribute("max") == "100"
     # The bar moves while the import runs (the page polls), then the page shows the outcome.
@@ -118,7 +118,7 @@ def test_device_rows_are_added_and_removed_without_a_reload(live_server, page, h
     assert page.input_value("#id_devices-4-manufacturer") == "Iiyama"
     assert page.evaluate("window.notReloaded") is True
     with page.expect_navigation():
-        page.click("button[type=submit]:not([name])")
+        page.click("main button[type=submit]:not([name])")
     donation = Donation.objects.get()
     devices = Device.objects.filter(donation=donation)
     assert devices.filter(manufacturer="Iiyama", has_storage_media=False, category="monitor").count() == 4
