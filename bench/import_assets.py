@@ -123,6 +123,7 @@ def main() -> None:
     import django
 
     django.setup()
+    import redis
     from django.db import connection, transaction
 
     from donations.factories import DonationFactory, DonorFactory
@@ -130,8 +131,6 @@ def main() -> None:
     from hubs.models import Hub
     from impact.services import impact_fold_events
     from refurbishing.models import Device, DeviceEvent
-
-    import redis
 
     redis.Redis.from_url(redis_url(args.redis_db)).flushdb()
     hub = Hub.objects.create(code="BE-BRU", name="Brussels", country="BE", city="Brussels")
@@ -146,10 +145,13 @@ def main() -> None:
         data = table_rows_for_copy(path, donation_id=donation.pk, hub_id=hub.pk)
         path.unlink()
         start = time.perf_counter()
-        with transaction.atomic(), connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY refurbishing_device ({COPY_COLUMNS}) FROM STDIN") as copy:
-                for offset in range(0, len(data), 1 << 20):
-                    copy.write(data[offset : offset + (1 << 20)])
+        with (
+            transaction.atomic(),
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY refurbishing_device ({COPY_COLUMNS}) FROM STDIN") as copy,
+        ):
+            for offset in range(0, len(data), 1 << 20):
+                copy.write(data[offset : offset + (1 << 20)])
         elapsed = time.perf_counter() - start
         assert Device.objects.filter(donation=donation).count() == args.rows
         return elapsed
@@ -201,7 +203,8 @@ def main() -> None:
     print("--- results")
     print(f"COPY rate          : median {statistics.median(args.rows / a for a in copies):,.0f} rows/s")
     print(f"import rate        : median {statistics.median(args.rows / b for b in imports):,.0f} rows/s")
-    print(f"import / COPY rate : median {statistics.median(ratios):.3f}  (rounds: {', '.join(f'{r:.3f}' for r in ratios)})")
+    each = ", ".join(f"{r:.3f}" for r in ratios)
+    print(f"import / COPY rate : median {statistics.median(ratios):.3f}  (rounds: {each})")
     print("target             : >= 0.25")
     print(f"peak RSS growth    : max {max(growths) / 1024:.1f} MB over the counted imports")
     print(f"tracemalloc peak   : {traced / 1e6:.1f} MB of Python allocations during one more import (untimed)")

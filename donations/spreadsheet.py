@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import io
 import re
 import unicodedata
@@ -460,6 +461,7 @@ for _category, _label in C.choices:
     _CATEGORY_INDEX.setdefault(_category_key(str(_label)), _category)
 
 
+@functools.lru_cache(maxsize=4096)
 def match_category(text: str) -> str | None:
     """The category a value names, in English, French or Dutch, singular or plural; None if unknown."""
     key = _category_key(text)
@@ -497,6 +499,7 @@ _MODEL_HINTS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+@functools.lru_cache(maxsize=4096)
 def category_from_model(model: str) -> str | None:
     for pattern, category in _MODEL_HINTS:
         if pattern.search(model or ""):
@@ -506,6 +509,8 @@ def category_from_model(model: str) -> str | None:
 
 # --- values ------------------------------------------------------------------------------------------------
 
+_PLAIN_DECIMAL_RE = re.compile(r"[0-9]{1,5}(\.[0-9]{1,4})?")
+_SEPARATORS_RE = re.compile(r"[ '\u00a0\u202f]")
 _NUMBER_RE = re.compile(r"^\s*([-+]?[0-9][0-9 .,'\u00a0\u202f]*)\s*([a-zA-Z]*)\s*$")
 _YEAR_RE = re.compile(r"(?<!\d)(19[89]\d|20\d\d|2100)(?!\d)")
 TRUE_WORDS = frozenset({"yes", "y", "true", "1", "oui", "o", "vrai", "ja", "j", "waar", "x"})
@@ -521,7 +526,7 @@ def parse_number(text: str, *, integer_field: bool) -> tuple[Decimal, str | None
     if not match:
         raise ValueError(text)
     digits, unit = match.group(1), match.group(2).lower() or None
-    digits = re.sub(r"[ '\u00a0\u202f]", "", digits)
+    digits = _SEPARATORS_RE.sub("", digits)
     if "," in digits and "." in digits:
         # The last separator is the decimal one: "1.234,5" and "1,234.5".
         thousands = "." if digits.rfind(",") > digits.rfind(".") else ","
@@ -585,6 +590,10 @@ class RowCleaner:
         self.units: dict[str, str | None] = {
             name: header_key(self.headers[index])[1] for name, index in self.columns.items()
         }
+        # Per field: its column (or None) and its default, looked up once rather than on every row.
+        self._sources = [
+            (name, self.columns.get(name), str(self.defaults.get(name, "")).strip()) for name in IMPORT_FIELDS
+        ]
 
     def column_label(self, name: str) -> str:
         if name in self.columns:
@@ -601,14 +610,20 @@ class RowCleaner:
 
     def clean(self, row_number: int, cells: list[str]) -> tuple[dict[str, Any] | None, list[Problem]]:
         problems: list[Problem] = []
-        raw = {name: self.raw_value(name, cells) for name in IMPORT_FIELDS}
+        width = len(cells)
+        raw = {}
+        for name, index, default in self._sources:
+            value = cells[index].strip() if index is not None and index < width else ""
+            raw[name] = value or default
 
         def problem(name: str, reason: str) -> None:
             problems.append(Problem(row_number, self.column_label(name), reason))
 
         device: dict[str, Any] = {}
         for name in ("serial_number", "manufacturer", "model", "asset_tag", "cpu"):
-            value = " ".join(raw[name].split())
+            value = raw[name]
+            if "  " in value or "\t" in value or "\n" in value:
+                value = " ".join(value.split())
             if len(value) > FIELD_MAX_LENGTH[name]:
                 problem(name, _("longer than %(max)d characters") % {"max": FIELD_MAX_LENGTH[name]})
             device[name] = value
@@ -644,6 +659,15 @@ class RowCleaner:
     def _integer(self, name: str, text: str, problem) -> int | None:
         if not text:
             return None
+        if text.isdigit() and self.units.get(name) in (None, "gb", "go", "gib", "gio"):
+            # The common case, a plain whole number in the field's unit: no parsing needed.
+            value = int(text)
+            if name == "ram_gb" and value >= 512 or name == "storage_gb" and value > 16384:
+                value = max(1, round(value / (1024 if name == "ram_gb" else 1000)))
+            if value > INTEGER_LIMITS[name]:
+                problem(name, _("too large: “%(value)s”") % {"value": text[:40]})
+                return None
+            return value
         try:
             number, unit = parse_number(text, integer_field=True)
         except ValueError:
@@ -680,6 +704,10 @@ class RowCleaner:
     def _weight(self, text: str, problem) -> Decimal | None:
         if not text:
             return None
+        if _PLAIN_DECIMAL_RE.fullmatch(text) and self.units.get("weight_kg") in (None, "kg"):
+            number = Decimal(text).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            if number <= WEIGHT_LIMIT:
+                return number
         try:
             number, unit = parse_number(text, integer_field=False)
         except ValueError:

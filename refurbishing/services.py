@@ -176,6 +176,23 @@ def _bulk_create_chunk(
     return events[-1].pk, devices[-1].pk
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value: Any) -> str:
+    """One value in PostgreSQL COPY text format."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.translate(_COPY_ESCAPES)
+    return text
+
+
 def _copy_chunk(
     *, donation: Any, hub: Hub, actor: AbstractBaseUser | None, rows: list[Mapping[str, Any]], now: datetime
 ) -> tuple[int, int]:
@@ -195,16 +212,21 @@ def _copy_chunk(
         )
         ids = [row[0] for row in cursor.fetchall()]
         raw = cursor.cursor  # psycopg's own cursor, for COPY
+        # COPY's text format written by hand: a few times faster than psycopg's write_row for plain values.
+        stamp = now.isoformat()
+        device_lines = []
+        for device_id, row in zip(ids, rows, strict=True):
+            values = _device_values(row)
+            fields = [str(device_id), str(donation.pk), str(hub.pk)]
+            fields += [_copy_text(values[name]) for name in REGISTERABLE_FIELDS]
+            fields += ["", S.PLEDGED.value, "0", stamp, stamp]
+            device_lines.append("\t".join(fields))
         with raw.copy(f'COPY "{device_table}" ({", ".join(columns)}) FROM STDIN') as copy:
-            for device_id, row in zip(ids, rows, strict=True):
-                values = _device_values(row)
-                copy.write_row(
-                    [device_id, donation.pk, hub.pk, *(values[n] for n in REGISTERABLE_FIELDS), "", S.PLEDGED.value, 0]
-                    + [now, now]
-                )
+            copy.write("\n".join(device_lines) + "\n")
+        actor_text = _copy_text(actor_id)
+        event_tail = f"\tpledge\t\t{S.PLEDGED.value}\t{actor_text}\t{hub.pk}\t{stamp}\t\t{_copy_text(data)}\tf"
         with raw.copy(f'COPY "{event_table}" ({", ".join(event_columns)}) FROM STDIN') as copy:
-            for device_id in ids:
-                copy.write_row([device_id, "pledge", "", S.PLEDGED.value, actor_id, hub.pk, now, "", data, False])
+            copy.write("\n".join(f"{device_id}{event_tail}" for device_id in ids) + "\n")
         cursor.execute(f'SELECT max(id) FROM "{event_table}" WHERE device_id = %s', [ids[-1]])
         return cursor.fetchone()[0], ids[-1]
 

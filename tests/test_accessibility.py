@@ -114,11 +114,11 @@ def _editable_pledge() -> Donation:
 
 # A small asset list with one of each problem, so the preview shows its problem table and ignored columns.
 A11Y_ASSET_LIST = (
-    "Serial number;Brand;Type;RAM (GB);Colour\n"
-    "A11Y-2;Dell;laptop;8;grey\n"
-    ";HP;laptop;eight;black\n"
-    "A11Y-2;HP;fridge;4;white\n"
-).encode()
+    b"Serial number;Brand;Type;RAM (GB);Colour\n"
+    b"A11Y-2;Dell;laptop;8;grey\n"
+    b";HP;laptop;eight;black\n"
+    b"A11Y-2;HP;fridge;4;white\n"
+)
 
 
 def _upload(*, queued: bool) -> str:

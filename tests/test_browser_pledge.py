@@ -22,7 +22,13 @@ def sign_in(page, live_server, user) -> None:
     client = Client()
     client.force_login(user)
     page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}]
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
     )
 
 
@@ -55,7 +61,9 @@ def worker(monkeypatch):
         thread.join(30)
 
 
-def test_upload_fix_the_mapping_import_and_watch_the_progress_bar(live_server, page, hubs, donor_user, worker, tmp_path):
+def test_upload_fix_the_mapping_import_and_watch_the_progress_bar(
+    live_server, page, hubs, donor_user, worker, tmp_path
+):
     sign_in(page, live_server, donor_user)
     rows = "".join(f"BRW-{n:03d};Lenovo;ThinkPad T14;Portables;16 Go\n" for n in range(100))
     path = tmp_path / "inventaire.csv"

@@ -173,9 +173,11 @@ def test_command_refuses_an_unknown_field_and_an_unknown_donation(donation):
 @pytest.mark.postgres
 def test_postgres_copy_path_writes_the_same_devices_and_events(donation, monkeypatch):
     monkeypatch.setattr(refurbishing_services, "REGISTER_CHUNK_SIZE", 2)
-    outcome = _import(
-        donation, 'Serial,Brand,Type,Weight (kg),Year,RAM\nA1,Dell,laptop,"1,8",2019,8\nA2,Dell,écran,,,\nA3,HP,PC,,,\n'
+    text = (
+        'Serial,Brand,Type,Weight (kg),Year,RAM,Model\nA1,Dell,laptop,"1,8",2019,8,Lat\\5490\tX\n'
+        "A2,Dell,écran,,,,\nA3,HP,PC,,,,\n"
     )
+    outcome = _import(donation, text)
     assert outcome.imported == 3
     first = Device.objects.get(serial_number="A1")
     assert (first.category, str(first.weight_kg), first.year, first.ram_gb, first.state) == (
@@ -185,6 +187,7 @@ def test_postgres_copy_path_writes_the_same_devices_and_events(donation, monkeyp
         8,
         "pledged",
     )
+    assert first.model == "Lat\\5490 X"  # a backslash kept, a tab folded into a space as in every text cell
     assert Device.objects.get(serial_number="A2").has_storage_media is False
     events = DeviceEvent.objects.filter(device__donation=donation).order_by("id")
     assert [e.device.serial_number for e in events] == ["A1", "A2", "A3"]
