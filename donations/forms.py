@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
@@ -17,11 +18,14 @@ from refurbishing.models import Device
 
 from .models import Donor
 from .services import normalise_registration_number
+from .spreadsheet import IMPORT_FIELDS, NO_STORAGE_CATEGORIES
 
 # A pledge typed by hand starts short and grows by ADD_ROWS, up to MAX_ROWS devices in one pledge.
 DEFAULT_ROWS = 5
 ADD_ROWS = 5
 MAX_ROWS = 200
+# Identical items without serials: one row may stand for up to this many devices.
+MAX_QUANTITY = 500
 
 
 class DonorSignUpForm(UserCreationForm):
@@ -154,6 +158,115 @@ class PledgeForm(forms.Form):
             self.fields["donor"].queryset = donors
         self.fields["hub"].label_from_instance = lambda hub: f"{hub.name} ({hub.code})"
 
+    def clean_pickup_date(self):
+        return _pickup_date_not_past(self.cleaned_data.get("pickup_date"))
+
+
+def _pickup_date_not_past(value):
+    if value and value < timezone.localdate():
+        raise forms.ValidationError(
+            _("The pickup date cannot be in the past: choose today or a later date."), code="past_date"
+        )
+    return value
+
+
+class PledgeEditForm(forms.Form):
+    """What a donor may change in a pledge until its first device arrives."""
+
+    pickup_address = forms.CharField(
+        label=_("Pickup address"),
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
+    )
+    pickup_date = forms.DateField(
+        label=_("Preferred pickup date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    notes = forms.CharField(
+        label=_("Notes for the hub"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean_pickup_date(self):
+        return _pickup_date_not_past(self.cleaned_data.get("pickup_date"))
+
+
+class PledgeCancelForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why are you cancelling? (optional)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class SpreadsheetUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Asset list (CSV or XLSX)"),
+        help_text=_("One row per device, with a header row. Up to %(size)s MB."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.txt,.tsv"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from django.conf import settings
+
+        super().__init__(*args, **kwargs)
+        limit = settings.IMPORT_MAX_FILE_BYTES
+        self.fields["file"].help_text = self.fields["file"].help_text % {"size": f"{limit / 1e6:.0f}"}
+
+    def clean_file(self):
+        from django.conf import settings
+
+        file = self.cleaned_data["file"]
+        if file.size > settings.IMPORT_MAX_FILE_BYTES:
+            raise forms.ValidationError(
+                _("The file is %(size)s MB; the largest file accepted is %(limit)s MB. Split it in several files.")
+                % {"size": f"{file.size / 1e6:.1f}", "limit": f"{settings.IMPORT_MAX_FILE_BYTES / 1e6:.0f}"}
+            )
+        return file
+
+
+class SpreadsheetPledgeForm(PledgeForm, SpreadsheetUploadForm):
+    """A new pledge whose devices come from a spreadsheet: the pickup details and the file together."""
+
+    def __init__(self, *args: Any, donors: QuerySet[Donor], **kwargs: Any) -> None:
+        super().__init__(*args, donors=donors, **kwargs)
+
+
+class ColumnMappingForm(forms.Form):
+    """The device field each column of the file fills; the person corrects what the matcher guessed."""
+
+    def __init__(self, *args: Any, headers: list[str], mapping: list[str | None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", _("(ignore this column)")), *[(name, label) for name, label in IMPORT_FIELDS.items()]]
+        for index, header in enumerate(headers):
+            self.fields[f"column_{index}"] = forms.ChoiceField(
+                label=header or _("Column %(number)d") % {"number": index + 1},
+                choices=choices,
+                required=False,
+                initial=mapping[index] if index < len(mapping) else "",
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        seen: dict[str, str] = {}
+        for name, field in self.fields.items():
+            value = cleaned.get(name)
+            if not value:
+                continue
+            if value in seen:
+                self.add_error(
+                    name,
+                    _("“%(other)s” already fills this field; ignore one of the two columns.") % {"other": seen[value]},
+                )
+            else:
+                seen[value] = str(field.label)
+        return cleaned
+
+    def mapping(self) -> list[str | None]:
+        return [self.cleaned_data.get(name) or None for name in self.fields]
+
 
 class DeviceRowForm(forms.Form):
     """One device of the pledge. A row left untouched is ignored."""
@@ -166,11 +279,43 @@ class DeviceRowForm(forms.Form):
     model = forms.CharField(label=_("Model"), max_length=120, required=False)
     serial_number = forms.CharField(label=_("Serial number"), max_length=80, required=False)
     asset_tag = forms.CharField(label=_("Your asset tag"), max_length=80, required=False)
-    has_storage_media = forms.BooleanField(
-        label=_("Has a disk or memory card"),
+    quantity = forms.IntegerField(
+        label=_("Quantity"),
         required=False,
-        initial=True,
+        min_value=1,
+        max_value=MAX_QUANTITY,
+        initial=1,
+        help_text=_("For identical items whose serial numbers you do not know yet."),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "class": "quantity"}),
     )
+    # Three answers, so that "not said" takes the category's usual answer (a monitor has no disk, a laptop
+    # has one) whether or not JavaScript runs; the script only shows which answer that will be.
+    has_storage_media = forms.TypedChoiceField(
+        label=_("Has a disk or memory card"),
+        choices=[("", _("As usual for the category")), ("yes", _("Yes")), ("no", _("No"))],
+        coerce=lambda value: {"yes": True, "no": False}.get(value),
+        empty_value=None,
+        required=False,
+        widget=forms.Select(attrs={"class": "storage-media"}),
+    )
+
+    def has_changed(self) -> bool:
+        # A row is filled when anything but its defaults was typed: the quantity's 1 alone is not a device.
+        return any(name not in ("quantity",) for name in self.changed_data)
+
+    def clean(self):
+        cleaned = super().clean()
+        quantity = cleaned.get("quantity") or 1
+        if quantity > 1:
+            for name in ("serial_number", "asset_tag"):
+                if cleaned.get(name):
+                    self.add_error(
+                        name,
+                        _("A serial number or asset tag names one device: use one row per device, or leave it empty."),
+                    )
+        if cleaned.get("has_storage_media") is None and cleaned.get("category"):
+            cleaned["has_storage_media"] = cleaned["category"] not in NO_STORAGE_CATEGORIES
+        return cleaned
 
 
 class BaseDeviceRowFormSet(forms.BaseFormSet):
@@ -208,11 +353,16 @@ class BaseDeviceRowFormSet(forms.BaseFormSet):
             )
 
     def device_rows(self) -> list[dict[str, Any]]:
-        """The filled rows as the pledge service takes them."""
-        return [
-            {name: value.strip() if isinstance(value, str) else value for name, value in form.cleaned_data.items()}
-            for form in self.filled_forms()
-        ]
+        """The filled rows as the pledge service takes them, a row of quantity N giving N devices."""
+        rows = []
+        for form in self.filled_forms():
+            row = {
+                name: value.strip() if isinstance(value, str) else value
+                for name, value in form.cleaned_data.items()
+                if name != "quantity"
+            }
+            rows.extend(dict(row) for _ in range(form.cleaned_data.get("quantity") or 1))
+        return rows
 
 
 DeviceRowFormSet = forms.formset_factory(

@@ -75,3 +75,93 @@ class Donation(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+
+class DonationChange(models.Model):
+    """One change to a pledge (edited, cancelled, devices imported): who, when and what. Append-only."""
+
+    class Kind(models.TextChoices):
+        EDITED = "edited", pgettext_lazy("donation change", "edited")
+        CANCELLED = "cancelled", pgettext_lazy("donation change", "cancelled")
+        DEVICES_IMPORTED = "devices_imported", pgettext_lazy("donation change", "devices imported")
+
+    donation = models.ForeignKey(
+        Donation,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        verbose_name=_("donation"),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    occurred_at = models.DateTimeField(_("occurred at"), auto_now_add=True)
+    # {"field": [old, new]} for an edit; {"count": n, "file": name} for an import; {"reason": text} for a cancel.
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        verbose_name = _("donation change")
+        verbose_name_plural = _("donation changes")
+
+    def __str__(self) -> str:
+        return f"{self.donation_id} {self.kind} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class SpreadsheetImport(models.Model):
+    """An uploaded asset list on its way to becoming devices: the file, its column mapping, and its progress."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", pgettext_lazy("import status", "waiting for your check")
+        QUEUED = "queued", pgettext_lazy("import status", "queued")
+        RUNNING = "running", pgettext_lazy("import status", "importing")
+        DONE = "done", pgettext_lazy("import status", "imported")
+        FAILED = "failed", pgettext_lazy("import status", "not imported")
+
+    donor = models.ForeignKey(Donor, on_delete=models.CASCADE, related_name="imports", verbose_name=_("donor"))
+    # Empty for a pledge made from a spreadsheet: the donation is created with its devices, both or neither.
+    donation = models.ForeignKey(
+        Donation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="imports",
+        verbose_name=_("donation"),
+    )
+    pledge = models.JSONField(_("pledge details"), default=dict, blank=True)
+    filename = models.CharField(_("file name"), max_length=200)
+    # Held in the database rather than on a disk, so any web process or worker can read it; the size is
+    # bounded by IMPORT_MAX_FILE_BYTES, and the content is dropped once the import is done.
+    content = models.BinaryField(_("content"), editable=False)
+    size = models.PositiveIntegerField(_("size in bytes"), default=0)
+    headers = models.JSONField(_("headers"), default=list, blank=True)
+    mapping = models.JSONField(_("column mapping"), default=list, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.UPLOADED)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    imported = models.PositiveIntegerField(_("devices imported"), default=0)
+    problems = models.JSONField(_("problems"), default=list, blank=True)
+    problem_count = models.PositiveIntegerField(_("problem count"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("spreadsheet import")
+        verbose_name_plural = _("spreadsheet imports")
+
+    def __str__(self) -> str:
+        return self.filename

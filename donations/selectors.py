@@ -1,9 +1,18 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 
+from hubs.models import Hub
 from hubs.selectors import hub_ids_for_user
 
-from .models import Donation, Donor
+from .models import Donation, DonationChange, Donor, SpreadsheetImport
+
+# Where a donor in a country without a hub usually sends its devices: the nearest hub's country.
+NEAREST_HUB_COUNTRY = {
+    "NL": "BE", "LU": "BE", "FR": "BE", "DE": "BE", "GB": "BE", "IE": "BE", "CH": "BE", "AT": "BE", "DK": "BE",
+    "UG": "KE", "TZ": "KE", "RW": "KE", "ET": "KE", "SS": "KE", "SO": "KE", "BI": "KE",
+    "NA": "ZA", "BW": "ZA", "ZW": "ZA", "MZ": "ZA", "LS": "ZA", "SZ": "ZA", "ZM": "ZA", "MW": "ZA",
+    "CG": "CD", "CF": "CD", "AO": "CD", "GA": "CD", "CM": "CD",
+}  # fmt: skip
 
 
 def donor_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Donor]:
@@ -46,3 +55,31 @@ def donation_list_for_api(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet
     # A subquery keeps one row per donation whatever the joins (a user of two organisations, staff and donor).
     ids = Donation.objects.filter(scope).values("pk")
     return Donation.objects.filter(pk__in=ids).select_related("donor", "hub").annotate(device_count=Count("devices"))
+
+
+def hub_suggested_for_donor(*, donor: Donor) -> Hub | None:
+    """The active hub the donor's devices most likely go to: one in its country, else in the nearest hub country."""
+    hubs = Hub.objects.filter(active=True).order_by("code")
+    country = (donor.country or "").upper()
+    for candidate in (country, NEAREST_HUB_COUNTRY.get(country)):
+        if candidate:
+            hub = hubs.filter(country=candidate).first()
+            if hub is not None:
+                return hub
+    return None
+
+
+def donation_change_list(*, donation: Donation) -> QuerySet[DonationChange]:
+    return donation.changes.select_related("actor").order_by("occurred_at", "id")
+
+
+def spreadsheet_import_get_for_user(*, user: AbstractBaseUser | AnonymousUser, pk: int) -> SpreadsheetImport:
+    """An upload of one of the user's organisations; ``SpreadsheetImport.DoesNotExist`` otherwise (a 404)."""
+    return (
+        SpreadsheetImport.objects.filter(donor__in=donor_list_for_user(user=user))
+        # Not joined to its donation: a running import may be creating that row, and the progress poll must
+        # not wait for it (the donation is read once the import is over).
+        .select_related("donor")
+        .defer("content")  # up to IMPORT_MAX_FILE_BYTES: loaded only by the steps that read the file
+        .get(pk=pk)
+    )

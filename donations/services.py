@@ -1,10 +1,15 @@
 """Donor sign-up and pledges. Devices are registered through the core's service."""
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+import io
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import IO, Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,13 +29,26 @@ from refurbishing.models import Device, DeviceState
 from refurbishing.selectors import (
     device_code_condition,
     device_counts_by_state,
+    device_donation_has_arrivals,
     device_find_by_code,
     device_list_for_donation,
     device_list_unexpected_in_donation,
+    device_registered_serials,
 )
-from refurbishing.services import device_register_many, device_transition
+from refurbishing.services import device_register_many, device_register_stream, device_transition
 
-from .models import Donation, Donor
+from .models import Donation, DonationChange, Donor, SpreadsheetImport
+from .spreadsheet import (
+    IMPORT_FIELDS,
+    Problem,
+    RowCleaner,
+    SpreadsheetError,
+    match_headers,
+    open_sheet,
+    storage_default,
+)
+
+logger = logging.getLogger(__name__)
 
 DONOR_INVITATION = "donor"
 
@@ -135,6 +153,41 @@ def _next_reference(donation: Donation) -> str:
     return f"DON-{donation.pledged_at:%Y}-{donation.pk:06d}"
 
 
+def _with_storage_default(row: Mapping[str, Any]) -> dict[str, Any]:
+    row = dict(row)
+    if row.get("has_storage_media") is None:
+        row["has_storage_media"] = storage_default(row.get("category", ""))
+    return row
+
+
+def donation_create(
+    *,
+    donor: Donor,
+    hub: Hub,
+    pickup_address: str,
+    actor: AbstractBaseUser | None,
+    pickup_date=None,
+    notes: str = "",
+) -> Donation:
+    """A donation with no devices yet; the caller adds them in the same transaction (a pledge needs some)."""
+    if not hub.active:
+        raise DonationError(_("%(hub)s does not take donations at the moment; choose another hub.") % {"hub": hub.name})
+    if pickup_date and pickup_date < timezone.localdate():
+        raise DonationError(_("The pickup date cannot be in the past: choose today or a later date."))
+    donation = Donation.objects.create(
+        reference=f"PENDING-{timezone.now():%H%M%S%f}",
+        donor=donor,
+        hub=hub,
+        pickup_address=pickup_address,
+        pickup_date=pickup_date,
+        notes=notes,
+        created_by=actor,
+    )
+    donation.reference = _next_reference(donation)
+    donation.save(update_fields=["reference"])
+    return donation
+
+
 def donation_pledge(
     *,
     donor: Donor,
@@ -146,24 +199,14 @@ def donation_pledge(
     notes: str = "",
 ) -> Donation:
     """Create a donation and register its devices as pledged; nothing is saved if any row is refused."""
-    rows = list(rows)
+    rows = [_with_storage_default(row) for row in rows]
     if not rows:
         raise DonationError(_("A donation needs at least one device."))
-    if not hub.active:
-        raise DonationError(_("%(hub)s does not take donations at the moment; choose another hub.") % {"hub": hub.name})
     try:
         with transaction.atomic():
-            donation = Donation.objects.create(
-                reference=f"PENDING-{timezone.now():%H%M%S%f}",
-                donor=donor,
-                hub=hub,
-                pickup_address=pickup_address,
-                pickup_date=pickup_date,
-                notes=notes,
-                created_by=actor,
+            donation = donation_create(
+                donor=donor, hub=hub, pickup_address=pickup_address, pickup_date=pickup_date, notes=notes, actor=actor
             )
-            donation.reference = _next_reference(donation)
-            donation.save(update_fields=["reference"])
             device_register_many(donation=donation, hub=hub, actor=actor, rows=rows)
     except IntegrityError as exc:
         raise DonationError(
@@ -175,6 +218,64 @@ def donation_pledge(
     except LifecycleError as exc:
         raise DonationError(exc.message) from exc
     return donation
+
+
+def donation_change_record(
+    *, donation: Donation, actor: AbstractBaseUser | None, kind: str, changes: Mapping[str, Any]
+) -> DonationChange:
+    """Append one entry to the pledge's history (called inside the change's own transaction)."""
+    return DonationChange.objects.create(donation=donation, actor=actor, kind=kind, changes=dict(changes))
+
+
+EDITABLE_PLEDGE_FIELDS = ("pickup_address", "pickup_date", "notes")
+
+
+def donation_update(*, donation: Donation, actor: AbstractBaseUser, fields: Mapping[str, Any]) -> Donation:
+    """Change a pledge's pickup details until its first device is received; the change joins its history."""
+    unknown = set(fields) - set(EDITABLE_PLEDGE_FIELDS)
+    if unknown:
+        raise DonationError(_("These fields cannot be changed: %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
+    pickup_date = fields.get("pickup_date")
+    if pickup_date and pickup_date < timezone.localdate():
+        raise DonationError(_("The pickup date cannot be in the past: choose today or a later date."))
+    with transaction.atomic():
+        locked = Donation.objects.select_for_update().get(pk=donation.pk)
+        _check_editable(locked)
+        changes = {}
+        for name, value in fields.items():
+            old = getattr(locked, name)
+            if old != value:
+                changes[name] = [_jsonable(old), _jsonable(value)]
+                setattr(locked, name, value)
+        if changes:
+            locked.save(update_fields=list(changes))
+            donation_change_record(donation=locked, actor=actor, kind=DonationChange.Kind.EDITED, changes=changes)
+    return locked
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def donation_cancel(*, donation: Donation, actor: AbstractBaseUser, reason: str = "") -> Donation:
+    """Cancel a pledge until its first device is received: its devices are marked as never arriving.
+
+    Each device moves through the core's lifecycle service (``mark_missing``, with the reason as the event's
+    note), so the chain of custody says what happened; the cancel joins the pledge's history.
+    """
+    with transaction.atomic():
+        locked = Donation.objects.select_for_update().get(pk=donation.pk)
+        _check_editable(locked)
+        locked.status = Donation.Status.CANCELLED
+        locked.save(update_fields=["status"])
+        note = _("Donation cancelled by the donor.") + (f" {reason}" if reason else "")
+        for device in device_list_for_donation(donation_id=locked.pk).filter(state=DeviceState.PLEDGED):
+            # The donor is not hub staff: the move is the system's, recorded with the donor's words.
+            device_transition(device=device, action="mark_missing", actor=None, note=note)
+        donation_change_record(
+            donation=locked, actor=actor, kind=DonationChange.Kind.CANCELLED, changes={"reason": reason}
+        )
+    return locked
 
 
 def donation_sync_status(*, donation_id: int) -> bool:
@@ -387,3 +488,390 @@ def donation_check_in_close(*, donation: Donation, actor: AbstractBaseUser) -> C
             if error.code != "conflict":  # received by someone else meanwhile: it arrived after all
                 raise
     return donation_check_in_summary(donation=donation)
+
+
+# --- spreadsheet import ------------------------------------------------------------------------------------
+
+PROGRESS_EVERY = 1000
+EXISTING_CHECK_CHUNK = 2000
+
+
+@dataclass
+class ImportOutcome:
+    """What an import (or its dry run) found: rows read, devices written, and every problem."""
+
+    headers: list[str]
+    mapping: list[str | None]
+    rows: int = 0
+    imported: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    donation: Donation | None = None
+
+    @property
+    def unknown_columns(self) -> list[str]:
+        return [header for header, name in zip(self.headers, self.mapping, strict=False) if header and not name]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class _ImportRefused(Exception):
+    """Raised inside the import's transaction to roll back everything written so far."""
+
+
+def donation_is_editable(*, donation: Donation) -> bool:
+    """A pledge changes (edit, cancel, more devices) only while nothing of it has arrived at the hub."""
+    if donation.status != Donation.Status.PLEDGED:
+        return False
+    return not device_donation_has_arrivals(donation_id=donation.pk)
+
+
+def _check_editable(donation: Donation) -> None:
+    if donation.status == Donation.Status.CANCELLED:
+        raise DonationError(_("Donation %(reference)s was cancelled.") % {"reference": donation.reference})
+    if not donation_is_editable(donation=donation):
+        raise DonationError(
+            _("Donation %(reference)s can no longer change: its first devices have arrived at the hub.")
+            % {"reference": donation.reference}
+        )
+
+
+def spreadsheet_read_headers(*, file: IO[bytes], filename: str = "") -> tuple[list[str], list[str | None]]:
+    """The file's header row and the field each column was matched to; raises DonationError if unreadable."""
+    try:
+        sheet = open_sheet(file, filename=filename)
+    except SpreadsheetError as exc:
+        raise DonationError(str(exc)) from exc
+    try:
+        return sheet.headers, match_headers(sheet.headers)
+    finally:
+        sheet.close()
+
+
+def _validated_rows(
+    *,
+    sheet,
+    cleaner: RowCleaner,
+    outcome: ImportOutcome,
+    progress: Callable[[int], None] | None,
+) -> Iterator[dict[str, Any]]:
+    """Clean every row, yielding devices while no problem has been found; problems go into the outcome.
+
+    Serial numbers are compared without case or spaces within the file, and against the devices already
+    registered (same serial, same manufacturer whatever its case) a chunk at a time.
+    """
+    first_row_of_serial: dict[str, int] = {}
+    pending: list[tuple[int, dict[str, Any]]] = []
+    serial_column = cleaner.column_label("serial_number")
+    max_rows = settings.IMPORT_MAX_ROWS
+
+    def flush() -> Iterator[dict[str, Any]]:
+        serials = [device["serial_number"] for _row, device in pending]
+        registered = {
+            (manufacturer.casefold(), serial) for manufacturer, serial in device_registered_serials(serials=serials)
+        }
+        for row_number, device in pending:
+            if (device["manufacturer"].casefold(), device["serial_number"]) in registered:
+                outcome.problems.append(
+                    Problem(row_number, serial_column, _("serial number already registered for this manufacturer"))
+                )
+            elif not outcome.problems:
+                yield device
+        pending.clear()
+
+    for row_number, cells in sheet.rows:
+        outcome.rows += 1
+        if outcome.rows > max_rows:
+            outcome.problems.append(
+                Problem(
+                    row_number,
+                    "-",
+                    _("the file has more than %(max)d rows; split it in several files") % {"max": max_rows},
+                )
+            )
+            outcome.rows -= 1
+            break
+        device, problems = cleaner.clean(row_number, cells)
+        # Every row claims its serial, a refused one too, so each later copy is reported.
+        serial = cleaner.raw_value("serial_number", cells)
+        if serial:
+            first = first_row_of_serial.setdefault("".join(serial.split()).casefold(), row_number)
+            if first != row_number:
+                problems.append(
+                    Problem(row_number, serial_column, _("serial number also on row %(row)d") % {"row": first})
+                )
+        if problems:
+            outcome.problems.extend(problems)
+        else:
+            pending.append((row_number, device))
+            if len(pending) >= EXISTING_CHECK_CHUNK:
+                yield from flush()
+        if progress is not None and outcome.rows % PROGRESS_EVERY == 0:
+            progress(outcome.rows)
+    if pending:
+        yield from flush()
+    if progress is not None:
+        progress(outcome.rows)
+
+
+def donation_import_spreadsheet(
+    *,
+    donation: Donation | None,
+    actor: AbstractBaseUser | None,
+    file: IO[bytes],
+    filename: str = "",
+    mapping: list[str | None] | None = None,
+    defaults: Mapping[str, str] | None = None,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+    create_donation: Callable[[], Donation] | None = None,
+) -> ImportOutcome:
+    """Register every row of an asset list as a pledged device of the donation, or nothing at all.
+
+    The file is streamed; each row is cleaned and checked (serial present, unique in the file and not yet
+    registered; a known category; readable numbers) and written in chunks inside one transaction. Any problem
+    rolls the whole import back, and the outcome lists every problem with its row, column and reason.
+    ``mapping`` overrides the matched field of each column (None to ignore a column); ``defaults`` fills a
+    field the file lacks or leaves empty (``category=laptop``). ``dry_run`` checks without writing.
+    ``create_donation`` (instead of ``donation``) makes the donation inside the same transaction, for a pledge
+    made from a spreadsheet. Raises DonationError for a file that cannot be read at all.
+    """
+    defaults = {name: value for name, value in (defaults or {}).items() if str(value).strip()}
+    unknown = set(defaults) - set(IMPORT_FIELDS)
+    if unknown:
+        raise DonationError(
+            _("%(fields)s: not a device field. Use one of: %(known)s.")
+            % {"fields": ", ".join(sorted(unknown)), "known": ", ".join(IMPORT_FIELDS)}
+        )
+    if donation is not None:
+        _check_editable(donation)
+    try:
+        sheet = open_sheet(file, filename=filename)
+    except SpreadsheetError as exc:
+        raise DonationError(str(exc)) from exc
+    try:
+        headers = sheet.headers
+        if mapping is None:
+            mapping = match_headers(headers)
+        mapping = [(name or None) for name in mapping][: len(headers)]
+        mapping += [None] * (len(headers) - len(mapping))
+        outcome = ImportOutcome(headers=headers, mapping=mapping)
+        cleaner = RowCleaner(headers=headers, mapping=mapping, defaults=defaults)
+        for name in ("serial_number", "manufacturer"):
+            if name not in cleaner.columns and name not in defaults:
+                outcome.problems.append(
+                    Problem(
+                        sheet.header_row,
+                        str(IMPORT_FIELDS[name]),
+                        _("no column holds the %(field)s; choose it in the mapping") % {"field": IMPORT_FIELDS[name]},
+                    )
+                )
+        if outcome.problems:
+            # Still say how many rows the file has, so the person recognises it while fixing the mapping.
+            outcome.rows = sum(1 for _row in sheet.rows)
+            return outcome
+        rows = _validated_rows(sheet=sheet, cleaner=cleaner, outcome=outcome, progress=progress)
+        if dry_run:
+            for _device in rows:
+                pass
+        else:
+            try:
+                with transaction.atomic():
+                    target = donation if donation is not None else create_donation()
+                    outcome.imported = device_register_stream(donation=target, hub=target.hub, actor=actor, rows=rows)
+                    if outcome.problems:
+                        raise _ImportRefused
+                    outcome.donation = target
+                    donation_change_record(
+                        donation=target,
+                        actor=actor,
+                        kind="devices_imported",
+                        changes={"count": outcome.imported, "file": filename[-120:]},
+                    )
+            except _ImportRefused:
+                outcome.imported = 0
+                outcome.donation = None
+            except IntegrityError:  # a device registered by someone else while we imported
+                outcome.imported = 0
+                outcome.problems.append(
+                    Problem(
+                        sheet.header_row,
+                        cleaner.column_label("serial_number"),
+                        _("a serial number of this file was registered by someone else meanwhile; import again"),
+                    )
+                )
+        outcome.problems.sort(key=lambda problem: problem.row)
+        return outcome
+    except SpreadsheetError as exc:  # found part-way through the file; the transaction has rolled back
+        raise DonationError(str(exc)) from exc
+    finally:
+        sheet.close()
+
+
+# --- spreadsheet imports on the donor pages (upload, check, queue, run) -------------------------------------
+
+PROBLEMS_KEPT = 500  # shown on the page; the count says how many more there are
+PROGRESS_KEY = "donations:import:{id}:done"
+PROGRESS_SECONDS = 6 * 60 * 60
+
+
+def _store_check(spreadsheet_import: SpreadsheetImport, outcome: ImportOutcome) -> None:
+    spreadsheet_import.headers = outcome.headers
+    spreadsheet_import.mapping = outcome.mapping
+    spreadsheet_import.total_rows = outcome.rows
+    spreadsheet_import.problems = [p.as_dict() for p in outcome.problems[:PROBLEMS_KEPT]]
+    spreadsheet_import.problem_count = len(outcome.problems)
+
+
+def spreadsheet_import_create(
+    *,
+    donor: Donor,
+    donation: Donation | None,
+    actor: AbstractBaseUser,
+    filename: str,
+    content: bytes,
+    pledge: Mapping[str, Any] | None = None,
+) -> SpreadsheetImport:
+    """Keep an uploaded asset list and check every row, writing no device; raises DonationError if unreadable.
+
+    ``donation`` is the pledge the devices join; without it ``pledge`` holds the new donation's details
+    (hub_id, pickup_address, pickup_date, notes), and the donation is created with the devices.
+    """
+    outcome = donation_import_spreadsheet(
+        donation=donation, actor=actor, file=io.BytesIO(content), filename=filename, dry_run=True
+    )
+    spreadsheet_import = SpreadsheetImport(
+        donor=donor,
+        donation=donation,
+        pledge=dict(pledge or {}),
+        filename=filename[-200:],
+        content=content,
+        size=len(content),
+        created_by=actor,
+    )
+    _store_check(spreadsheet_import, outcome)
+    spreadsheet_import.save()
+    return spreadsheet_import
+
+
+def spreadsheet_import_check(*, spreadsheet_import: SpreadsheetImport, mapping: list[str | None]) -> SpreadsheetImport:
+    """Check the file again with the person's corrected column mapping."""
+    if spreadsheet_import.status != SpreadsheetImport.Status.UPLOADED:
+        raise DonationError(_("This file has already been imported or is being imported."))
+    outcome = donation_import_spreadsheet(
+        donation=spreadsheet_import.donation,
+        actor=spreadsheet_import.created_by,
+        file=io.BytesIO(bytes(spreadsheet_import.content)),
+        filename=spreadsheet_import.filename,
+        mapping=mapping,
+        dry_run=True,
+    )
+    _store_check(spreadsheet_import, outcome)
+    spreadsheet_import.save(update_fields=["headers", "mapping", "total_rows", "problems", "problem_count"])
+    return spreadsheet_import
+
+
+def spreadsheet_import_queue(*, spreadsheet_import: SpreadsheetImport) -> SpreadsheetImport:
+    """Start the import of a checked file with no problems: a Celery task after commit (in-process when eager)."""
+    from .tasks import spreadsheet_import_run as run_task
+
+    with transaction.atomic():
+        locked = SpreadsheetImport.objects.select_for_update().get(pk=spreadsheet_import.pk)
+        if locked.status != SpreadsheetImport.Status.UPLOADED:
+            return locked  # a second click, or a reload of the form: one import only
+        if locked.problem_count:
+            raise DonationError(_("Fix the problems listed before importing."))
+        locked.status = SpreadsheetImport.Status.QUEUED
+        locked.save(update_fields=["status"])
+        cache.set(PROGRESS_KEY.format(id=locked.pk), 0, timeout=PROGRESS_SECONDS)
+        transaction.on_commit(lambda: run_task.delay(locked.pk))
+    return locked
+
+
+def spreadsheet_import_run(*, import_id: int) -> int:
+    """Import a queued file, all rows or none, and record how it ended; safe to run twice (the second does nothing).
+
+    The import row is locked for the whole run, so two workers given the same id cannot both import it; its
+    final status commits with the devices. Progress goes to the cache, which the person's page polls: it is
+    outside the transaction, so it shows while the devices are still invisible to everyone else.
+    """
+    key = PROGRESS_KEY.format(id=import_id)
+
+    def progress(done: int) -> None:
+        cache.set(key, done, timeout=PROGRESS_SECONDS)
+
+    try:
+        with transaction.atomic():
+            locked = SpreadsheetImport.objects.select_for_update().select_related("donation", "donor").get(pk=import_id)
+            if locked.status not in (SpreadsheetImport.Status.QUEUED, SpreadsheetImport.Status.RUNNING):
+                return locked.imported
+            create_donation = None
+            if locked.donation is None:
+                pledge = locked.pledge
+
+                def create_donation() -> Donation:
+                    return donation_create(
+                        donor=locked.donor,
+                        hub=Hub.objects.get(pk=pledge["hub_id"]),
+                        pickup_address=pledge.get("pickup_address", ""),
+                        pickup_date=date.fromisoformat(pledge["pickup_date"]) if pledge.get("pickup_date") else None,
+                        notes=pledge.get("notes", ""),
+                        actor=locked.created_by,
+                    )
+
+            outcome = donation_import_spreadsheet(
+                donation=locked.donation,
+                create_donation=create_donation,
+                actor=locked.created_by,
+                file=io.BytesIO(bytes(locked.content)),
+                filename=locked.filename,
+                mapping=locked.mapping,
+                progress=progress,
+            )
+            _store_check(locked, outcome)
+            locked.finished_at = timezone.now()
+            if outcome.ok:
+                locked.status = SpreadsheetImport.Status.DONE
+                locked.imported = outcome.imported
+                locked.donation = outcome.donation
+                locked.content = b""  # the devices hold the data now; the donor's file need not stay
+            else:
+                locked.status = SpreadsheetImport.Status.FAILED
+            locked.save()
+    except DonationError as exc:
+        _import_failed(import_id, str(exc))
+        return 0
+    except Exception:
+        logger.exception("spreadsheet import %s stopped", import_id)
+        _import_failed(import_id, _("The import stopped unexpectedly; nothing was imported. Try again."))
+        return 0
+    return outcome.imported
+
+
+def _import_failed(import_id: int, message: str) -> None:
+    SpreadsheetImport.objects.filter(pk=import_id).exclude(status=SpreadsheetImport.Status.DONE).update(
+        status=SpreadsheetImport.Status.FAILED, error=message, finished_at=timezone.now()
+    )
+
+
+def spreadsheet_import_progress(*, spreadsheet_import: SpreadsheetImport) -> dict[str, Any]:
+    """What the progress bar shows: rows done of the total, the status, and where to go when it is over."""
+    done = cache.get(PROGRESS_KEY.format(id=spreadsheet_import.pk)) or 0
+    total = spreadsheet_import.total_rows
+    finished = spreadsheet_import.status in (SpreadsheetImport.Status.DONE, SpreadsheetImport.Status.FAILED)
+    if spreadsheet_import.status == SpreadsheetImport.Status.DONE:
+        done = total
+    done = min(done, total)
+    return {
+        "status": spreadsheet_import.status,
+        "status_label": str(spreadsheet_import.get_status_display()),
+        "finished": finished,
+        "done": done,
+        "total": total,
+        "percent": 100 if total == 0 and finished else (round(100 * done / total) if total else 0),
+        "imported": spreadsheet_import.imported,
+        "problem_count": spreadsheet_import.problem_count,
+        "error": spreadsheet_import.error,
+        "donation": spreadsheet_import.donation.reference if spreadsheet_import.donation_id else "",
+    }

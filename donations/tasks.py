@@ -50,3 +50,14 @@ def donation_notify(donation_id: int, kind: str, certificate_number: str = "") -
 )
 def donation_notify_after_transition(device_id: int, action: str) -> bool:
     return notifications.donation_notify_after_transition(device_id=device_id, action=action)
+
+
+@shared_task(
+    name="donations.tasks.spreadsheet_import_run",
+    acks_late=True,
+    time_limit=30 * 60,
+    soft_time_limit=29 * 60,
+)
+def spreadsheet_import_run(import_id: int) -> int:
+    """Import a checked asset list; a second run of the same id finds it done and does nothing."""
+    return services.spreadsheet_import_run(import_id=import_id)

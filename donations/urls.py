@@ -16,4 +16,13 @@ urlpatterns = [
         team_views.team_invitation_withdraw,
         name="team-withdraw",
     ),
+    path("donations/<str:reference>/edit/", views.edit, name="edit"),
+    path("donations/<str:reference>/cancel/", views.cancel, name="cancel"),
+    path("donations/<str:reference>/import/", views.import_into, name="import_into"),
+    path("import/", views.import_pledge, name="import_pledge"),
+    path("import/template.csv", views.import_template, {"kind": "csv"}, name="import_template_csv"),
+    path("import/template.xlsx", views.import_template, {"kind": "xlsx"}, name="import_template_xlsx"),
+    path("imports/<int:pk>/", views.import_preview, name="import_preview"),
+    path("imports/<int:pk>/progress/", views.import_progress, name="import_progress"),
+    path("imports/<int:pk>/progress.json", views.import_progress_json, name="import_progress_json"),
 ]

@@ -32,6 +32,16 @@ def device_list_for_donation(*, donation_id: int) -> QuerySet[Device]:
     return Device.objects.filter(donation_id=donation_id).select_related("hub").order_by("id")
 
 
+def device_registered_serials(*, serials: list[str]) -> list[tuple[str, str]]:
+    """(manufacturer, serial) of the registered devices carrying any of these serial numbers."""
+    return list(Device.objects.filter(serial_number__in=serials).values_list("manufacturer", "serial_number"))
+
+
+def device_donation_has_arrivals(*, donation_id: int) -> bool:
+    """Whether any device of the donation has left the pledged state (arrived, or marked missing)."""
+    return Device.objects.filter(donation_id=donation_id).exclude(state=Device.State.PLEDGED).exists()
+
+
 def device_counts_by_state(*, queryset: QuerySet[Device]) -> dict[str, int]:
     return dict(queryset.order_by().values_list("state").annotate(n=Count("id")))
 

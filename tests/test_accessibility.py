@@ -109,6 +109,50 @@ def _first(queryset):
     return obj
 
 
+def _editable_pledge() -> Donation:
+    """A pledge of donor-demo whose devices have not arrived (the demo's donations all have some that have)."""
+    from donations.services import donation_is_editable, donation_pledge
+
+    for donation in Donation.objects.filter(donor__users__username="donor-demo", status="pledged"):
+        if donation_is_editable(donation=donation):
+            return donation
+    donation = _first(Donation.objects.filter(donor__users__username="donor-demo"))
+    return donation_pledge(
+        donor=donation.donor,
+        hub=donation.hub,
+        pickup_address=donation.pickup_address,
+        rows=[{"category": "laptop", "manufacturer": "Dell", "model": "Latitude 5490", "serial_number": "A11Y-1"}],
+        actor=None,
+    )
+
+
+# A small asset list with one of each problem, so the preview shows its problem table and ignored columns.
+A11Y_ASSET_LIST = (
+    b"Serial number;Brand;Type;RAM (GB);Colour\n"
+    b"A11Y-2;Dell;laptop;8;grey\n"
+    b";HP;laptop;eight;black\n"
+    b"A11Y-2;HP;fridge;4;white\n"
+)
+
+
+def _upload(*, queued: bool) -> str:
+    from donations.models import SpreadsheetImport
+    from donations.services import spreadsheet_import_create
+
+    donation = _editable_pledge()
+    upload = spreadsheet_import_create(
+        donor=donation.donor,
+        donation=donation,
+        actor=get_user_model().objects.get(username="donor-demo"),
+        filename="asset-list.csv",
+        content=A11Y_ASSET_LIST,
+    )
+    if queued:  # waiting for a worker: the page shows its progress bar
+        SpreadsheetImport.objects.filter(pk=upload.pk).update(status="queued", problem_count=0, problems=[])
+        return reverse("donations:import_progress", args=[upload.pk])
+    return reverse("donations:import_preview", args=[upload.pk])
+
+
 # Every page people use; later issues add theirs here.
 VISITS = [
     Visit("home", None, lambda: reverse("impact:home")),
@@ -156,6 +200,27 @@ VISITS = [
     ),
     Visit("invitation", None, lambda: _invitation_url()),
     Visit("invitation, with errors", None, lambda: _invitation_url(), _submit_with_mistakes("main form")),
+    Visit("pledge from a spreadsheet", "donor-demo", lambda: reverse("donations:import_pledge")),
+    Visit(
+        "pledge from a spreadsheet, with errors",
+        "donor-demo",
+        lambda: reverse("donations:import_pledge"),
+        _submit_with_mistakes("main form"),
+    ),
+    Visit(
+        "add devices from a spreadsheet",
+        "donor-demo",
+        lambda: reverse("donations:import_into", args=[_editable_pledge().reference]),
+    ),
+    Visit("spreadsheet preview with problems", "donor-demo", lambda: _upload(queued=False)),
+    Visit("spreadsheet import progress", "donor-demo", lambda: _upload(queued=True)),
+    Visit("change a pledge", "donor-demo", lambda: reverse("donations:edit", args=[_editable_pledge().reference])),
+    Visit("cancel a pledge", "donor-demo", lambda: reverse("donations:cancel", args=[_editable_pledge().reference])),
+    Visit(
+        "editable donation",
+        "donor-demo",
+        lambda: reverse("donations:detail", args=[_editable_pledge().reference]),
+    ),
     Visit("coordinator portal", "coordinator-demo", lambda: reverse("projects:portal")),
     Visit(
         "coordinator portal, delivery with errors",
@@ -186,31 +251,37 @@ VISITS = [
     Visit("delete your account", "donor-demo", lambda: reverse("account-delete")),
     Visit("scan station", "staff-be-bru", lambda: reverse("scan:station")),
     Visit("scan station, unknown code", "staff-be-bru", lambda: reverse("scan:station"), _scan("NO-SUCH-CODE")),
-    "scan station, a device and its history",
-    "staff-be-bru",
-    lambda: reverse(
-        "scan:device",
-        args=[_first(Device.objects.filter(hub__code="BE-BRU", state="delivered").order_by("pk")).label_code],
+    Visit(
+        "scan station, a device and its history",
+        "staff-be-bru",
+        lambda: reverse(
+            "scan:device",
+            args=[_first(Device.objects.filter(hub__code="BE-BRU", state="delivered").order_by("pk")).label_code],
+        ),
     ),
-    "scan station, sanitise form",
-    "staff-be-bru",
-    lambda: reverse(
-        "scan:device-action",
-        args=[
-            _first(
-                Device.objects.filter(hub__code="BE-BRU", state="received", has_storage_media=True).order_by("pk")
-            ).label_code,
-            "sanitise",
-        ],
+    Visit(
+        "scan station, sanitise form",
+        "staff-be-bru",
+        lambda: reverse(
+            "scan:device-action",
+            args=[
+                _first(
+                    Device.objects.filter(hub__code="BE-BRU", state="received", has_storage_media=True).order_by("pk")
+                ).label_code,
+                "sanitise",
+            ],
+        ),
     ),
     Visit("check-in, start", "staff-be-bru", lambda: reverse("check-in:start")),
-    "check-in of a donation, a device that was not pledged",
-    "staff-be-bru",
-    lambda: reverse(
-        "check-in:donation",
-        args=[_first(Donation.objects.filter(hub__code="BE-BRU", status="pledged").order_by("pk")).reference],
+    Visit(
+        "check-in of a donation, a device that was not pledged",
+        "staff-be-bru",
+        lambda: reverse(
+            "check-in:donation",
+            args=[_first(Donation.objects.filter(hub__code="BE-BRU", status="pledged").order_by("pk")).reference],
+        ),
+        _scan("NOT-PLEDGED-1", field="#id_scan", outcome="refused"),
     ),
-    _scan("NOT-PLEDGED-1", field="#id_scan", outcome="refused"),
 ]
 
 

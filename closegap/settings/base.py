@@ -291,11 +291,22 @@ RATE_LIMITS = {
     "hardware_report": env("RATE_LIMIT_HARDWARE_REPORT", default="120/m"),
     # Sending a verification link again, and inviting colleagues: each POST sends an e-mail.
     "email": env("RATE_LIMIT_EMAIL", default="10/h"),
+    # Spreadsheet uploads and imports (donations.views): each one reads a whole file.
+    "asset_import": env("RATE_LIMIT_ASSET_IMPORT", default="30/h"),
 }
 RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
 
 # The largest eReuse Workbench hardware report accepted, in bytes (real ones are 5-300 KB).
 HARDWARE_REPORT_MAX_BYTES = env.int("HARDWARE_REPORT_MAX_BYTES", default=2 * 1024 * 1024)
+
+# Donors' asset lists (donations.spreadsheet): the largest upload, how far an XLSX may expand when unzipped
+# (a small file can hide gigabytes), and the most rows one import takes. Bigger files: split them.
+IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=20 * 1000 * 1000)
+IMPORT_MAX_XLSX_EXPANDED_BYTES = env.int("IMPORT_MAX_XLSX_EXPANDED_BYTES", default=200 * 1000 * 1000)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
+# Uploads larger than this are held in a temporary file rather than in memory while they are checked.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # How long each process keeps the rendered public impact JSON before asking the shared cache again.
 IMPACT_LOCAL_CACHE_SECONDS = env.float("IMPACT_LOCAL_CACHE_SECONDS", default=1.0)

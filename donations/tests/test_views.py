@@ -17,11 +17,13 @@ from refurbishing.models import Device
 from refurbishing.services import device_transition
 
 User = get_user_model()
-ROW_FIELDS = ("category", "manufacturer", "model", "serial_number", "asset_tag", "has_storage_media")
+ROW_FIELDS = ("category", "manufacturer", "model", "serial_number", "asset_tag", "quantity", "has_storage_media")
+# The storage select's answers: "" takes the category's usual answer.
+STORAGE_ANSWER = {True: "yes", False: "no", None: ""}
 
 
 def pledge_data(hub, rows, *, total=5, **extra):
-    """POST data for the pledge form: ``rows`` filled, the rest of ``total`` left empty (checkbox as rendered)."""
+    """POST data for the pledge form: ``rows`` filled, the rest of ``total`` left empty (defaults as rendered)."""
     data = {
         "hub": hub.pk,
         "pickup_address": "Rue Haute 1, 1000 Brussels",
@@ -35,9 +37,11 @@ def pledge_data(hub, rows, *, total=5, **extra):
     for index in range(total):
         row = rows[index] if index < len(rows) else {}
         for name in ROW_FIELDS:
-            value = row.get(name, "on" if name == "has_storage_media" else "")
-            if value is not False:
-                data[f"devices-{index}-{name}"] = value
+            if name == "has_storage_media":
+                value = STORAGE_ANSWER[row.get(name)]
+            else:
+                value = row.get(name, "1" if name == "quantity" else "")
+            data[f"devices-{index}-{name}"] = value
     data.update(extra)
     return data
 
@@ -279,7 +283,8 @@ def test_donation_detail_lists_devices_and_counts_in_a_fixed_number_of_queries(c
     with CaptureQueriesContext(connection) as large_queries:
         response = client.get(reverse("donations:detail", args=[large.reference]))
 
-    assert len(small_queries) == len(large_queries) == 4  # session, user, donation, devices (counted in Python)
+    # session, user, donation, devices (counted in Python), the pledge's changes
+    assert len(small_queries) == len(large_queries) == 5
     html = response.content.decode()
     assert html.count('<span class="state state-pledged">') == 19
     assert html.count('<span class="state state-received">') == 1

@@ -1,0 +1,179 @@
+"""Pledging rules: quantities, the storage default by category, the suggested hub, no past pickup dates, and
+editing or cancelling a pledge until its first device arrives, with each change recorded."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from donations.factories import DonationFactory, DonorFactory
+from donations.models import Donation, DonationChange
+from donations.selectors import hub_suggested_for_donor
+from donations.services import DonationError, donation_cancel, donation_update
+from donations.tests.test_views import laptop, pledge_data
+from hubs.factories import UserFactory
+from refurbishing.factories import DeviceFactory
+from refurbishing.models import Device
+from refurbishing.services import device_transition
+
+
+def test_a_row_with_a_quantity_pledges_that_many_devices_each_with_its_event(client, hubs, donor_user):
+    client.force_login(donor_user)
+    rows = [{"category": "monitor", "manufacturer": "Iiyama", "model": "ProLite", "quantity": "12"}, laptop("SN-1")]
+    response = client.post(reverse("donations:pledge"), pledge_data(hubs["BE-BRU"], rows))
+    assert response.status_code == 302
+    donation = Donation.objects.get()
+    assert Device.objects.filter(donation=donation, category="monitor", serial_number="").count() == 12
+    assert Device.objects.filter(donation=donation).count() == 13
+    for device in Device.objects.filter(donation=donation):
+        assert list(device.events.values_list("action", "to_state")) == [("pledge", "pledged")]
+
+
+def test_a_quantity_with_a_serial_number_is_refused(client, hubs, donor_user):
+    client.force_login(donor_user)
+    rows = [laptop("SN-1", quantity="3")]
+    response = client.post(reverse("donations:pledge"), pledge_data(hubs["BE-BRU"], rows))
+    assert response.status_code == 200
+    assert "use one row per device" in response.content.decode()
+    assert not Donation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("category", "answer", "expected"),
+    [
+        ("laptop", None, True),
+        ("desktop", None, True),
+        ("server", None, True),
+        ("tablet", None, True),
+        ("smartphone", None, True),
+        ("monitor", None, False),
+        ("monitor", True, True),  # the donor's own answer wins
+        ("laptop", False, False),
+    ],
+)
+def test_has_storage_media_defaults_by_category(client, hubs, donor_user, category, answer, expected):
+    client.force_login(donor_user)
+    rows = [laptop("SN-1", category=category, has_storage_media=answer)]
+    assert client.post(reverse("donations:pledge"), pledge_data(hubs["BE-BRU"], rows)).status_code == 302
+    assert Device.objects.get().has_storage_media is expected
+
+
+def test_the_pledge_page_carries_the_storage_hint_script_and_no_inline_script(client, donor_user, hubs):
+    client.force_login(donor_user)
+    html = client.get(reverse("donations:pledge")).content.decode()
+    assert 'src="/static/js/pledge-rows.js"' in html
+    assert "<script>" not in html
+    assert 'data-no-storage="monitor"' in html
+    assert "<template data-empty-row>" in html
+
+
+@pytest.mark.parametrize(("country", "hub"), [("BE", "BE-BRU"), ("NL", "BE-BRU"), ("ZA", "ZA-JNB"), ("UG", "KE-MBA")])
+def test_the_receiving_hub_is_suggested_from_the_donors_country(hubs, country, hub):
+    assert hub_suggested_for_donor(donor=DonorFactory(country=country)) == hubs[hub]
+
+
+def test_the_pledge_form_preselects_the_suggested_hub(client, hubs):
+    user = UserFactory(username="za-donor")
+    DonorFactory(country="ZA").users.add(user)
+    client.force_login(user)
+    html = client.get(reverse("donations:pledge")).content.decode()
+    assert f'<option value="{hubs["ZA-JNB"].pk}" selected>' in html
+
+
+def test_a_pickup_date_in_the_past_is_refused_with_a_field_error(client, hubs, donor_user):
+    client.force_login(donor_user)
+    yesterday = (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+    response = client.post(
+        reverse("donations:pledge"), pledge_data(hubs["BE-BRU"], [laptop("SN-1")], pickup_date=yesterday)
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["pickup_date"] == [
+        "The pickup date cannot be in the past: choose today or a later date."
+    ]
+    assert not Donation.objects.exists()
+    today = timezone.localdate().isoformat()
+    response = client.post(
+        reverse("donations:pledge"), pledge_data(hubs["BE-BRU"], [laptop("SN-1")], pickup_date=today)
+    )
+    assert response.status_code == 302
+
+
+@pytest.fixture
+def pledged(hubs, donor_user):
+    donation = DonationFactory(donor=donor_user.donors.get(), hub=hubs["BE-BRU"])
+    DeviceFactory.create_batch(2, donation=donation)
+    return donation
+
+
+def test_editing_a_pledge_records_who_changed_what_and_shows_it(client, donor_user, pledged):
+    client.force_login(donor_user)
+    later = (timezone.localdate() + dt.timedelta(days=7)).isoformat()
+    response = client.post(
+        reverse("donations:edit", args=[pledged.reference]),
+        {"pickup_address": "Quai 5, Liège", "pickup_date": later, "notes": ""},
+    )
+    assert response.url == reverse("donations:detail", args=[pledged.reference])
+    pledged.refresh_from_db()
+    assert pledged.pickup_address == "Quai 5, Liège"
+    change = DonationChange.objects.get(donation=pledged)
+    assert change.kind == "edited"
+    assert change.actor == donor_user
+    assert change.changes == {
+        "pickup_address": ["Rue de la Loi 1, 1000 Brussels", "Quai 5, Liège"],
+        "pickup_date": [None, later],
+    }
+    page = client.get(response.url).content.decode()
+    assert "Changes to this pledge" in page
+    assert "Rue de la Loi 1, 1000 Brussels → Quai 5, Liège" in page
+
+
+def test_an_edit_with_a_past_date_is_refused(client, donor_user, pledged):
+    client.force_login(donor_user)
+    response = client.post(
+        reverse("donations:edit", args=[pledged.reference]),
+        {"pickup_address": "Quai 5", "pickup_date": "2001-01-01", "notes": ""},
+    )
+    assert "cannot be in the past" in response.content.decode()
+    assert not DonationChange.objects.exists()
+
+
+def test_cancelling_marks_the_devices_as_never_arriving_and_records_it(client, donor_user, pledged):
+    client.force_login(donor_user)
+    response = client.post(reverse("donations:cancel", args=[pledged.reference]), {"reason": "Sold to staff"})
+    assert response.status_code == 302
+    pledged.refresh_from_db()
+    assert pledged.status == Donation.Status.CANCELLED
+    for device in Device.objects.filter(donation=pledged):
+        assert device.state == "missing"
+        assert device.events.last().note == "Donation cancelled by the donor. Sold to staff"
+    change = DonationChange.objects.get(donation=pledged)
+    assert (change.kind, change.changes, change.actor) == ("cancelled", {"reason": "Sold to staff"}, donor_user)
+    assert "This pledge was cancelled." in client.get(response.url).content.decode()
+    with pytest.raises(DonationError, match="was cancelled"):
+        donation_update(donation=pledged, actor=donor_user, fields={"notes": "again"})
+
+
+def test_once_the_first_device_is_received_the_pledge_no_longer_changes(client, donor_user, pledged, staff_be):
+    device_transition(device=pledged.devices.first(), action="receive", actor=staff_be)
+    with pytest.raises(DonationError, match="first devices have arrived"):
+        donation_update(donation=pledged, actor=donor_user, fields={"notes": "late"})
+    with pytest.raises(DonationError, match="first devices have arrived"):
+        donation_cancel(donation=pledged, actor=donor_user)
+    client.force_login(donor_user)
+    page = client.get(reverse("donations:detail", args=[pledged.reference])).content.decode()
+    assert reverse("donations:edit", args=[pledged.reference]) not in page
+    response = client.post(reverse("donations:cancel", args=[pledged.reference]), {"reason": ""}, follow=True)
+    assert "can no longer change" in response.content.decode()
+    pledged.refresh_from_db()
+    assert pledged.status == Donation.Status.PLEDGED
+
+
+def test_another_donors_pledge_cannot_be_edited_or_cancelled(client, pledged):
+    stranger = UserFactory(username="other-donor")
+    DonorFactory(legal_name="Other NV").users.add(stranger)
+    client.force_login(stranger)
+    assert client.get(reverse("donations:edit", args=[pledged.reference])).status_code == 404
+    assert client.post(reverse("donations:cancel", args=[pledged.reference]), {}).status_code == 404
+    pledged.refresh_from_db()
+    assert pledged.status == Donation.Status.PLEDGED
