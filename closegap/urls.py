@@ -4,6 +4,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from donations.views import certificate_verify
+
 from . import views
 from .ratelimit import rate_limit
 
@@ -24,6 +26,8 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("impact.urls")),
     path("donors/", include("donations.urls")),
+    # Public: anyone holding a certificate checks it here (the address its QR code carries, without a language).
+    path("verify/<str:number>/", certificate_verify, name="certificate-verify"),
     path("projects/", include("projects.urls")),
     path("accounts/after-login/", views.after_login, name="after-login"),
     # Before Django's own: the same view, limited per address (each POST may send an e-mail).

@@ -4,13 +4,21 @@ from django.dispatch import receiver
 
 from refurbishing.signals import device_transitioned
 
-from .tasks import donation_sync_status
+from .tasks import donation_certificate_issue_if_ready, donation_sync_status
 
 # Moves that can settle whether a donation has fully arrived.
 ARRIVAL_ACTIONS = frozenset({"receive", "mark_missing"})
+# Moves after which the last storage device of a donation may be accounted for (wiped, recycled or missing).
+CERTIFICATE_ACTIONS = frozenset({"sanitise", "recycle", "mark_missing"})
 
 
 @receiver(device_transitioned, dispatch_uid="donations_sync_status_after_arrival")
 def queue_status_sync(sender, *, action: str, device_id: int, **kwargs) -> None:
     if action in ARRIVAL_ACTIONS:
         donation_sync_status.delay(device_id)
+
+
+@receiver(device_transitioned, dispatch_uid="donations_certificate_after_wipe")
+def queue_certificate_issue(sender, *, action: str, device_id: int, **kwargs) -> None:
+    if action in CERTIFICATE_ACTIONS:
+        donation_certificate_issue_if_ready.delay(device_id)

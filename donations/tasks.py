@@ -21,3 +21,20 @@ def donation_sync_status(device_id: int) -> bool:
     if donation_id is None:
         return False
     return services.donation_sync_status(donation_id=donation_id)
+
+
+@shared_task(
+    name="donations.tasks.donation_certificate_issue_if_ready",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=120,
+    soft_time_limit=110,
+)
+def donation_certificate_issue_if_ready(device_id: int) -> str | None:
+    """Issue the device's donation's sanitisation certificate once every storage device is wiped; its number."""
+    donation_id = device_donation_id(device_id=device_id)
+    if donation_id is None:
+        return None
+    certificate = services.donation_certificate_issue_if_ready(donation_id=donation_id)
+    return certificate.number if certificate else None

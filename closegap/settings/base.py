@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Country names in every language (a delivered device's destination on the donor portal).
+    "django_countries",
     "hubs",
     "refurbishing",
     "donations",

@@ -264,9 +264,11 @@ def test_donation_detail_lists_devices_and_counts_in_a_fixed_number_of_queries(c
     with CaptureQueriesContext(connection) as large_queries:
         response = client.get(reverse("donations:detail", args=[large.reference]))
 
-    assert len(small_queries) == len(large_queries) == 4  # session, user, donation, devices (counted in Python)
+    # session, user, donation with its progress counts, devices, current certificate, devices it waits for
+    assert len(small_queries) == len(large_queries) == 6
     html = response.content.decode()
     assert html.count('<span class="state state-pledged">') == 19
     assert html.count('<span class="state state-received">') == 1
-    assert "<strong>19</strong> pledged" in html
+    assert "<strong>20</strong> pledged" in html
+    assert "<strong>1</strong> received" in html
     assert devices[5].serial_number in html
