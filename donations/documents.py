@@ -21,7 +21,6 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Image, LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from refurbishing.models import Device, SanitisationRecord
@@ -181,7 +180,7 @@ def certificate_pdf(certificate: Certificate, *, verify_url: str) -> bytes:
             "responsible e-waste recycler, with the weight shown, after their data was wiped."
         )
         table = _recycling_table(certificate.rows)
-    qr = Image(ImageReader(io.BytesIO(qr_png(verify_url))), width=32 * mm, height=32 * mm)
+    qr = Image(io.BytesIO(qr_png(verify_url)), width=32 * mm, height=32 * mm)
     verify = Table(
         [[qr, _p(_("Check that this certificate is genuine at %(url)s") % {"url": verify_url}, BODY)]],
         colWidths=[36 * mm, None],
