@@ -64,7 +64,7 @@ def _deliver(event: DeviceEvent, hub: str, data: dict[str, Any]) -> str:
         "Delivered to the project, where it reaches %(count)s person.",
         "Delivered to the project, where it reaches %(count)s people.",
         people,
-    ) % {"count": number_format(people)}
+    ) % {"count": number_format(people, force_grouping=True)}
 
 
 def _recycle(event: DeviceEvent, hub: str, data: dict[str, Any]) -> str:
