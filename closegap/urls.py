@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from donations.views import certificate_verify
 from hubs.forms import EmailAuthenticationForm
 
 from . import views
@@ -29,6 +30,8 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("impact.urls")),
     path("donors/", include("donations.urls")),
+    # Public: anyone holding a certificate checks it here (the address its QR code carries, without a language).
+    path("verify/<str:number>/", certificate_verify, name="certificate-verify"),
     path("projects/", include("projects.urls")),
     path("scan/snapshots/", include("refurbishing.snapshot_urls")),
     path("accounts/after-login/", views.after_login, name="after-login"),

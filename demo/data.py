@@ -52,6 +52,15 @@ STATE_PLAN = {
     "recycled": 5,
 }
 DONATIONS_PER_HUB = 3
+# One more donation at these hubs whose every device is accounted for (wiped, then reused or recycled), so its
+# data sanitisation certificate is issued. The other donations still wait for devices to arrive or to be wiped:
+# their certificate is pending.
+CERTIFIED_DONATIONS = {
+    "BE-BRU": "Demo Donor NV",
+    "KE-NBO": "Demo Donor NV",
+    "ZA-JNB": "Highveld Insurance (Pty) Ltd",
+}
+CERTIFIED_PLAN = {"delivered": 3, "configured": 2, "recycled": 1}
 
 # category: (has storage media, [(manufacturer, model, weight kg)])
 CATALOGUE = {

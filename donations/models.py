@@ -165,3 +165,66 @@ class SpreadsheetImport(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class Certificate(models.Model):
+    """A certificate issued for a donation, frozen at issue: its rows are a snapshot and the row never changes.
+
+    A correction is a new certificate that ``supersedes`` this one; nothing is ever updated or deleted (database
+    triggers refuse it, see migration ``certificate_append_only``).
+    """
+
+    class Kind(models.TextChoices):
+        SANITISATION = "sanitisation", _("data sanitisation certificate")
+        RECYCLING = "recycling", _("recycling certificate")
+
+    number = models.CharField(_("certificate number"), max_length=40, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    donation = models.ForeignKey(
+        Donation,
+        on_delete=models.PROTECT,
+        related_name="certificates",
+        verbose_name=_("donation"),
+    )
+    donor_name = models.CharField(_("donor, as named at issue"), max_length=200)
+    issued_at = models.DateTimeField(_("issued at"))
+    device_count = models.PositiveIntegerField(_("devices"))
+    rows = models.JSONField(_("devices certified"), default=list)
+    supersedes = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
+        verbose_name=_("supersedes"),
+    )
+    reason = models.TextField(_("reason for reissue"), blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("issued by"),
+    )
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+        constraints = [
+            # One first certificate per donation and kind; each later one supersedes exactly one (the one-to-one
+            # field), so the certificates of a donation form a single chain with one current end.
+            models.UniqueConstraint(
+                fields=["donation", "kind"],
+                condition=models.Q(supersedes__isnull=True),
+                name="certificate_one_first_per_donation_and_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["sanitisation", "recycling"]),
+                name="certificate_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number

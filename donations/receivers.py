@@ -5,10 +5,12 @@ from django.dispatch import receiver
 from refurbishing.signals import device_transitioned
 
 from .notifications import NOTIFICATION_AFTER_ACTION
-from .tasks import donation_notify_after_transition, donation_sync_status
+from .tasks import donation_certificate_issue_if_ready, donation_notify_after_transition, donation_sync_status
 
 # Moves that can settle whether a donation has fully arrived.
 ARRIVAL_ACTIONS = frozenset({"receive", "mark_missing"})
+# Moves after which the last storage device of a donation may be accounted for (wiped, recycled or missing).
+CERTIFICATE_ACTIONS = frozenset({"sanitise", "recycle", "mark_missing"})
 
 
 @receiver(device_transitioned, dispatch_uid="donations_sync_status_after_arrival")
@@ -22,3 +24,9 @@ def queue_notification(sender, *, action: str, device_id: int, **kwargs) -> None
     # Only the moves that can be news; the task sends each message once per donation.
     if action in NOTIFICATION_AFTER_ACTION:
         donation_notify_after_transition.delay(device_id, action)
+
+
+@receiver(device_transitioned, dispatch_uid="donations_certificate_after_wipe")
+def queue_certificate_issue(sender, *, action: str, device_id: int, **kwargs) -> None:
+    if action in CERTIFICATE_ACTIONS:
+        donation_certificate_issue_if_ready.delay(device_id)

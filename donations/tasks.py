@@ -61,3 +61,20 @@ def donation_notify_after_transition(device_id: int, action: str) -> bool:
 def spreadsheet_import_run(import_id: int) -> int:
     """Import a checked asset list; a second run of the same id finds it done and does nothing."""
     return services.spreadsheet_import_run(import_id=import_id)
+
+
+@shared_task(
+    name="donations.tasks.donation_certificate_issue_if_ready",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=120,
+    soft_time_limit=110,
+)
+def donation_certificate_issue_if_ready(device_id: int) -> str | None:
+    """Issue the device's donation's sanitisation certificate once every storage device is wiped; its number."""
+    donation_id = device_donation_id(device_id=device_id)
+    if donation_id is None:
+        return None
+    certificate = services.donation_certificate_issue_if_ready(donation_id=donation_id)
+    return certificate.number if certificate else None

@@ -1,12 +1,31 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from . import team_views, views
+
+
+class SpreadsheetConverter:
+    regex = "csv|xlsx"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+class ReportConverter(SpreadsheetConverter):
+    regex = "xlsx|pdf"
+
+
+register_converter(SpreadsheetConverter, "spreadsheet")
+register_converter(ReportConverter, "report")
 
 app_name = "donations"
 urlpatterns = [
     path("", views.portal, name="portal"),
     path("sign-up/", views.signup, name="signup"),
     path("pledge/", views.pledge, name="pledge"),
+    path("devices.<spreadsheet:extension>", views.devices_export, name="devices-export"),
     path("donations/<str:reference>/", views.detail, name="detail"),
     path("team/", team_views.team, name="team"),
     path("team/<int:donor_id>/invite/", team_views.team_invite, name="team-invite"),
@@ -25,4 +44,17 @@ urlpatterns = [
     path("imports/<int:pk>/", views.import_preview, name="import_preview"),
     path("imports/<int:pk>/progress/", views.import_progress, name="import_progress"),
     path("imports/<int:pk>/progress.json", views.import_progress_json, name="import_progress_json"),
+    path("donations/<str:reference>/devices/<int:pk>/", views.device_detail, name="device"),
+    path(
+        "donations/<str:reference>/devices.<spreadsheet:extension>",
+        views.donation_devices_export,
+        name="donation-devices-export",
+    ),
+    path("donations/<str:reference>/asset-report.<report:extension>", views.asset_report, name="asset-report"),
+    path("donations/<str:reference>/certificate.pdf", views.certificate, name="certificate"),
+    path(
+        "donations/<str:reference>/recycling-certificate.pdf",
+        views.recycling_certificate,
+        name="recycling-certificate",
+    ),
 ]

@@ -1,6 +1,5 @@
 """Donor pages: sign-up, pledge, and the portal that follows each donated device."""
 
-from collections import Counter
 from typing import Any
 
 from django.contrib import messages
@@ -8,20 +7,24 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
+from django_countries import countries
 
 from closegap.ratelimit import rate_limit
 from hubs.accounts import email_verification_send
 from hubs.views import SIGN_IN_BACKEND
-from refurbishing.models import DeviceState
-from refurbishing.selectors import device_list_for_donation
+from refurbishing.destinations import device_destinations
+from refurbishing.journey import timeline
+from refurbishing.models import Device, DeviceState
+from refurbishing.selectors import device_event_list
 
-from . import spreadsheet
+from . import documents, reports, spreadsheet, spreadsheets
 from .forms import (
     ADD_ROWS,
     DEFAULT_ROWS,
@@ -35,19 +38,29 @@ from .forms import (
     SpreadsheetPledgeForm,
     SpreadsheetUploadForm,
 )
-from .models import Donation, Donor, SpreadsheetImport
+from .models import Certificate, Donation, Donor, SpreadsheetImport
 from .selectors import (
+    certificate_current,
+    certificate_get_public,
+    certificate_pending_devices,
+    device_list_for_user,
     donation_change_list,
+    donation_get_for_user,
     donation_list_for_user,
+    donation_list_with_progress,
     donor_list_for_user,
     hub_suggested_for_donor,
+    progress_of,
     spreadsheet_import_get_for_user,
 )
 from .services import (
+    CertificatePending,
     DonationError,
     donation_cancel,
+    donation_certificate_issue,
     donation_is_editable,
     donation_pledge,
+    donation_recycling_certificate_issue,
     donation_update,
     donor_sign_up,
     donor_user_may_pledge,
@@ -178,36 +191,77 @@ def pledge(request: HttpRequest) -> HttpResponse:
     return render(request, "donations/pledge.html", {"form": form, "formset": formset})
 
 
+# --- The portal: following every device ----------------------------------------------------------------------
+
+
+def _donation_or_404(request: HttpRequest, reference: str) -> Donation:
+    # Scoped to the user's own organisations: anyone else's reference is a 404, not a 403, so references
+    # cannot be probed.
+    try:
+        return donation_get_for_user(user=request.user, reference=reference)
+    except Donation.DoesNotExist:
+        raise Http404(_("No such donation among yours.")) from None
+
+
+def _destination_context(destination) -> dict[str, str] | None:
+    if destination is None:
+        return None
+    return {
+        "kind": destination.kind_label,
+        "country": str(countries.name(destination.country)) or destination.country,
+        "public_name": destination.public_name,
+        "public_url": destination.public_url,
+    }
+
+
 @login_required
 def portal(request: HttpRequest) -> HttpResponse:
     donors = list(donor_list_for_user(user=request.user))
-    donations = list(donation_list_for_user(user=request.user)) if donors else []
+    donations = list(donation_list_with_progress(user=request.user)) if donors else []
     return render(request, "donations/portal.html", {"donors": donors, "donations": donations})
 
 
 @login_required
 def detail(request: HttpRequest, reference: str) -> HttpResponse:
-    # Scoped to the user's own organisations: anyone else's reference is a 404, not a 403, so references
-    # cannot be probed.
-    try:
-        donation = donation_list_for_user(user=request.user).get(reference=reference)
-    except Donation.DoesNotExist:
-        raise Http404(_("No such donation among yours.")) from None
-    devices = list(device_list_for_donation(donation_id=donation.pk))
-    # Every device is on the page anyway, so they are counted here rather than by a second query.
-    counts = Counter(device.state for device in devices)
-    state_counts = [(label, counts[value]) for value, label in DeviceState.choices if counts[value]]
+    donation = _donation_or_404(request, reference)
+    devices = list(device_list_for_user(user=request.user, donation=donation))
+    destinations = device_destinations(device_ids=[d.pk for d in devices if d.state == Device.State.DELIVERED])
+    rows = [(device, _destination_context(destinations.get(device.pk))) for device in devices]
+    certificate = certificate_current(donation=donation, kind=Certificate.Kind.SANITISATION)
+    pending = [] if certificate else certificate_pending_devices(donation)
     return render(
         request,
         "donations/detail.html",
         {
             "donation": donation,
-            "devices": devices,
-            "state_counts": state_counts,
+            "progress": progress_of(donation),
+            "rows": rows,
+            "certificate": certificate,
+            "pending": pending,
             "changes": list(donation_change_list(donation=donation)),
             # The devices are loaded anyway: no query to ask whether any has arrived.
             "editable": donation.status == Donation.Status.PLEDGED
             and all(device.state == DeviceState.PLEDGED for device in devices),
+        },
+    )
+
+
+@login_required
+def device_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    donation = _donation_or_404(request, reference)
+    try:
+        device = device_list_for_user(user=request.user, donation=donation).get(pk=pk)
+    except Device.DoesNotExist:
+        raise Http404(_("No such device in this donation.")) from None
+    destination = device_destinations(device_ids=[device.pk]).get(device.pk)
+    return render(
+        request,
+        "donations/device.html",
+        {
+            "donation": donation,
+            "device": device,
+            "entries": timeline(device_event_list(device=device)),
+            "destination": _destination_context(destination),
         },
     )
 
@@ -400,3 +454,126 @@ def import_template(request: HttpRequest, kind: str) -> HttpResponse:
         response = HttpResponse(spreadsheet.template_csv(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="closegap-asset-list.{kind}"'
     return response
+
+
+# --- Exports and reports ------------------------------------------------------------------------------------------
+
+
+def _stamp() -> str:
+    return timezone.localdate().isoformat()
+
+
+def _csv_response(filename: str, header, rows) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(spreadsheets.csv_lines(header, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _file_response(filename: str, content: bytes, content_type: str, *, inline: bool = False) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{filename}"'
+    return response
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _device_list(request: HttpRequest, donation: Donation | None, extension: str, name: str) -> HttpResponse:
+    devices = device_list_for_user(user=request.user, donation=donation)
+    header = [str(h) for h in reports.DEVICE_LIST_HEADER]
+    if extension == "csv":
+        # Streamed in chunks: an organisation's list can run to tens of thousands of devices.
+        return _csv_response(f"{name}.csv", header, reports.device_list_rows(devices.iterator(chunk_size=2000)))
+    content = spreadsheets.xlsx_bytes(
+        title=_("Devices"), header=header, rows=reports.device_list_rows(devices.iterator(chunk_size=2000))
+    )
+    return _file_response(f"{name}.xlsx", content, XLSX)
+
+
+@login_required
+@require_GET
+def devices_export(request: HttpRequest, extension: str) -> HttpResponse:
+    if not donor_list_for_user(user=request.user).exists():
+        raise Http404(_("Your account does not belong to a donor organisation."))
+    return _device_list(request, None, extension, f"devices-{_stamp()}")
+
+
+@login_required
+@require_GET
+def donation_devices_export(request: HttpRequest, reference: str, extension: str) -> HttpResponse:
+    donation = _donation_or_404(request, reference)
+    return _device_list(request, donation, extension, f"{donation.reference}-devices-{_stamp()}")
+
+
+@login_required
+@require_GET
+def asset_report(request: HttpRequest, reference: str, extension: str) -> HttpResponse:
+    donation = _donation_or_404(request, reference)
+    devices = device_list_for_user(user=request.user, donation=donation)
+    header = [str(h) for h in reports.ASSET_REPORT_HEADER]
+    rows = reports.asset_report_rows(devices.iterator(chunk_size=2000))
+    name = f"{donation.reference}-asset-report-{_stamp()}"
+    if extension == "xlsx":
+        content = spreadsheets.xlsx_bytes(title=donation.reference, header=header, rows=rows)
+        return _file_response(f"{name}.xlsx", content, XLSX)
+    return _file_response(
+        f"{name}.pdf", documents.asset_report_pdf(donation=donation, header=header, rows=rows), "application/pdf"
+    )
+
+
+# --- Certificates -------------------------------------------------------------------------------------------------
+
+
+def verify_url(request: HttpRequest, certificate: Certificate) -> str:
+    """The certificate's public address, without a language: it opens in the reader's own."""
+    return request.build_absolute_uri(f"/verify/{certificate.number}/")
+
+
+def _certificate_response(request: HttpRequest, certificate: Certificate, name: str) -> HttpResponse:
+    content = documents.certificate_pdf(certificate, verify_url=verify_url(request, certificate))
+    return _file_response(f"{name}-{certificate.number}.pdf", content, "application/pdf", inline=True)
+
+
+@login_required
+@require_GET
+def certificate(request: HttpRequest, reference: str) -> HttpResponse:
+    donation = _donation_or_404(request, reference)
+    try:
+        issued = donation_certificate_issue(donation=donation)
+    except CertificatePending as pending:
+        # 409: the certificate exists as a resource, but not yet; the page lists what it waits for.
+        return render(
+            request,
+            "donations/certificate_pending.html",
+            {"donation": donation, "pending": pending.pending},
+            status=409,
+        )
+    return _certificate_response(request, issued, "sanitisation-certificate")
+
+
+@login_required
+@require_GET
+def recycling_certificate(request: HttpRequest, reference: str) -> HttpResponse:
+    donation = _donation_or_404(request, reference)
+    try:
+        issued = donation_recycling_certificate_issue(donation=donation)
+    except CertificatePending:
+        return render(
+            request,
+            "donations/certificate_pending.html",
+            {"donation": donation, "pending": [], "recycling": True},
+            status=409,
+        )
+    return _certificate_response(request, issued, "recycling-certificate")
+
+
+@require_GET
+def certificate_verify(request: HttpRequest, number: str) -> HttpResponse:
+    """Public: whether a certificate is genuine, and nothing more than its number, donor, date, device count and
+    whether a later one superseded it."""
+    try:
+        found = certificate_get_public(number=number)
+    except Certificate.DoesNotExist:
+        raise Http404(_("No certificate has this number.")) from None
+    superseded_by = getattr(found, "superseded_by", None)
+    return render(request, "donations/verify.html", {"certificate": found, "superseded_by": superseded_by})

@@ -10,4 +10,6 @@ urlpatterns = [
     path("public/projects/", views.public_project_list, name="project-list"),
     path("public/projects/<int:pk>/", views.public_project_detail, name="project"),
     path("widget/", views.widget, name="widget"),
+    # The donor portal's "Your impact" lives here, beside the public estimate whose factors it reuses.
+    path("donors/impact/", views.donor_impact, name="donor-impact"),
 ]

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
+from django_countries import countries as country_names
 
 from projects.models import Project
 from projects.selectors import project_get_public, project_list_public
@@ -36,6 +38,7 @@ from .selectors import (
     impact_summary_payload,
     public_project_as_dict,
 )
+from .selectors import donor_impact as donor_impact_figures
 
 # The page polls the public JSON (impact.api) for fresh numbers; a plain path, so the page never breaks
 # on a renamed route and partners can read the same address.
@@ -290,4 +293,16 @@ def widget(request: HttpRequest) -> HttpResponse:
             "live_period": WIDGET_PERIOD_MS,
             "home_url": request.build_absolute_uri(reverse("impact:home")),
         },
+    )
+
+
+@login_required
+def donor_impact(request: HttpRequest) -> HttpResponse:
+    """ "Your impact": what the user's own organisations' donations achieved (no personal data of beneficiaries)."""
+    figures = donor_impact_figures(user=request.user)
+    countries = [{"name": str(country_names.name(code)) or code, "count": n} for code, n in figures["countries"]]
+    return render(
+        request,
+        "impact/donor_impact.html",
+        {**figures, "countries": countries, "environment": _environment(figures["environment"])},
     )

@@ -8,8 +8,11 @@ class ProjectsConfig(AppConfig):
 
     def ready(self) -> None:
         from refurbishing.actions import register_action
+        from refurbishing.destinations import register_project_describer
 
-        from . import forms, services
+        from . import forms, selectors, services
+
+        register_project_describer(selectors.project_destinations)
 
         register_action("allocate", form_class=forms.AllocateForm, handler=services.handle_allocate)
         register_action("ship", form_class=forms.ShipForm, handler=services.handle_ship)

@@ -3,7 +3,9 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 
+from refurbishing.destinations import Destination
 from refurbishing.models import DeviceState
 
 from .models import Project, Shipment
@@ -74,3 +76,18 @@ def project_list_public(*, hub_code: str | None = None) -> QuerySet[Project]:
 def project_get_public(*, pk: int) -> Project:
     """One publicly shown project with its figures; ``Project.DoesNotExist`` for any other."""
     return project_list_public().get(pk=pk)
+
+
+def project_destinations(project_ids: set[int]) -> dict[int, Destination]:
+    """What a donor may see of the projects its devices reached: kind and country, and for projects shown
+    publicly their name and public page (registered with the core in ``ProjectsConfig.ready``)."""
+    destinations = {}
+    for project in Project.objects.filter(pk__in=project_ids).only("id", "kind", "country", "public", "name"):
+        destinations[project.pk] = Destination(
+            kind=project.kind,
+            kind_label=str(project.get_kind_display()),
+            country=project.country,
+            public_name=project.name if project.public else "",
+            public_url=reverse("impact:project", args=[project.pk]) if project.public else "",
+        )
+    return destinations

@@ -1,14 +1,15 @@
 """Reads of devices and their history, already scoped to the user and carrying their joins."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 
 from hubs.selectors import restrict_to_user_hubs
 
-from .models import Device, DeviceEvent
+from .models import Device, DeviceEvent, DeviceState, SanitisationRecord
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -120,3 +121,97 @@ def device_list_unexpected_in_donation(*, donation_id: int) -> QuerySet[Device]:
     return Device.objects.filter(
         donation_id=donation_id, events__action="receive", events__data__unexpected=True
     ).distinct()
+
+
+# --- Donor-facing reads: progress, history, sanitisation and destinations of one donation's devices -------------
+
+# The states a device has passed through once it reached a stage. The lifecycle only lets a device with storage
+# media be inspected after a verified wipe, so every state from "sanitised" on proves it was wiped.
+STATES_RECEIVED = tuple(s for s in DeviceState.values if s not in (DeviceState.PLEDGED, DeviceState.MISSING))
+STATES_SANITISED = (
+    DeviceState.SANITISED,
+    DeviceState.INSPECTED,
+    DeviceState.CONFIGURED,
+    DeviceState.ALLOCATED,
+    DeviceState.SHIPPED,
+    DeviceState.DELIVERED,
+    DeviceState.TO_RECYCLE,
+    DeviceState.RECYCLED,
+)
+STATES_REFURBISHED = (DeviceState.CONFIGURED, DeviceState.ALLOCATED, DeviceState.SHIPPED, DeviceState.DELIVERED)
+PROGRESS_STAGES = (
+    "pledged",
+    "received",
+    "with_storage",
+    "sanitised",
+    "refurbished",
+    "delivered",
+    "recycled",
+    "missing",
+)
+
+
+def device_progress_aggregates(*, prefix: str = "") -> dict[str, Count]:
+    """Conditional counts of devices per stage, to annotate or aggregate in one query.
+
+    ``prefix`` is the path to the devices (``"devices__"`` from a donation). A missing device never arrived,
+    so it counts as pledged and missing only.
+    """
+
+    def count(**conditions: Any) -> Count:
+        return Count(f"{prefix}id", filter=Q(**{f"{prefix}{k}": v for k, v in conditions.items()}))
+
+    return {
+        "progress_pledged": Count(f"{prefix}id"),
+        "progress_received": count(state__in=STATES_RECEIVED),
+        "progress_with_storage": count(state__in=STATES_RECEIVED, has_storage_media=True),
+        "progress_sanitised": count(state__in=STATES_SANITISED, has_storage_media=True),
+        "progress_refurbished": count(state__in=STATES_REFURBISHED),
+        "progress_delivered": count(state=DeviceState.DELIVERED),
+        "progress_recycled": count(state=DeviceState.RECYCLED),
+        "progress_missing": count(state=DeviceState.MISSING),
+    }
+
+
+def device_progress(*, queryset: QuerySet[Device]) -> dict[str, int]:
+    """The stage counts of a set of devices, as ``{stage: count}`` (one query)."""
+    totals = queryset.order_by().aggregate(**device_progress_aggregates())
+    return {stage: totals[f"progress_{stage}"] for stage in PROGRESS_STAGES}
+
+
+def device_list_with_last_move(*, queryset: QuerySet[Device]) -> QuerySet[Device]:
+    """The devices with ``last_moved_at``: when their latest chain-of-custody event happened (for "since")."""
+    last = DeviceEvent.objects.filter(device=OuterRef("pk")).order_by("-id").values("occurred_at")[:1]
+    return queryset.annotate(last_moved_at=Subquery(last))
+
+
+def sanitisation_record_list_for_donation(*, donation_id: int) -> QuerySet[SanitisationRecord]:
+    """Every verified wipe of the donation's devices, with the device and the operator (one query)."""
+    return (
+        SanitisationRecord.objects.filter(device__donation_id=donation_id, verified=True)
+        .select_related("device", "operator")
+        .order_by("device_id", "completed_at", "id")
+    )
+
+
+def device_delivery_project_ids(*, device_ids: Iterable[int]) -> dict[int, int]:
+    """For each delivered device among ``device_ids``, the project its delivery event names."""
+    rows = DeviceEvent.objects.filter(
+        device_id__in=list(device_ids), action="deliver", to_state=DeviceState.DELIVERED
+    ).values_list("device_id", "data")
+    return {device_id: int(data["project_id"]) for device_id, data in rows if (data or {}).get("project_id")}
+
+
+def device_delivery_figures(*, queryset: QuerySet[Device]) -> list[tuple[int, str, dict[str, Any]]]:
+    """For the delivered devices of ``queryset``: (device id, category, the delivery event's data) (one query)."""
+    return list(
+        DeviceEvent.objects.filter(
+            device__in=queryset.order_by().values("pk"), action="deliver", to_state=DeviceState.DELIVERED
+        ).values_list("device_id", "device__category", "data")
+    )
+
+
+def device_recycled_weight_kg(*, queryset: QuerySet[Device]) -> Decimal:
+    """The total weight of the recycled devices of ``queryset``, as handed over to the recycler."""
+    total = queryset.order_by().filter(state=DeviceState.RECYCLED).aggregate(kg=Sum("weight_kg"))["kg"]
+    return total or Decimal(0)

@@ -7,7 +7,8 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Sum
 
-from donations.models import Donation, Donor
+from donations.models import Certificate, Donation, Donor
+from donations.selectors import certificate_pending_devices
 from hubs.models import Hub, HubMembership
 from impact.models import ImpactCounter, Metric, OpeningBalance
 from impact.selectors import impact_summary
@@ -15,7 +16,19 @@ from projects.models import Project, Shipment
 from refurbishing.models import Device, DeviceEvent, DeviceState
 
 User = get_user_model()
-MODELS = (Hub, HubMembership, User, Donor, Donation, Device, DeviceEvent, Project, Shipment, OpeningBalance)
+MODELS = (
+    Hub,
+    HubMembership,
+    User,
+    Donor,
+    Donation,
+    Device,
+    DeviceEvent,
+    Project,
+    Shipment,
+    OpeningBalance,
+    Certificate,
+)
 
 
 def snapshot():
@@ -77,6 +90,13 @@ def test_seed_demo_loads_every_state_through_the_services_and_is_idempotent(sett
     assert staff.is_staff and staff.hub_memberships.get().hub.code == "ZA-JNB"
     assert Donation.objects.filter(donor__users__username="donor-demo").exists()
     assert Project.objects.filter(coordinators__username="coordinator-demo", shipments__status="shipped").exists()
+
+    # Some donations have their data sanitisation certificate, others are still waiting for devices.
+    issued = Certificate.objects.filter(kind=Certificate.Kind.SANITISATION).values_list("donation", flat=True)
+    assert Donation.objects.filter(pk__in=issued, donor__users__username="donor-demo").exists()
+    pending = Donation.objects.exclude(pk__in=issued).filter(donor__users__username="donor-demo")
+    assert pending.exists() and all(certificate_pending_devices(donation) for donation in pending)
+    assert Certificate.objects.filter(kind=Certificate.Kind.RECYCLING).exists()
 
     before = snapshot()
     again = seed()

@@ -283,10 +283,12 @@ def test_donation_detail_lists_devices_and_counts_in_a_fixed_number_of_queries(c
     with CaptureQueriesContext(connection) as large_queries:
         response = client.get(reverse("donations:detail", args=[large.reference]))
 
-    # session, user, donation, devices (counted in Python), the pledge's changes
-    assert len(small_queries) == len(large_queries) == 5
+    # session, user, donation with its progress counts, devices, current certificate, devices it waits for,
+    # the pledge's changes
+    assert len(small_queries) == len(large_queries) == 7
     html = response.content.decode()
     assert html.count('<span class="state state-pledged">') == 19
     assert html.count('<span class="state state-received">') == 1
-    assert "<strong>19</strong> pledged" in html
+    assert "<strong>20</strong> pledged" in html
+    assert "<strong>1</strong> received" in html
     assert devices[5].serial_number in html

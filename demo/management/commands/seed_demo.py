@@ -21,8 +21,13 @@ from django.utils import timezone
 
 from demo import data
 from demo.data import Step
-from donations.models import Donor
-from donations.services import donation_pledge, donor_sign_up
+from donations.models import Donation, Donor
+from donations.services import (
+    donation_certificate_issue,
+    donation_pledge,
+    donation_recycling_certificate_issue,
+    donor_sign_up,
+)
 from hubs.accounts import account_email_mark_verified
 from hubs.models import Hub, HubMembership
 from hubs.services import hub_create, hub_membership_add
@@ -240,6 +245,12 @@ class Command(BaseCommand):
             for target, device in zip(chunk, devices, strict=True):
                 devices_by_target[target].append(device)
 
+        certified = None
+        if hub.code in data.CERTIFIED_DONATIONS:
+            certified = self._certified_donation(hub=hub, donor=donors[data.CERTIFIED_DONATIONS[hub.code]])
+            for target, device in zip(self._certified_targets(), certified.devices.order_by("id"), strict=True):
+                devices_by_target[target].append(device)
+
         for target, devices in devices_by_target.items():
             for device in devices:
                 for step in data.PATHS[target]:
@@ -251,6 +262,27 @@ class Command(BaseCommand):
                 batch = devices[index :: len(projects)]
                 if batch:
                     self._ship(stage=stage, batch=batch, project=project, staff=staff)
+
+        if certified is not None:
+            # Issued here rather than by the task queued after the last wipe: that one runs after commit, and the
+            # command may run inside an outer transaction (tests).
+            donation_certificate_issue(donation=certified)
+            donation_recycling_certificate_issue(donation=certified)
+
+    @staticmethod
+    def _certified_targets() -> list[str]:
+        return [state for state, count in data.CERTIFIED_PLAN.items() for _ in range(count)]
+
+    def _certified_donation(self, *, hub: Hub, donor: Donor) -> Donation:
+        return donation_pledge(
+            donor=donor,
+            hub=hub,
+            pickup_address=donor.address,
+            pickup_date=timezone.localdate() + timedelta(days=1),
+            notes="Demo donation, fully processed.",
+            rows=[self._row(target, self.rng.randrange(1, 99_999)) for target in self._certified_targets()],
+            actor=donor.users.first(),
+        )
 
     def _perform(self, *, device: Device, step: Step, actor: AbstractBaseUser) -> None:
         """What a technician does at the scan station or in the admin: the action and the fields they enter."""

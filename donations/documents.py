@@ -1,0 +1,218 @@
+"""PDF documents for donors: sanitisation and recycling certificates, and the asset report (reportlab).
+
+A certificate is drawn from its snapshot only (``Certificate.rows``), never from the live records, and with
+reportlab's invariant mode: the same certificate in the same language gives the same bytes, however the devices
+change afterwards.
+"""
+
+import io
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+import segno
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format, number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Image, LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from refurbishing.models import Device, SanitisationRecord
+
+from .models import Certificate, Donation
+
+STYLES = getSampleStyleSheet()
+SMALL = STYLES["BodyText"].clone("small", fontSize=7.5, leading=9)
+BODY = STYLES["BodyText"]
+TABLE_STYLE = TableStyle(
+    [
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+    ]
+)
+
+
+def _p(text: Any, style=SMALL) -> Paragraph:
+    return Paragraph(escape("" if text is None else str(text)), style)
+
+
+def _date(value: str | datetime | None, fmt: str = "DATE_FORMAT") -> str:
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is None:
+        return ""
+    return date_format(timezone.localtime(value) if timezone.is_aware(value) else value, fmt)
+
+
+def qr_png(url: str) -> bytes:
+    """The URL as a QR code image (PNG), large enough to scan from a printed page."""
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="png", scale=6, border=4)
+    return buffer.getvalue()
+
+
+def _pdf(story: list, *, title: str, pagesize=A4) -> bytes:
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=pagesize,
+        title=title,
+        author="Close the Gap",
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        invariant=1,
+    )
+    document.build(story)
+    return buffer.getvalue()
+
+
+def _facts(pairs: Sequence[tuple[str, str]]) -> Table:
+    table = Table(
+        [[_p(label, BODY), _p(value, BODY)] for label, value in pairs], colWidths=[55 * mm, None], hAlign="LEFT"
+    )
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return table
+
+
+def _choice_label(choices, value: str) -> str:
+    return str(choices(value).label) if value in choices.values else value
+
+
+def _sanitisation_table(rows: list[dict[str, Any]]) -> LongTable:
+    header = [
+        _("Manufacturer"),
+        pgettext("device model", "Model"),
+        _("Serial number"),
+        _("Media type"),
+        _("Method"),
+        _("Technique"),
+        _("Tool and version"),
+        _("Verification"),
+        _("Operator"),
+        _("Date"),
+    ]
+    data = [[_p(h) for h in header]]
+    for row in rows:
+        data.append(
+            [
+                _p(row["manufacturer"]),
+                _p(row["model"]),
+                _p(row["serial_number"] or row.get("asset_tag") or "—"),
+                _p(row.get("media_type") or _("storage media of the device")),
+                _p(_choice_label(SanitisationRecord.Method, row["method"])),
+                _p(row["technique"]),
+                _p(f"{row['tool']} {row.get('tool_version', '')}".strip()),
+                _p(_choice_label(SanitisationRecord.Verification, row["verification"])),
+                _p(row["operator"]),
+                _p(_date(row["completed_at"])),
+            ]
+        )
+    widths = [22, 26, 26, 24, 30, 40, 30, 26, 26, 22]
+    table = LongTable(data, colWidths=[w * mm for w in widths], repeatRows=1)
+    table.setStyle(TABLE_STYLE)
+    return table
+
+
+def _recycling_table(rows: list[dict[str, Any]]) -> LongTable:
+    header = [
+        _("Category"),
+        _("Manufacturer"),
+        pgettext("device model", "Model"),
+        _("Serial number"),
+        _("Weight (kg)"),
+        _("Date"),
+    ]
+    data = [[_p(h) for h in header]]
+    for row in rows:
+        weight = number_format(row["weight_kg"], decimal_pos=2) if row.get("weight_kg") else "—"
+        data.append(
+            [
+                _p(_choice_label(Device.Category, row["category"])),
+                _p(row["manufacturer"]),
+                _p(row["model"]),
+                _p(row["serial_number"] or row.get("asset_tag") or "—"),
+                _p(weight),
+                _p(_date(row.get("recycled_at"))),
+            ]
+        )
+    table = LongTable(data, colWidths=[35 * mm, 45 * mm, 60 * mm, 50 * mm, 30 * mm, 35 * mm], repeatRows=1)
+    table.setStyle(TABLE_STYLE)
+    return table
+
+
+def certificate_pdf(certificate: Certificate, *, verify_url: str) -> bytes:
+    """The certificate as a PDF, drawn from its snapshot, with a QR code of ``verify_url``."""
+    donation = certificate.donation
+    sanitisation = certificate.kind == Certificate.Kind.SANITISATION
+    title = _("Data sanitisation certificate") if sanitisation else _("Recycling certificate")
+    facts = [
+        (_("Certificate number"), certificate.number),
+        (_("Issued on"), _date(certificate.issued_at)),
+        (_("Donor"), certificate.donor_name),
+        (_("Donation"), donation.reference),
+        (_("Devices"), number_format(certificate.device_count)),
+    ]
+    if certificate.supersedes_id:
+        facts.append((_("Supersedes"), f"{certificate.supersedes.number}: {certificate.reason}"))
+    if sanitisation:
+        statement = _(
+            "Close the Gap certifies that the storage media of the devices below were sanitised following "
+            "NIST SP 800-88 (Guidelines for Media Sanitization), with the method, technique, tool and verification "
+            "shown, by the operator named, at the hub that received them."
+        )
+        table = _sanitisation_table(certificate.rows)
+    else:
+        total = sum(float(row["weight_kg"]) for row in certificate.rows if row.get("weight_kg"))
+        facts.append((_("Total weight (kg)"), number_format(total, decimal_pos=2)))
+        statement = _(
+            "Close the Gap certifies that the devices below, which could not be reused, were handed over to a "
+            "responsible e-waste recycler, with the weight shown, after their data was wiped."
+        )
+        table = _recycling_table(certificate.rows)
+    qr = Image(io.BytesIO(qr_png(verify_url)), width=32 * mm, height=32 * mm)
+    verify = Table(
+        [[qr, _p(_("Check that this certificate is genuine at %(url)s") % {"url": verify_url}, BODY)]],
+        colWidths=[36 * mm, None],
+        hAlign="LEFT",
+    )
+    verify.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    story = [
+        Paragraph(escape(title), STYLES["Title"]),
+        _facts(facts),
+        Spacer(1, 4 * mm),
+        _p(statement, BODY),
+        Spacer(1, 4 * mm),
+        table if certificate.rows else _p(_("This donation had no storage media to wipe."), BODY),
+        Spacer(1, 6 * mm),
+        verify,
+    ]
+    return _pdf(story, title=f"{title} {certificate.number}", pagesize=landscape(A4))
+
+
+def asset_report_pdf(*, donation: Donation, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """The donation's asset report: every device with its grade, outcome and date."""
+    title = _("Asset report for donation %(reference)s") % {"reference": donation.reference}
+    facts = [
+        (_("Donor"), donation.donor.legal_name),
+        (_("Receiving hub"), donation.hub.name),
+        (_("Pledged"), _date(donation.pledged_at)),
+        (_("Report date"), _date(timezone.now())),
+    ]
+    data = [[_p(h) for h in header]]
+    for row in rows:
+        data.append([_p(_date(v) if isinstance(v, datetime) else v) for v in row])
+    table = LongTable(data, repeatRows=1)
+    table.setStyle(TABLE_STYLE)
+    story = [Paragraph(escape(title), STYLES["Title"]), _facts(facts), Spacer(1, 4 * mm), table]
+    return _pdf(story, title=title, pagesize=landscape(A4))
