@@ -8,5 +8,6 @@ urlpatterns = [
     path("auth/token/", AuthTokenView.as_view(), name="api-auth-token"),
     path("", include("hubs.api_urls")),
     path("", include("refurbishing.api_urls")),
+    path("", include("projects.api_urls")),
     path("", include("impact.api_urls")),
 ]

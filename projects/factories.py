@@ -5,7 +5,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from hubs.factories import HubFactory
 from projects.models import Project, Shipment
-from projects.services import project_allocate_device, shipment_deliver, shipment_ship
+from projects.services import project_allocate_device, shipment_create, shipment_deliver, shipment_ship
 from refurbishing.factories import TO_CONFIGURED, DeviceFactory, device_through
 
 
@@ -26,7 +26,7 @@ def shipment_shipped(*, project: Project, actor: AbstractBaseUser | None, count:
     for device in DeviceFactory.create_batch(count, donation__hub=project.hub):
         device_through(device, *TO_CONFIGURED, actor=actor)
         project_allocate_device(device=device, project=project, actor=actor)
-    return shipment_ship(shipment=project.shipments.get(status=Shipment.Status.PREPARING), actor=actor)
+    return shipment_ship(shipment=shipment_create(project=project, actor=actor), actor=actor)
 
 
 def shipment_delivered(*, project: Project, actor: AbstractBaseUser | None, count: int, beneficiaries: int) -> Shipment:

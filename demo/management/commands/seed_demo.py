@@ -28,11 +28,12 @@ from hubs.services import hub_create, hub_membership_add
 from impact.models import Metric
 from impact.selectors import impact_summary_refresh
 from impact.services import impact_fold_suspended, opening_balance_set
-from projects.models import Project, Shipment
+from projects.models import Project
 from projects.services import (
     project_allocate_device,
     project_coordinator_add,
     project_create,
+    shipment_create,
     shipment_deliver,
     shipment_ship,
 )
@@ -258,9 +259,9 @@ class Command(BaseCommand):
     def _ship(self, *, stage: str, batch: list[Device], project: Project, staff: AbstractBaseUser) -> None:
         for device in batch:
             project_allocate_device(device=device, project=project, actor=staff, note="Demo allocation.")
+        shipment = shipment_create(project=project, actor=staff, carrier="DHL Express", tracking_reference="")
         if stage == DeviceState.ALLOCATED:
-            return
-        shipment = project.shipments.get(status=Shipment.Status.PREPARING)
+            return  # a shipment being prepared
         shipment = shipment_ship(shipment=shipment, actor=staff, note="Demo shipment.")
         if stage == DeviceState.DELIVERED:
             per_device = self.rng.randint(*data.BENEFICIARIES_PER_DEVICE)
