@@ -222,10 +222,10 @@ def allocation_list_unshipped(*, project: Project) -> QuerySet[Allocation]:
 # --- fit: which configured devices suit a request ------------------------------------------------------------
 
 # A minimum processor class, matched in the device's CPU description: Intel Core iN, AMD Ryzen N, Apple M.
-CPU_PATTERNS = {
-    CpuClass.ENTRY: r"(core\s*(tm)?\s*i[3579]|ryzen\s*[3579]|apple\s*m\d|\bm[1-4]\b)",
-    CpuClass.MID: r"(core\s*(tm)?\s*i[579]|ryzen\s*[579]|apple\s*m\d|\bm[1-4]\b)",
-    CpuClass.HIGH: r"(core\s*(tm)?\s*i[79]|ryzen\s*[79]|apple\s*m\d|\bm[1-4]\b)",
+CPU_PATTERNS = {  # written for both PostgreSQL and SQLite/Python regular expressions (no \b: PostgreSQL differs)
+    CpuClass.ENTRY: r"(core\s*(\(tm\))?\s*i[3579]|ryzen\s*[3579]|apple\s*m[1-9])",
+    CpuClass.MID: r"(core\s*(\(tm\))?\s*i[579]|ryzen\s*[579]|apple\s*m[1-9])",
+    CpuClass.HIGH: r"(core\s*(\(tm\))?\s*i[79]|ryzen\s*[79]|apple\s*m[1-9])",
 }
 GRADES_AT_LEAST = {"A": ["A"], "B": ["A", "B"], "C": ["A", "B", "C"]}
 
