@@ -138,6 +138,15 @@ def _requests_create(*, project: Project, requests: Iterable[Mapping[str, Any]])
     return created
 
 
+def project_requests_add(*, project: Project, requests: Iterable[Mapping[str, Any]]) -> list[DeviceRequest]:
+    """Requests a hub registers for a project it serves (admin, demo data); approved with an approved project."""
+    with transaction.atomic():
+        created = _requests_create(project=project, requests=requests)
+        if project.status == Project.Status.APPROVED:
+            DeviceRequest.objects.filter(pk__in=[r.pk for r in created]).update(status=DeviceRequest.Status.APPROVED)
+    return created
+
+
 def project_apply(
     *,
     applicant: AbstractBaseUser,

@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from donations.models import Donation
-from projects.models import Project
+from projects.models import DeviceRequest, Project, Shipment
 from refurbishing.models import Device
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -89,6 +89,10 @@ def _open_every_operation(page) -> None:
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
+def _coordinator_shipped():
+    return _first(Shipment.objects.filter(project__coordinators__username="coordinator-demo", status="shipped"))
+
+
 def _first(queryset):
     obj = queryset.first()
     assert obj is not None, f"the demo data has no {queryset.model.__name__} for this page"
@@ -134,11 +138,51 @@ VISITS = [
         _submit_with_mistakes("main form", "button[type=submit]:not([name])"),
     ),
     Visit("coordinator portal", "coordinator-demo", lambda: reverse("projects:portal")),
+    Visit("coordinator applications", "coordinator-demo", lambda: reverse("projects:applications")),
+    Visit("application form", "coordinator-demo", lambda: reverse("projects:apply")),
     Visit(
-        "coordinator portal, delivery with errors",
+        "application form, with errors",
         "coordinator-demo",
-        lambda: reverse("projects:portal"),
+        lambda: reverse("projects:apply"),
+        _submit_with_mistakes("main form.stack"),
+    ),
+    Visit(
+        "coordinator project",
+        "coordinator-demo",
+        lambda: reverse(
+            "projects:project", args=[_first(Project.objects.filter(coordinators__username="coordinator-demo")).pk]
+        ),
+    ),
+    Visit("coordinator shipments", "coordinator-demo", lambda: reverse("projects:shipments")),
+    Visit(
+        "coordinator shipment, delivery form",
+        "coordinator-demo",
+        lambda: reverse("projects:shipment", args=[_coordinator_shipped().pk]),
+    ),
+    Visit(
+        "coordinator shipment, delivery with errors",
+        "coordinator-demo",
+        lambda: reverse("projects:shipment", args=[_coordinator_shipped().pk]),
         _submit_with_mistakes("form.confirm"),
+    ),
+    Visit("hub projects", "manager-ke-mba", lambda: reverse("projects:hub")),
+    Visit(
+        "hub application review",
+        "manager-ke-mba",
+        lambda: reverse("projects:hub-review", args=[_first(Project.objects.filter(status="submitted")).pk]),
+    ),
+    Visit(
+        "hub request allocation",
+        "manager-ke-mba",
+        lambda: reverse(
+            "projects:hub-request",
+            args=[_first(DeviceRequest.objects.filter(project__hub__code="KE-MBA", status="approved")).pk],
+        ),
+    ),
+    Visit(
+        "hub shipment",
+        "manager-ke-mba",
+        lambda: reverse("projects:hub-shipment", args=[_first(Shipment.objects.filter(hub__code="KE-MBA")).pk]),
     ),
     Visit("admin device list", "staff-be-bru", lambda: reverse("admin:refurbishing_device_changelist")),
     Visit(
