@@ -394,3 +394,20 @@ def test_a_story_is_public_once_a_manager_approves_it(shipped, coordinator, mana
     project_story_review(story=story, reviewer=manager_ke_mba, approve=True)
     assert list(project_story_list_public(project_id=project.pk)) == [story]
     assert ProjectStory.objects.get().status == "approved"
+
+
+def test_an_approved_story_shows_on_the_public_project_page_without_its_author(
+    client, shipped, coordinator, manager_ke_mba
+):
+    project, shipment, devices = shipped
+    Project.objects.filter(pk=project.pk).update(public=True)
+    confirm(shipment, coordinator, arrived=devices, people=60)
+    story = project_story_submit(
+        project=project, author=coordinator, text="Sixty girls code every week.", devices_count=3, people_count=60
+    )
+    page = client.get(f"/en/public/projects/{project.pk}/")
+    assert "Sixty girls code" not in page.content.decode()
+    project_story_review(story=story, reviewer=manager_ke_mba, approve=True)
+    html = client.get(f"/en/public/projects/{project.pk}/").content.decode()
+    assert "Sixty girls code every week." in html
+    assert coordinator.username not in html and coordinator.email not in html
