@@ -5,6 +5,7 @@ is a 404. Every write goes through ``projects.services``; a refusal answers with
 someone else acted first.
 """
 
+import json
 from typing import Any
 
 from django.http import HttpResponse
@@ -13,6 +14,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -43,6 +45,18 @@ from .services import (
     shipment_create,
     shipment_ship,
 )
+
+
+class PdfRenderer(BaseRenderer):
+    """Lets a client ask for the packing list as application/pdf; an error body still goes out as JSON text."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else json.dumps(data).encode()
+
 
 STATUS_BY_CODE = {
     "invalid": status.HTTP_400_BAD_REQUEST,
@@ -458,7 +472,7 @@ class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
         parameters=[ID],
         responses={(200, "application/pdf"): OpenApiTypes.BINARY},
     )
-    @action(detail=True, methods=["get"], url_path="packing-list")
+    @action(detail=True, methods=["get"], url_path="packing-list", renderer_classes=[JSONRenderer, PdfRenderer])
     def packing_list(self, request: Request, pk: str | None = None) -> HttpResponse:
         shipment = get_object_or_404(self.get_queryset(), pk=pk)
         response = HttpResponse(packing_list_pdf(shipment=shipment), content_type="application/pdf")
