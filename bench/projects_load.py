@@ -210,9 +210,9 @@ def main() -> int:
             partner_done = threading.Event()
 
             def partner():
-                while not stop.is_set():
-                    if not partner_go.wait(0.5):
-                        continue
+                # Never leaves while its leader may be waiting at the barrier (a daemon: it ends with the run).
+                while True:
+                    partner_go.wait()
                     partner_go.clear()
                     job = partner_job[0]
                     partner_result[0] = race(barrier, job)
@@ -270,9 +270,8 @@ def main() -> int:
             partner_done = threading.Event()
 
             def partner():
-                while not stop.is_set():
-                    if not partner_go.wait(0.5):
-                        continue
+                while True:
+                    partner_go.wait()
                     partner_go.clear()
                     partner_result[0] = race(barrier, partner_job[0])
                     partner_done.set()
