@@ -892,6 +892,12 @@ def handle_ship(*, device: Device, actor: AbstractBaseUser, cleaned: dict[str, A
 
     The device's own guards speak first (a missing wipe), then whether it is in a shipment at all.
     """
+    fresh = Device.objects.get(pk=device.pk)
+    if fresh.state in (Device.State.SHIPPED, Device.State.DELIVERED):
+        # Someone shipped its shipment first: the loser of that race is told so, as a conflict.
+        raise LifecycleError(
+            _("%(device)s was just shipped with its shipment by someone else.") % {"device": fresh}, code="conflict"
+        )
     refusal = _device_guard_refusal(device, "ship")
     if refusal:
         raise LifecycleError(refusal)

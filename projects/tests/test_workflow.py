@@ -411,3 +411,12 @@ def test_an_approved_story_shows_on_the_public_project_page_without_its_author(
     html = client.get(f"/en/public/projects/{project.pk}/").content.decode()
     assert "Sixty girls code every week." in html
     assert coordinator.username not in html and coordinator.email not in html
+
+
+def test_shipping_a_device_of_a_shipment_already_shipped_is_a_conflict(shipped, staff_ke_mba, token_client):
+    project, shipment, devices = shipped
+    response = token_client(staff_ke_mba).post(
+        f"/api/v1/devices/{devices[0].pk}/transitions/", {"action": "ship"}, format="json"
+    )
+    assert response.status_code == 409
+    assert "just shipped" in response.json()["detail"]
