@@ -80,6 +80,8 @@ def _apply_errors(form: forms.Form, error: ProjectError | LifecycleError) -> Non
 def portal(request: HttpRequest) -> HttpResponse:
     """My projects: each project's status, the hub's reason, its requests and shipments."""
     projects = list(project_list_coordinated(user=request.user).prefetch_related("shipments"))
+    if request.session.get("closegap_coordinator") != bool(projects):
+        request.session["closegap_coordinator"] = bool(projects)  # the site's "My projects" link from now on
     return render(request, "projects/portal.html", {"projects": projects, "section": "projects"})
 
 

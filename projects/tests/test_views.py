@@ -153,3 +153,24 @@ def test_another_hubs_pages_are_404(client, hubs, coordinator, manager_ke_mba, s
     client.force_login(staff_be)
     assert client.get(reverse("projects:hub-review", args=[project.pk])).status_code == 404
     assert client.get(reverse("projects:hub-request", args=[project.requests.get().pk])).status_code == 404
+
+
+def test_my_projects_runs_a_fixed_number_of_queries(client, hubs, staff_be, coordinator):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    project = ProjectFactory(hub=hubs["BE-BRU"])
+    project.coordinators.add(coordinator)
+    shipment_shipped(project=project, actor=staff_be, count=1)
+    client.force_login(coordinator)
+    client.get(reverse("projects:portal"))  # the first visit remembers the coordinator in the session
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("projects:portal"))
+    for _ in range(3):
+        more = ProjectFactory(hub=hubs["BE-BRU"])
+        more.coordinators.add(coordinator)
+        shipment_shipped(project=more, actor=staff_be, count=2)
+    with CaptureQueriesContext(connection) as many:
+        html = client.get(reverse("projects:portal")).content.decode()
+    assert len(many) == len(few)
+    assert html.count(reverse("projects:portal")) >= 1
