@@ -94,6 +94,16 @@ def staff_ke_nbo(hubs):
 
 
 @pytest.fixture
+def manager_ke_mba(hubs):
+    """The manager of the Mombasa hub: reviews applications, allocates beyond a request, corrects deliveries."""
+    from hubs.services import hub_membership_add
+
+    user = StaffFactory(username="manager-ke-mba")
+    hub_membership_add(hub=hubs["KE-MBA"], user=user, role="manager")
+    return user
+
+
+@pytest.fixture
 def superuser(db):
     return UserFactory(username="admin", is_staff=True, is_superuser=True)
 

@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("refurbishing.api_urls")),
     path("", include("refurbishing.snapshot_api_urls")),
     path("", include("donations.api_urls")),
+    path("", include("projects.api_urls")),
     path("", include("impact.api_urls")),
 ]

@@ -94,13 +94,19 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503)
 
 
+COORDINATOR_SESSION_KEY = "closegap_coordinator"
+
+
 @login_required
 def after_login(request: HttpRequest) -> HttpResponse:
     """Send each person to their own place: hub staff to the admin, coordinators and donors to their portals."""
     user = request.user
+    coordinates = project_list_for_user(user=user).exists()
+    # The site's navigation offers "My projects" to coordinators without a query on every page.
+    request.session[COORDINATOR_SESSION_KEY] = coordinates
     if user.is_staff and user_is_hub_staff(user=user):
         return redirect("admin:index")
-    if project_list_for_user(user=user).exists() and not donor_list_for_user(user=user).exists():
+    if coordinates and not donor_list_for_user(user=user).exists():
         return redirect("projects:portal")
     return redirect("donations:portal")
 

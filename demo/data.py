@@ -150,6 +150,24 @@ PROJECTS = {
 }
 
 COORDINATOR = "coordinator-demo"
+# What every demo project asks for (approved with the project); the demo's configured laptops fit it.
+PROJECT_REQUESTS = [
+    {"category": "laptop", "quantity": 10, "min_ram_gb": None, "min_grade": "C", "keyboard_layout": "QWERTY US"},
+]
+# coordinator-demo's new application, waiting for the hub manager's review.
+APPLICATION_HUB = "KE-MBA"
+APPLICATION = {
+    "organisation": "Lycée Technique de Bukavu",
+    "name": "Solar-powered classroom",
+    "kind": "education",
+    "country": "KE",
+    "place": "Kilifi",
+    "expected_beneficiaries": 240,
+    "requests": [
+        {"category": "laptop", "quantity": 20, "min_ram_gb": 8, "min_cpu": "entry", "ssd_required": True},
+        {"category": "monitor", "quantity": 4},
+    ],
+}
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from .models import Hub, UserProfile
+from .models import Hub, HubMembership, UserProfile
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -41,6 +41,26 @@ def user_can_act_in_hub(*, user: AnyUser, hub_id: int | None) -> bool:
     if ids is None:
         return True
     return hub_id is not None and hub_id in ids
+
+
+def user_is_hub_manager(*, user: AnyUser, hub_id: int | None) -> bool:
+    """Whether the user manages this hub (reviews applications, overrides allocations); superusers do everywhere."""
+    if not user.is_authenticated or not user.is_active or hub_id is None:
+        return False
+    if user.is_superuser:
+        return True
+    return HubMembership.objects.filter(user=user, hub_id=hub_id, role=HubMembership.Role.MANAGER).exists()
+
+
+def hub_ids_managed_by(*, user: AnyUser) -> set[int] | None:
+    """The ids of the hubs the user manages, or None meaning "all hubs" (superusers)."""
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    if user.is_superuser:
+        return None
+    return set(
+        HubMembership.objects.filter(user=user, role=HubMembership.Role.MANAGER).values_list("hub_id", flat=True)
+    )
 
 
 def restrict_to_user_hubs(queryset: QuerySet, *, user: AnyUser, field: str = "hub") -> QuerySet:

@@ -49,6 +49,13 @@ def event_deltas(event: Mapping[str, Any]) -> list[tuple[CellKey, Decimal]]:
     hub_id = event["hub_id"]
     category = event["device__category"]
     deltas: list[tuple[CellKey, Decimal]] = []
+    if event["action"] == "correct_reach":
+        # A corrected delivery confirmation: only the difference in people, in the month the delivery counted in
+        # (so a lower figure never takes a later month's cell below zero). The device did not move again.
+        if data.get("month"):
+            month = date.fromisoformat(data["month"])
+        delta = Decimal(int(data.get("beneficiaries_delta") or 0))
+        return [((Metric.BENEFICIARIES_REACHED, hub_id, kind, category, month), delta)] if delta else []
     metric = _COUNT_METRIC_BY_STATE.get(to_state)
     if metric is not None:
         deltas.append(((metric, hub_id, kind, category, month), Decimal(1)))

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET
 from django_countries import countries as country_names
 
 from projects.models import Project
-from projects.selectors import project_get_public, project_list_public
+from projects.selectors import project_get_public, project_list_public, project_story_list_public
 
 from .charts import Series, horizontal_bars, legend, monthly_bars
 from .models import Metric
@@ -275,7 +275,14 @@ def public_project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "impact/project.html",
-        {"project": public_project_as_dict(project), "country": _country(project.country)},
+        {
+            "project": public_project_as_dict(project),
+            "country": _country(project.country),
+            # Text and counts only, approved by a hub manager; never the author.
+            "stories": list(
+                project_story_list_public(project_id=project.pk).values("text", "devices_count", "people_count")[:5]
+            ),
+        },
     )
 
 

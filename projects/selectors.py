@@ -1,14 +1,25 @@
 """Reads for the coordinator portal, scoped to the projects the user coordinates, and for the public pages."""
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, Sum
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils.translation import gettext
 
+from hubs.selectors import hub_ids_for_user, hub_ids_managed_by, restrict_to_user_hubs
 from refurbishing.destinations import Destination
-from refurbishing.models import DeviceState
+from refurbishing.models import Device, DeviceState
 
-from .models import Project, Shipment
+from .models import (
+    Allocation,
+    CpuClass,
+    DeliveryConfirmation,
+    DeliveryLine,
+    DeviceRequest,
+    Project,
+    ProjectStory,
+    Shipment,
+)
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -91,3 +102,187 @@ def project_destinations(project_ids: set[int]) -> dict[int, Destination]:
             public_url=reverse("impact:project", args=[project.pk]) if project.public else "",
         )
     return destinations
+
+
+def project_story_list_public(*, project_id: int) -> QuerySet[ProjectStory]:
+    """A public project's stories that a hub manager approved, newest first."""
+    return ProjectStory.objects.filter(project_id=project_id, status=ProjectStory.Status.APPROVED).order_by(
+        "-created_at", "-id"
+    )
+
+
+# --- scoping: a coordinator sees their organisation's projects, hub staff their hubs' ---------------------------
+
+
+def _coordinated_organisations(user: User) -> QuerySet:
+    return Project.objects.filter(coordinators=user).values("organisation")
+
+
+def project_list_visible(*, user: User) -> QuerySet[Project]:
+    """Projects the user may see: their organisation's (as a coordinator) and their hubs' (as hub staff).
+
+    The organisation is the one of the projects the user coordinates (``Project.organisation``).
+    """
+    if not user.is_authenticated or not user.is_active:
+        return Project.objects.none()
+    own = Q(organisation__in=_coordinated_organisations(user)) | Q(coordinators=user)
+    hub_ids = hub_ids_for_user(user=user)
+    scope = Q() if hub_ids is None else own | Q(hub_id__in=hub_ids)
+    ids = Project.objects.filter(scope).values("pk")
+    return Project.objects.filter(pk__in=ids).select_related("hub").order_by("name", "id")
+
+
+def project_get_visible(*, user: User, pk: int) -> Project:
+    return project_list_visible(user=user).get(pk=pk)
+
+
+def project_list_coordinated(*, user: User) -> QuerySet[Project]:
+    """The projects the user coordinates themselves (the project portal's "My projects")."""
+    if not user.is_authenticated:
+        return Project.objects.none()
+    return (
+        Project.objects.filter(coordinators=user)
+        .select_related("hub")
+        .prefetch_related("requests")
+        .order_by("name", "id")
+    )
+
+
+def project_get_coordinated(*, user: User, pk: int) -> Project:
+    return project_list_coordinated(user=user).get(pk=pk)
+
+
+def device_request_list_visible(*, user: User) -> QuerySet[DeviceRequest]:
+    return (
+        DeviceRequest.objects.filter(project__in=project_list_visible(user=user).values("pk"))
+        .select_related("project", "project__hub")
+        .annotate(allocated=Count("allocations"))
+        .order_by("-created_at", "-id")
+    )
+
+
+def shipment_list_visible(*, user: User) -> QuerySet[Shipment]:
+    return (
+        Shipment.objects.filter(project__in=project_list_visible(user=user).values("pk"))
+        .select_related("project", "hub")
+        .annotate(device_count=Count("devices", distinct=True))
+        .order_by("-created_at", "-id")
+    )
+
+
+def shipment_list_for_coordinator(*, user: User) -> QuerySet[Shipment]:
+    if not user.is_authenticated:
+        return Shipment.objects.none()
+    return (
+        Shipment.objects.filter(project__in=Project.objects.filter(coordinators=user).values("pk"))
+        .select_related("project", "hub")
+        .annotate(device_count=Count("devices", distinct=True))
+        .order_by("-created_at", "-id")
+    )
+
+
+def delivery_list_visible(*, user: User) -> QuerySet[DeliveryConfirmation]:
+    return (
+        DeliveryConfirmation.objects.filter(shipment__project__in=project_list_visible(user=user).values("pk"))
+        .select_related("shipment", "shipment__project")
+        .prefetch_related("lines", "corrections")
+        .order_by("-created_at", "-id")
+    )
+
+
+# --- for hub managers ----------------------------------------------------------------------------------------
+
+
+def project_list_for_review(*, user: User) -> QuerySet[Project]:
+    """Applications waiting for a decision at the hubs the user manages."""
+    managed = hub_ids_managed_by(user=user)
+    projects = Project.objects.filter(status=Project.Status.SUBMITTED)
+    if managed is not None:
+        projects = projects.filter(hub_id__in=managed)
+    return projects.select_related("hub").prefetch_related("requests").order_by("id")
+
+
+def device_request_list_to_allocate(*, user: User) -> QuerySet[DeviceRequest]:
+    """Approved requests at the user's hubs that still want devices."""
+    return (
+        restrict_to_user_hubs(
+            DeviceRequest.objects.filter(status=DeviceRequest.Status.APPROVED), user=user, field="project__hub"
+        )
+        .select_related("project", "project__hub")
+        .annotate(allocated=Count("allocations"))
+        .order_by("created_at", "id")
+    )
+
+
+def story_list_for_review(*, user: User) -> QuerySet[ProjectStory]:
+    managed = hub_ids_managed_by(user=user)
+    stories = ProjectStory.objects.filter(status=ProjectStory.Status.SUBMITTED)
+    if managed is not None:
+        stories = stories.filter(project__hub_id__in=managed)
+    return stories.select_related("project").order_by("id")
+
+
+def delivery_lines_flagged(*, user: User) -> QuerySet[DeliveryLine]:
+    """Devices a project reported missing or damaged that are still shipped: the hub follows them up."""
+    lines = DeliveryLine.objects.filter(
+        outcome__in=[DeliveryLine.Outcome.MISSING, DeliveryLine.Outcome.DAMAGED], device__state=DeviceState.SHIPPED
+    )
+    return restrict_to_user_hubs(lines, user=user, field="confirmation__shipment__hub").select_related(
+        "device", "confirmation__shipment__project"
+    )
+
+
+def allocation_list_unshipped(*, project: Project) -> QuerySet[Allocation]:
+    return Allocation.objects.filter(project=project, shipment__isnull=True).select_related("device").order_by("id")
+
+
+# --- fit: which configured devices suit a request ------------------------------------------------------------
+
+# A minimum processor class, matched in the device's CPU description: Intel Core iN, AMD Ryzen N, Apple M.
+CPU_PATTERNS = {  # written for both PostgreSQL and SQLite/Python regular expressions (no \b: PostgreSQL differs)
+    CpuClass.ENTRY: r"(core\s*(\(tm\))?\s*i[3579]|ryzen\s*[3579]|apple\s*m[1-9])",
+    CpuClass.MID: r"(core\s*(\(tm\))?\s*i[579]|ryzen\s*[579]|apple\s*m[1-9])",
+    CpuClass.HIGH: r"(core\s*(\(tm\))?\s*i[79]|ryzen\s*[79]|apple\s*m[1-9])",
+}
+GRADES_AT_LEAST = {"A": ["A"], "B": ["A", "B"], "C": ["A", "B", "C"]}
+
+
+def _fit_conditions(request: DeviceRequest) -> Q:
+    """The one definition of "this device fits this request", as a query.
+
+    Today it reads the device's own fields: category, RAM, storage, CPU class and grade. The request's SSD,
+    keyboard layout and language are kept on the request but not filtered yet: they will come from the
+    configuration record (refurbishing.ConfigurationRecord) once it exists; add them here, and only here.
+    """
+    q = Q(category=request.category, hub_id=request.project.hub_id, state=DeviceState.CONFIGURED)
+    if request.min_ram_gb:
+        q &= Q(ram_gb__gte=request.min_ram_gb)
+    if request.min_storage_gb:
+        q &= Q(storage_gb__gte=request.min_storage_gb)
+    if request.min_cpu:
+        q &= Q(cpu__iregex=CPU_PATTERNS[CpuClass(request.min_cpu)])
+    q &= Q(grade__in=GRADES_AT_LEAST.get(request.min_grade or "C", ["A", "B", "C"]))
+    return q
+
+
+def device_list_fitting(*, request: DeviceRequest) -> QuerySet[Device]:
+    """Configured, unallocated devices at the request's hub that fit it, best first (grade, then RAM, storage)."""
+    return (
+        Device.objects.filter(_fit_conditions(request), allocation__isnull=True)
+        .select_related("hub")
+        .order_by("grade", F("ram_gb").desc(nulls_last=True), F("storage_gb").desc(nulls_last=True), "id")
+    )
+
+
+def device_suggestion_for_request(*, request: DeviceRequest, limit: int) -> QuerySet[Device]:
+    return device_list_fitting(request=request)[: max(limit, 0)]
+
+
+def device_fit_refusal(*, device: Device, request: DeviceRequest) -> str | None:
+    """Why a device does not fit a request (None when it does), for the refusal a person reads."""
+    if Device.objects.filter(_fit_conditions(request), pk=device.pk).exists():
+        return None
+    return gettext(
+        "%(device)s does not fit the request (%(request)s): check its category, state, hub, RAM, storage, CPU and "
+        "grade."
+    ) % {"device": device, "request": request}

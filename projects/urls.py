@@ -4,6 +4,21 @@ from . import views
 
 app_name = "projects"
 urlpatterns = [
+    # Coordinators: My projects, applications, shipments.
     path("", views.portal, name="portal"),
-    path("shipments/<int:pk>/deliver/", views.shipment_confirm_delivery, name="deliver"),
+    path("applications/", views.applications, name="applications"),
+    path("apply/", views.apply, name="apply"),
+    path("<int:pk>/", views.project_detail, name="project"),
+    path("<int:pk>/story/", views.story_submit, name="story"),
+    path("shipments/", views.shipments, name="shipments"),
+    path("shipments/<int:pk>/", views.shipment_detail, name="shipment"),
+    # Hub staff and managers.
+    path("hub/", views.hub_dashboard, name="hub"),
+    path("hub/applications/<int:pk>/", views.hub_review, name="hub-review"),
+    path("hub/requests/<int:pk>/", views.hub_request, name="hub-request"),
+    path("hub/projects/<int:pk>/shipments/", views.hub_shipment_create, name="hub-shipment-create"),
+    path("hub/shipments/<int:pk>/", views.hub_shipment, name="hub-shipment"),
+    path("hub/shipments/<int:pk>/packing-list.pdf", views.packing_list, name="packing-list"),
+    path("hub/deliveries/<int:pk>/correct/", views.hub_correct, name="hub-correct"),
+    path("hub/stories/<int:pk>/", views.hub_story, name="hub-story"),
 ]

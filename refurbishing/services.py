@@ -20,7 +20,7 @@ from hubs.models import Hub
 from hubs.selectors import user_can_act_in_hub
 
 from .errors import LifecycleError
-from .lifecycle import Move, Need, Transition, action_verb, source_states, transitions_for
+from .lifecycle import Move, Need, Transition, action_verb, recorded_by_a_person, source_states, transitions_for
 from .models import (
     ConfigurationRecord,
     Device,
@@ -566,3 +566,65 @@ def device_transition(
 def device_events_mark_counted(*, event_ids: Iterable[int]) -> int:
     """Mark events as folded into the impact counters. Called inside the fold's transaction."""
     return DeviceEvent.objects.filter(pk__in=list(event_ids), impact_counted=False).update(impact_counted=True)
+
+
+# Events that record a fact about a device without moving it. Only these actions may be written this way.
+CORRECTION_ACTIONS = ("correct_reach",)
+
+
+def device_event_correct(
+    *,
+    device: Device,
+    action: str,
+    actor: AbstractBaseUser | None,
+    note: str,
+    data: Mapping[str, Any],
+) -> DeviceEvent:
+    """Append a correction to a device's chain of custody: the state stays, nothing earlier is changed.
+
+    Used for a delivered device whose confirmed reach was corrected (``correct_reach``): the event carries the
+    difference (``beneficiaries_delta``), which the impact counters fold like any event.
+    """
+    if action not in CORRECTION_ACTIONS:
+        raise LifecycleError(_("'%(action)s' is not a correction.") % {"action": action})
+    with transaction.atomic():
+        locked = Device.objects.select_for_update().get(pk=device.pk)
+        if actor is not None and not user_can_act_in_hub(user=actor, hub_id=locked.hub_id):
+            raise LifecycleError(_("%(device)s is at a hub you do not work at.") % {"device": locked}, code="forbidden")
+        event = DeviceEvent.objects.create(
+            device=locked,
+            action=action,
+            from_state=locked.state,
+            to_state=locked.state,
+            actor=actor,
+            hub_id=locked.hub_id,
+            occurred_at=timezone.now(),
+            note=note,
+            data=dict(data),
+        )
+        _announce(event)
+    return event
+
+
+def device_transition_refusal(
+    *,
+    device: Device,
+    action: str,
+    data: Mapping[str, Any] | None = None,
+    record: Mapping[str, Any] | None = None,
+) -> str | None:
+    """Why ``device_transition`` would refuse this move right now (the state, then each guard), or None.
+
+    A read: nothing is locked or written. Callers that act on many devices at once (shipping a shipment) ask
+    first, so a refusal names the reason that matters (a missing wipe) before any bookkeeping of theirs.
+    """
+    record = dict(record or {})
+    try:
+        transition = _pick_transition(device=device, action=action, record=record)
+        move = Move(device=device, transition=transition, actor=None, record=record, data=dict(data or {}))
+        for guard in transition.guards:
+            if guard is not recorded_by_a_person:
+                guard(move)
+    except LifecycleError as error:
+        return error.message
+    return None

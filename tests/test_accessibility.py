@@ -28,7 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from donations.models import Certificate, Donation, Donor
 from hubs.accounts import invitation_token
 from hubs.models import Invitation
-from projects.models import Project
+from projects.models import DeviceRequest, Project, Shipment
 from refurbishing.models import Device
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -112,6 +112,10 @@ def _demo_donations(*, certified: bool):
     donations = Donation.objects.filter(donor__users__username="donor-demo").order_by("pk")
     with_certificate = Certificate.objects.filter(kind="sanitisation").values("donation")
     return donations.filter(pk__in=with_certificate) if certified else donations.exclude(pk__in=with_certificate)
+
+
+def _coordinator_shipped():
+    return _first(Shipment.objects.filter(project__coordinators__username="coordinator-demo", status="shipped"))
 
 
 def _first(queryset):
@@ -258,11 +262,51 @@ VISITS = [
         lambda: reverse("donations:detail", args=[_editable_pledge().reference]),
     ),
     Visit("coordinator portal", "coordinator-demo", lambda: reverse("projects:portal")),
+    Visit("coordinator applications", "coordinator-demo", lambda: reverse("projects:applications")),
+    Visit("application form", "coordinator-demo", lambda: reverse("projects:apply")),
     Visit(
-        "coordinator portal, delivery with errors",
+        "application form, with errors",
         "coordinator-demo",
-        lambda: reverse("projects:portal"),
+        lambda: reverse("projects:apply"),
+        _submit_with_mistakes("main form.stack"),
+    ),
+    Visit(
+        "coordinator project",
+        "coordinator-demo",
+        lambda: reverse(
+            "projects:project", args=[_first(Project.objects.filter(coordinators__username="coordinator-demo")).pk]
+        ),
+    ),
+    Visit("coordinator shipments", "coordinator-demo", lambda: reverse("projects:shipments")),
+    Visit(
+        "coordinator shipment, delivery form",
+        "coordinator-demo",
+        lambda: reverse("projects:shipment", args=[_coordinator_shipped().pk]),
+    ),
+    Visit(
+        "coordinator shipment, delivery with errors",
+        "coordinator-demo",
+        lambda: reverse("projects:shipment", args=[_coordinator_shipped().pk]),
         _submit_with_mistakes("form.confirm"),
+    ),
+    Visit("hub projects", "manager-ke-mba", lambda: reverse("projects:hub")),
+    Visit(
+        "hub application review",
+        "manager-ke-mba",
+        lambda: reverse("projects:hub-review", args=[_first(Project.objects.filter(status="submitted")).pk]),
+    ),
+    Visit(
+        "hub request allocation",
+        "manager-ke-mba",
+        lambda: reverse(
+            "projects:hub-request",
+            args=[_first(DeviceRequest.objects.filter(project__hub__code="KE-MBA", status="approved")).pk],
+        ),
+    ),
+    Visit(
+        "hub shipment",
+        "manager-ke-mba",
+        lambda: reverse("projects:hub-shipment", args=[_first(Shipment.objects.filter(hub__code="KE-MBA")).pk]),
     ),
     Visit("admin device list", "staff-be-bru", lambda: reverse("admin:refurbishing_device_changelist")),
     Visit(

@@ -4,8 +4,7 @@ import pytest
 from django.urls import reverse
 
 from projects.factories import ProjectFactory
-from projects.models import Shipment
-from projects.services import project_allocate_device
+from projects.services import project_allocate_device, shipment_create
 from refurbishing.factories import TO_CONFIGURED, DeviceFactory, device_through
 
 ADMIN_MODELS = [
@@ -38,7 +37,7 @@ def test_every_admin_page_opens(client, hubs, staff_ke_mba, superuser, who):
         "refurbishing_device": device,
         "refurbishing_deviceevent": device.events.first(),
         "projects_project": project,
-        "projects_shipment": Shipment.objects.get(),
+        "projects_shipment": shipment_create(project=project, actor=staff_ke_mba),
     }
     client.force_login(user)
 

@@ -24,7 +24,9 @@ def public_totals(client):
 @pytest.mark.usefixtures("fresh_cache")
 def test_donor_to_beneficiary_journey_moves_public_totals_by_exactly_that(hubs, staff_ke_nbo, sanitisation):
     OpeningBalanceFactory(hub=hubs["KE-NBO"], metric=Metric.DEVICES_RECEIVED, value=1_000)
-    project = ProjectFactory(hub=hubs["KE-NBO"], kind="education", name="Nairobi school lab")
+    project = ProjectFactory(
+        hub=hubs["KE-NBO"], kind="education", name="Nairobi school lab", expected_beneficiaries=300
+    )
     public = APIClient()
     before = public_totals(public)
     assert before["devices_received"] == 1_000
@@ -55,12 +57,18 @@ def test_donor_to_beneficiary_journey_moves_public_totals_by_exactly_that(hubs, 
         {"action": "inspect", "passed": "true", "grade": "A"},
         {"action": "configure", "operating_system": "Windows 11 Pro", "licence": "microsoft_refurbisher"},
         {"action": "allocate", "project": project.pk},
-        {"action": "ship"},
     ]
     for device in devices:
         for step in steps:
             response = api.post(f"/api/v1/devices/{device['id']}/transitions/", step, format="json")
             assert response.status_code == 200, (step, response.json())
+    # The hub puts the shipment together and ships it in one act.
+    shipment = api.post("/api/v1/shipments/", {"project": project.pk, "carrier": "G4S"}, format="json")
+    assert shipment.status_code == 201, shipment.json()
+    assert len(shipment.json()["devices"]) == 3
+    shipped = api.post(f"/api/v1/shipments/{shipment.json()['id']}/ship/", format="json")
+    assert shipped.status_code == 200, shipped.json()
+    assert {d["state"] for d in shipped.json()["devices"]} == {"shipped"}
     for n, device in enumerate(devices):
         body = {"action": "deliver", "beneficiaries": 40 + n}
         response = api.post(f"/api/v1/devices/{device['id']}/transitions/", body, format="json")

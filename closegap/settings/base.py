@@ -231,6 +231,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DeviceStateEnum": "refurbishing.models.DeviceState",
         "DeviceActionEnum": "refurbishing.lifecycle.ACTIONS",
+        # A device's grade and the lowest grade a request accepts are one choice set.
+        "GradeEnum": "refurbishing.models.Device.Grade",
     },
 }
 

@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 
 from projects.factories import ProjectFactory, shipment_shipped
-from projects.models import DeviceRequest, Shipment
+from projects.models import Allocation, DeviceRequest, Shipment
+from projects.services import shipment_create
 from refurbishing.factories import TO_CONFIGURED, DeviceFactory, device_through
 from refurbishing.models import Device
 
@@ -41,7 +42,8 @@ def test_allocate_offers_only_projects_of_the_users_hubs(client, hubs, staff_ke_
     _allocate(client, [device], apply="1", **{"lifecycle-project": mine.pk})
     device.refresh_from_db()
     assert device.state == Device.State.ALLOCATED
-    assert Shipment.objects.get().project == mine
+    assert Allocation.objects.get(device=device).project == mine
+    assert not Shipment.objects.exists()  # a shipment is put together explicitly
 
 
 def test_ship_and_confirm_delivery_actions(client, hubs, staff_ke_mba):
@@ -51,7 +53,7 @@ def test_ship_and_confirm_delivery_actions(client, hubs, staff_ke_mba):
     for device in devices:
         device_through(device, *TO_CONFIGURED, actor=staff_ke_mba)
     _allocate(client, devices, apply="1", **{"lifecycle-project": project.pk})
-    shipment = Shipment.objects.get(project=project)
+    shipment = shipment_create(project=project, actor=staff_ke_mba)  # put together explicitly
     assert shipment.devices.count() == 2
     changelist = reverse(SHIPMENT_CHANGELIST)
 

@@ -4,7 +4,7 @@ import pytest
 
 from projects.factories import ProjectFactory, shipment_shipped
 from projects.models import Shipment
-from projects.services import project_allocate_device
+from projects.services import project_allocate_device, shipment_create
 from refurbishing.factories import TO_CONFIGURED, DeviceFactory, device_through
 from refurbishing.models import Device, DeviceEvent
 from refurbishing.services import device_update
@@ -30,6 +30,8 @@ def test_the_whole_journey_through_the_api(staff_ke_mba, hubs, sanitisation, tok
         ({"action": "deliver", "beneficiaries": 25}, "delivered"),
     ]
     for body, state in steps:
+        if body["action"] == "ship":
+            shipment_create(project=project, actor=staff_ke_mba)  # a shipment is put together explicitly
         response = post_action(client, device, body)
         assert response.status_code == 200, (body, response.content)
         assert response.json()["state"] == state
@@ -69,7 +71,12 @@ def test_allocate_to_another_hubs_project_neither_moves_nor_names_it(hubs, staff
 
 def test_allocate_then_ship_with_the_project_service(staff_ke_mba, hubs, token_client):
     device = device_through(DeviceFactory(donation__hub=hubs["KE-MBA"]), *TO_CONFIGURED, actor=staff_ke_mba)
-    project_allocate_device(device=device, project=ProjectFactory(hub=hubs["KE-MBA"]), actor=staff_ke_mba)
+    project = ProjectFactory(hub=hubs["KE-MBA"])
+    project_allocate_device(device=device, project=project, actor=staff_ke_mba)
+    refused = post_action(token_client(staff_ke_mba), device, {"action": "ship"})
+    assert refused.status_code == 400
+    assert "not in a shipment yet" in refused.json()["detail"]
+    shipment_create(project=project, actor=staff_ke_mba)
     response = post_action(token_client(staff_ke_mba), device, {"action": "ship"})
     assert response.status_code == 200
     assert response.json()["state"] == "shipped"

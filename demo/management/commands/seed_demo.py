@@ -34,11 +34,14 @@ from hubs.services import hub_create, hub_membership_add
 from impact.models import Metric
 from impact.selectors import impact_summary_refresh
 from impact.services import impact_fold_suspended, opening_balance_set
-from projects.models import Project, Shipment
+from projects.models import Project
 from projects.services import (
     project_allocate_device,
+    project_apply,
     project_coordinator_add,
     project_create,
+    project_requests_add,
+    shipment_create,
     shipment_deliver,
     shipment_ship,
 )
@@ -143,6 +146,10 @@ class Command(BaseCommand):
             username = self._staff_username(code)
             users[username] = self._user(username, staff=True)
             hub_membership_add(hub=hub, user=users[username], role=HubMembership.Role.TECHNICIAN)
+            # The hub's manager reviews project applications, allocates beyond a request and corrects deliveries.
+            manager = f"manager-{code.lower()}"
+            users[manager] = self._user(manager, staff=True)
+            hub_membership_add(hub=hub, user=users[manager], role=HubMembership.Role.MANAGER)
         users[data.COORDINATOR] = self._user(data.COORDINATOR)
         return users
 
@@ -184,7 +191,10 @@ class Command(BaseCommand):
                 )
                 if index == 0:
                     project_coordinator_add(project=project, user=coordinator)
+                project_requests_add(project=project, requests=data.PROJECT_REQUESTS)
                 projects[code].append(project)
+        # An application waiting for the Mombasa manager's review.
+        project_apply(applicant=coordinator, **data.APPLICATION, hub=hubs[data.APPLICATION_HUB])
         return projects
 
     # --- devices -----------------------------------------------------------------------------------------
@@ -296,9 +306,9 @@ class Command(BaseCommand):
     def _ship(self, *, stage: str, batch: list[Device], project: Project, staff: AbstractBaseUser) -> None:
         for device in batch:
             project_allocate_device(device=device, project=project, actor=staff, note="Demo allocation.")
+        shipment = shipment_create(project=project, actor=staff, carrier="DHL Express", tracking_reference="")
         if stage == DeviceState.ALLOCATED:
-            return
-        shipment = project.shipments.get(status=Shipment.Status.PREPARING)
+            return  # a shipment being prepared
         shipment = shipment_ship(shipment=shipment, actor=staff, note="Demo shipment.")
         if stage == DeviceState.DELIVERED:
             per_device = self.rng.randint(*data.BENEFICIARIES_PER_DEVICE)
@@ -329,5 +339,6 @@ class Command(BaseCommand):
         self.stdout.write("  admin              superuser, Django admin at /admin/")
         for code, *_ in data.HUBS:
             self.stdout.write(f"  {self._staff_username(code):<18} technician at {code}")
+            self.stdout.write(f"  {'manager-' + code.lower():<18} manager at {code}: project pages at /projects/hub/")
         self.stdout.write("  donor-demo         Demo Donor NV: donor portal at /donors/")
         self.stdout.write(f"  {data.COORDINATOR:<18} coordinator of one project per hub: /projects/")
