@@ -120,7 +120,9 @@ def donor_user(db):
 @pytest.fixture
 def coordinator(db):
     """A user who will coordinate a project; the e-mail lets tests check it never shows in public."""
-    return UserFactory(username="coordinator-wanjiru", email="wanjiru.private@example.org")
+    user = UserFactory(username="coordinator-wanjiru", email="wanjiru.private@example.org")
+    account_email_mark_verified(user=user)  # so they may apply
+    return user
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from refurbishing.models import Device, SanitisationRecord
+from refurbishing.models import Device, MediaType, SanitisationRecord
 
 from .models import Certificate, Donation
 
@@ -85,6 +85,16 @@ def _facts(pairs: Sequence[tuple[str, str]]) -> Table:
     return table
 
 
+def _media(row: dict[str, Any]) -> str:
+    """The wiped medium: a drive's type, model and serial, or the device's storage as a whole."""
+    if not row.get("media_type") and not row.get("media_serial"):
+        return _("storage media of the device")
+    parts = [_choice_label(MediaType, row.get("media_type") or ""), row.get("media_model") or ""]
+    if row.get("media_serial"):
+        parts.append(_("serial %(serial)s") % {"serial": row["media_serial"]})
+    return ", ".join(part for part in parts if part)
+
+
 def _choice_label(choices, value: str) -> str:
     return str(choices(value).label) if value in choices.values else value
 
@@ -109,7 +119,7 @@ def _sanitisation_table(rows: list[dict[str, Any]]) -> LongTable:
                 _p(row["manufacturer"]),
                 _p(row["model"]),
                 _p(row["serial_number"] or row.get("asset_tag") or "—"),
-                _p(row.get("media_type") or _("storage media of the device")),
+                _p(_media(row)),
                 _p(_choice_label(SanitisationRecord.Method, row["method"])),
                 _p(row["technique"]),
                 _p(f"{row['tool']} {row.get('tool_version', '')}".strip()),

@@ -7,12 +7,12 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from hubs.models import Hub
 from hubs.selectors import hub_ids_for_user
+from refurbishing.hardware_selectors import sanitisation_rows_for_donation
 from refurbishing.models import Device, DeviceState, SanitisationRecord
 from refurbishing.selectors import (
     PROGRESS_STAGES,
     device_list_with_last_move,
     device_progress_aggregates,
-    sanitisation_record_list_for_donation,
 )
 
 from .models import Certificate, Donation, DonationChange, Donor, SpreadsheetImport
@@ -129,35 +129,36 @@ def device_list_for_user(*, user: AnyUser, donation: Donation | None = None) -> 
 
 
 def certificate_rows_for_donation(donation: Donation) -> list[dict[str, Any]]:
-    """The rows a sanitisation certificate lists: one per wipe of the donation's storage media (NIST SP 800-88).
-
-    The one place that decides what a certificate row holds. Today a wipe is recorded per device; when wipes are
-    recorded per drive, only this function changes (one row per drive, with its media type and serial).
-    """
+    """The rows a sanitisation certificate lists, NIST SP 800-88's fields: one per wiped drive of the donation's
+    devices, with the drive's media type and serial; one per device where no drive is known (its device-level
+    wipe record). The one place that decides what a certificate row holds."""
+    rows_by_device = sanitisation_rows_for_donation(donation_id=donation.pk)
+    wiped = {device_id: [row for row in rows if row.verified] for device_id, rows in rows_by_device.items()}
+    devices = Device.objects.filter(pk__in=[device_id for device_id, rows in wiped.items() if rows]).order_by("id")
     rows = []
-    for record in sanitisation_record_list_for_donation(donation_id=donation.pk):
-        device = record.device
-        operator = record.operator
-        rows.append(
-            {
-                "device_id": device.pk,
-                "category": device.category,
-                "manufacturer": device.manufacturer,
-                "model": device.model,
-                "serial_number": device.serial_number,
-                "asset_tag": device.asset_tag,
-                "media_type": "",
-                "media_serial": "",
-                "method": record.method,
-                "technique": record.technique,
-                "tool": record.tool,
-                "tool_version": record.tool_version,
-                "verification": record.verification,
-                "verified": record.verified,
-                "operator": operator.get_full_name() or operator.get_username(),
-                "completed_at": record.completed_at.isoformat(),
-            }
-        )
+    for device in devices:
+        for row in wiped[device.pk]:
+            rows.append(
+                {
+                    "device_id": device.pk,
+                    "category": device.category,
+                    "manufacturer": device.manufacturer,
+                    "model": device.model,
+                    "serial_number": device.serial_number,
+                    "asset_tag": device.asset_tag,
+                    "media_type": row.media_type,
+                    "media_serial": row.drive_serial,
+                    "media_model": row.drive_model,
+                    "method": row.method,
+                    "technique": row.technique,
+                    "tool": row.tool,
+                    "tool_version": row.tool_version,
+                    "verification": row.verification,
+                    "verified": row.verified,
+                    "operator": row.operator,
+                    "completed_at": row.completed_at.isoformat() if row.completed_at else "",
+                }
+            )
     return rows
 
 

@@ -41,6 +41,7 @@ from refurbishing.selectors import (
 from refurbishing.services import device_register_many, device_register_stream, device_transition
 
 from .models import Certificate, Donation, DonationChange, Donor, SpreadsheetImport
+from .notifications import donation_certificate_ready_notify
 from .selectors import (
     certificate_current,
     certificate_pending_devices,
@@ -918,7 +919,7 @@ def _certificate_create(
     supersedes: Certificate | None = None,
     reason: str = "",
 ) -> Certificate:
-    return Certificate.objects.create(
+    certificate = Certificate.objects.create(
         number=certificate_number_new(),
         kind=kind,
         donation=donation,
@@ -930,6 +931,10 @@ def _certificate_create(
         reason=reason,
         issued_by=actor,
     )
+    if kind == Certificate.Kind.SANITISATION:
+        # Every new number is news, a correction's too: the donor's users hear once, after this commits.
+        donation_certificate_ready_notify(donation=donation, certificate_number=certificate.number)
+    return certificate
 
 
 def _locked(donation: Donation) -> Donation:

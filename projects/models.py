@@ -365,3 +365,28 @@ class ProjectStory(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class BeneficiaryOrganisation(models.Model):
+    """A school, clinic, social enterprise or NGO that applies for devices: its users coordinate its projects."""
+
+    name = models.CharField(_("organisation name"), max_length=200)
+    country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2 code."))
+    place = models.CharField(_("town or city"), max_length=120)
+    contact_name = models.CharField(_("contact person"), max_length=200)
+    contact_phone = models.CharField(_("contact phone"), max_length=40)
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="beneficiary_organisations",
+        blank=True,
+        verbose_name=_("users"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("beneficiary organisation")
+        verbose_name_plural = _("beneficiary organisations")
+
+    def __str__(self) -> str:
+        return self.name

@@ -12,6 +12,7 @@ from refurbishing.models import Device, DeviceState
 
 from .models import (
     Allocation,
+    BeneficiaryOrganisation,
     CpuClass,
     DeliveryConfirmation,
     DeliveryLine,
@@ -32,8 +33,10 @@ def project_list_for_user(*, user: User) -> QuerySet[Project]:
     """The projects the user coordinates, each with its shipments and their device counts (two queries)."""
     if not user.is_authenticated:
         return Project.objects.none()
+    # Their own, and every project of their organisation, so that an invited colleague takes part at once.
+    ids = Project.objects.filter(Q(coordinators=user) | Q(organisation__in=_signed_up_organisations(user)))
     return (
-        Project.objects.filter(coordinators=user)
+        Project.objects.filter(pk__in=ids.values("pk"))
         .select_related("hub")
         .prefetch_related(Prefetch("shipments", queryset=shipment_list_with_counts()))
         .order_by("name", "id")
@@ -118,6 +121,11 @@ def _coordinated_organisations(user: User) -> QuerySet:
     return Project.objects.filter(coordinators=user).values("organisation")
 
 
+def _signed_up_organisations(user: User) -> QuerySet:
+    """The names of the beneficiary organisations the user belongs to (signed up, or invited by a colleague)."""
+    return BeneficiaryOrganisation.objects.filter(users=user).values("name")
+
+
 def project_list_visible(*, user: User) -> QuerySet[Project]:
     """Projects the user may see: their organisation's (as a coordinator) and their hubs' (as hub staff).
 
@@ -125,7 +133,11 @@ def project_list_visible(*, user: User) -> QuerySet[Project]:
     """
     if not user.is_authenticated or not user.is_active:
         return Project.objects.none()
-    own = Q(organisation__in=_coordinated_organisations(user)) | Q(coordinators=user)
+    own = (
+        Q(organisation__in=_coordinated_organisations(user))
+        | Q(organisation__in=_signed_up_organisations(user))
+        | Q(coordinators=user)
+    )
     hub_ids = hub_ids_for_user(user=user)
     scope = Q() if hub_ids is None else own | Q(hub_id__in=hub_ids)
     ids = Project.objects.filter(scope).values("pk")
@@ -137,11 +149,13 @@ def project_get_visible(*, user: User, pk: int) -> Project:
 
 
 def project_list_coordinated(*, user: User) -> QuerySet[Project]:
-    """The projects the user coordinates themselves (the project portal's "My projects")."""
+    """The projects the user coordinates (the project portal's "My projects"): theirs and their organisation's."""
     if not user.is_authenticated:
         return Project.objects.none()
+    # Their own, and every project of their organisation, so that an invited colleague takes part at once.
+    ids = Project.objects.filter(Q(coordinators=user) | Q(organisation__in=_signed_up_organisations(user)))
     return (
-        Project.objects.filter(coordinators=user)
+        Project.objects.filter(pk__in=ids.values("pk"))
         .select_related("hub")
         .prefetch_related("requests")
         .order_by("name", "id")

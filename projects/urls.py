@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import organisation_views, views
 
 app_name = "projects"
 urlpatterns = [
@@ -12,6 +12,20 @@ urlpatterns = [
     path("<int:pk>/story/", views.story_submit, name="story"),
     path("shipments/", views.shipments, name="shipments"),
     path("shipments/<int:pk>/", views.shipment_detail, name="shipment"),
+    # A beneficiary organisation signs up; its users invite and remove colleagues.
+    path("sign-up/", organisation_views.signup, name="signup"),
+    path("team/", organisation_views.team, name="team"),
+    path("team/<int:organisation_id>/invite/", organisation_views.team_invite, name="team-invite"),
+    path(
+        "team/<int:organisation_id>/users/<int:user_id>/remove/",
+        organisation_views.team_member_remove,
+        name="team-remove",
+    ),
+    path(
+        "team/<int:organisation_id>/invitations/<int:invitation_id>/withdraw/",
+        organisation_views.team_invitation_withdraw,
+        name="team-withdraw",
+    ),
     # Hub staff and managers.
     path("hub/", views.hub_dashboard, name="hub"),
     path("hub/applications/<int:pk>/", views.hub_review, name="hub-review"),

@@ -29,6 +29,7 @@ from .forms import (
     StoryForm,
 )
 from .models import DeliveryConfirmation, DeliveryLine, DeviceRequest, Project, ProjectStory, Shipment
+from .organisations import beneficiary_organisation_list_for_user, coordinator_may_apply
 from .packing_list import packing_list_pdf
 from .selectors import (
     allocation_list_unshipped,
@@ -93,8 +94,14 @@ def applications(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def apply(request: HttpRequest) -> HttpResponse:
+    if not coordinator_may_apply(user=request.user):
+        return render(request, "projects/verify_required.html", status=403)
+    organisation = beneficiary_organisation_list_for_user(user=request.user).first()
     last = project_list_coordinated(user=request.user).order_by("-created_at").first()
-    initial = {"organisation": last.organisation, "country": last.country} if last else {}
+    if organisation is not None:
+        initial = {"organisation": organisation.name, "country": organisation.country, "place": organisation.place}
+    else:
+        initial = {"organisation": last.organisation, "country": last.country} if last else {}
     form = ApplicationForm(request.POST or None, initial=initial)
     formset = RequestFormSet(request.POST or None, prefix="requests")
     if request.method == "POST" and form.is_valid() and formset.is_valid():

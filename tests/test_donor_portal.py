@@ -7,8 +7,8 @@ from donations.factories import DonationFactory
 from impact.models import EmissionFactor
 from impact.selectors import donor_impact
 from projects.factories import ProjectFactory
-from projects.models import Project, Shipment
-from projects.services import project_allocate_device, shipment_deliver, shipment_ship
+from projects.models import Project
+from projects.services import project_allocate_device, shipment_create, shipment_deliver, shipment_ship
 from refurbishing.factories import TO_CONFIGURED, DeviceFactory, device_through
 from refurbishing.services import device_transition
 
@@ -20,7 +20,7 @@ def _deliver(devices, *, project: Project, actor, beneficiaries: int, ship: bool
         device_through(device, *TO_CONFIGURED, actor=actor)
         project_allocate_device(device=device, project=project, actor=actor)
     if ship:
-        shipment = shipment_ship(shipment=project.shipments.get(status=Shipment.Status.PREPARING), actor=actor)
+        shipment = shipment_ship(shipment=shipment_create(project=project, actor=actor), actor=actor)
         if deliver:
             shipment_deliver(shipment=shipment, actor=None, beneficiaries=beneficiaries)
 

@@ -207,3 +207,36 @@ def test_recycling_certificate_lists_recycled_devices_with_weights(client, donat
     two = donation_recycling_certificate_issue(donation=donation)
     assert two.supersedes == one and two.device_count == 2
     assert second.serial_number in _pdf_text(client.get(url).content)
+
+
+def test_certificate_lists_each_wiped_drive_with_its_serial(client, donation, donor_user, staff_be):
+    """A device whose drives are known is certified drive by drive (NIST SP 800-88's media serial and type)."""
+    from django.utils import timezone
+
+    from refurbishing.hardware_services import drive_create, drive_sanitisation_record_create
+
+    laptop = DeviceFactory(donation=donation, serial_number="TWO-DRIVES-1")
+    device_through(laptop, "receive", actor=staff_be)
+    for serial, media_type in (("SSD-SERIAL-A", "ssd"), ("HDD-SERIAL-B", "hdd")):
+        drive = drive_create(device=laptop, actor=staff_be, media_type=media_type, serial_number=serial, model="Disk")
+        drive_sanitisation_record_create(
+            drive=drive,
+            recorded_by=staff_be,
+            method="purge",
+            technique="ATA Secure Erase",
+            tool="nwipe",
+            tool_version="0.34",
+            verification="full",
+            verified=True,
+            completed_at=timezone.now(),
+        )
+    device_through(laptop, "sanitise", actor=staff_be)
+    certificate = donation_certificate_issue(donation=donation)
+    rows = [row for row in certificate.rows if row["device_id"] == laptop.pk]
+    assert sorted((row["media_serial"], row["media_type"]) for row in rows) == [
+        ("HDD-SERIAL-B", "hdd"),
+        ("SSD-SERIAL-A", "ssd"),
+    ]
+    client.force_login(donor_user)
+    text = _pdf_text(client.get(reverse("donations:certificate", args=[donation.reference])).content)
+    assert "SSD-SERIAL-A" in text and "HDD-SERIAL-B" in text

@@ -10,8 +10,7 @@ from donations.tasks import donation_notify
 from hubs.factories import UserFactory
 from hubs.models import NotificationSent
 from projects.factories import ProjectFactory
-from projects.models import Shipment
-from projects.services import project_allocate_device, shipment_deliver, shipment_ship
+from projects.services import project_allocate_device, shipment_create, shipment_deliver, shipment_ship
 from refurbishing.factories import TO_CONFIGURED, DeviceFactory, device_through
 from refurbishing.services import device_transition
 
@@ -63,7 +62,7 @@ def test_the_first_delivery_is_told_once(donation, staff_be, django_capture_on_c
     for device in devices:
         device_through(device, *TO_CONFIGURED, actor=staff_be)
         project_allocate_device(device=device, project=project, actor=staff_be)
-    shipment = shipment_ship(shipment=project.shipments.get(status=Shipment.Status.PREPARING), actor=staff_be)
+    shipment = shipment_ship(shipment=shipment_create(project=project, actor=staff_be), actor=staff_be)
     mail.outbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -110,3 +109,21 @@ def test_each_recipient_reads_the_news_in_their_language(donation, django_captur
     assert by_recipient["it-manager@donor.example"].subject == f"{donation.reference}\u00a0: vos appareils sont arrivés"
     assert f"/fr/donors/donations/{donation.reference}/" in by_recipient["it-manager@donor.example"].body
     assert by_recipient["csr-officer@donor.example"].subject == f"{donation.reference}: your devices have arrived"
+
+
+def test_issuing_a_certificate_tells_the_donor_once(donation, staff_be, django_capture_on_commit_callbacks):
+    """The issuing service itself announces a new certificate (and a correction, which has a new number)."""
+    from donations.services import certificate_reissue, donation_certificate_issue
+
+    device = DeviceFactory(donation=donation, hub=donation.hub)
+    device_through(device, "receive", "sanitise", actor=staff_be)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        certificate = donation_certificate_issue(donation=donation)
+        donation_certificate_issue(donation=donation)  # already issued: nothing new
+    announced = subjects(donation)  # one message per language among the donor's users
+    assert announced and set(announced) == {"your data sanitisation certificate is ready"}
+    assert all(certificate.number in message.body for message in mail.outbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        certificate_reissue(certificate=certificate, actor=staff_be, reason="A drive was added to the record.")
+    assert len(subjects(donation)) == 2 * len(announced)
