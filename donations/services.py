@@ -982,9 +982,11 @@ def donation_certificate_issue_if_ready(*, donation_id: int) -> Certificate | No
     if certificate_current(donation=donation, kind=Certificate.Kind.SANITISATION) is not None:
         return None  # issued before: nothing new to tell
     try:
-        return donation_certificate_issue(donation=donation)
+        certificate = donation_certificate_issue(donation=donation)
     except CertificatePending:
         return None
+    # "Certificate ready": the single place to tell the donor's users, queued after commit (not wired yet).
+    return certificate
 
 
 def donation_recycling_certificate_issue(*, donation: Donation, actor: AbstractBaseUser | None = None) -> Certificate:

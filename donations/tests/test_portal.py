@@ -194,3 +194,18 @@ def test_portal_pages_need_a_login(client, donation):
         "/en/donors/devices.xlsx",
     ):
         assert client.get(url).status_code == 302
+
+
+def test_portal_lists_progress_in_a_fixed_number_of_queries(client, hubs, donor_user, staff_be):
+    donor = donor_user.donors.get()
+    first = DonationFactory(donor=donor, hub=hubs["BE-BRU"])
+    device_through(DeviceFactory(donation=first), "receive", actor=staff_be)
+    client.force_login(donor_user)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(reverse("donations:portal")).status_code == 200
+    for _ in range(5):
+        DeviceFactory.create_batch(4, donation=DonationFactory(donor=donor, hub=hubs["BE-BRU"]))
+    with CaptureQueriesContext(connection) as many:
+        html = client.get(reverse("donations:portal")).content.decode()
+    assert len(few) == len(many)
+    assert html.count('<td class="num">4</td>') == 5
