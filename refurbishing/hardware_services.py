@@ -53,7 +53,8 @@ def _report_values(parsed: Mapping[str, Any]) -> dict[str, Any]:
         "category": parsed.get("category") or "",
         "cpu": parsed.get("cpu") or "",
         "ram_gb": parsed.get("ram_gb"),
-        "storage_gb": sum(sizes) if sizes else None,
+        # A machine's total, within what the device's column holds (a corrupt report could list thousands).
+        "storage_gb": sum(sizes) if sizes and sum(sizes) < 2**31 else None,
     }
 
 
