@@ -175,8 +175,8 @@ def snapshot_create(
     if existing is not None:
         return _same_report_again(existing=existing, actor=actor)
 
-    if hub is not None and not user_can_act_in_hub(user=actor, hub_id=hub.pk):
-        _hub_for_upload(actor=actor, hub=hub, device=None)  # raises: not a hub of the actor's
+    if hub is not None:
+        _hub_for_upload(actor=actor, hub=hub, device=None)  # refuses a hub the actor does not work at
     device = _match_device(parsed=parsed, hub_ids={hub.pk} if hub is not None else hub_ids)
     upload_hub = _hub_for_upload(actor=actor, hub=hub, device=device)
     try:
