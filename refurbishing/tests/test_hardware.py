@@ -17,7 +17,11 @@ from rest_framework.test import APIClient
 
 from refurbishing.errors import LifecycleError
 from refurbishing.factories import DeviceFactory, device_through
-from refurbishing.hardware_selectors import sanitisation_rows_for_device, sanitisation_rows_for_donation
+from refurbishing.hardware_selectors import (
+    sanitisation_rows_for_device,
+    sanitisation_rows_for_donation,
+    snapshot_waiting_for_serial,
+)
 from refurbishing.hardware_services import drive_create, drive_sanitisation_record_create, snapshot_create
 from refurbishing.models import Device, Drive, DriveSanitisation, Snapshot
 from refurbishing.services import device_transition
@@ -518,3 +522,17 @@ def test_the_page_shows_the_differences_in_words(client, staff_be, hubs):
     html = _upload(client, json.dumps(sample(WB11)).encode()).content.decode()
     assert "model: typed ProBook 640 G1, report Hp Probook 650 G1" in html
     assert "RAM (GB): typed 8, report 4" in html
+
+
+def test_a_waiting_report_is_found_by_serial_for_check_in(token_client, staff_be, staff_ke_mba, hubs):
+    assert post(token_client(staff_be), sample(WB11)).status_code == 201
+    waiting = snapshot_waiting_for_serial(user=staff_be, serial_number=" cnu406clgr ")
+    assert (waiting.parsed["category"], waiting.parsed["manufacturer"], waiting.parsed["model"]) == (
+        "laptop",
+        "HP",
+        "Hp Probook 650 G1",
+    )
+    assert snapshot_waiting_for_serial(user=staff_ke_mba, serial_number="CNU406CLGR") is None  # another hub's
+    device = DeviceFactory(donation__hub=hubs["BE-BRU"], manufacturer="HP", serial_number="CNU406CLGR")
+    device_transition(device=device, action="receive", actor=staff_be)
+    assert snapshot_waiting_for_serial(user=staff_be, serial_number="CNU406CLGR") is None  # linked now
