@@ -536,3 +536,20 @@ def test_a_waiting_report_is_found_by_serial_for_check_in(token_client, staff_be
     device = DeviceFactory(donation__hub=hubs["BE-BRU"], manufacturer="HP", serial_number="CNU406CLGR")
     device_transition(device=device, action="receive", actor=staff_be)
     assert snapshot_waiting_for_serial(user=staff_be, serial_number="CNU406CLGR") is None  # linked now
+
+
+def test_the_drives_fragment_lists_each_drive_and_its_wipe(rf, staff_be, dell_with_drives, hubs):
+    from django.template.loader import render_to_string
+
+    first, second = dell_with_drives.drives.order_by("id")
+    _wipe(first, staff_be)
+    request = rf.get("/")
+    request.user = staff_be
+    html = render_to_string("refurbishing/_drives.html", {"device": dell_with_drives}, request=request)
+    assert "TW0XXM305508539G1361" in html and "wiped (purge" in html
+    assert "S33HNX0J203755R" in html and "not wiped yet" in html
+    assert f"?drive={second.pk}" in html and f"?drive={first.pk}" not in html
+    assert reverse("snapshots:upload") in html
+    plain = DeviceFactory(donation__hub=hubs["BE-BRU"])
+    html = render_to_string("refurbishing/_drives.html", {"device": plain}, request=request)
+    assert "No drive known" in html
