@@ -88,18 +88,19 @@ def table_rows_for_copy(path: Path, *, donation_id: int, hub_id: int) -> bytes:
     with path.open(newline="", encoding="utf-8") as source:
         reader = csv.reader(source)
         next(reader)
-        for serial, maker, model, tag, kind, cpu, ram, storage, year, weight in reader:
+        for index, (serial, maker, model, tag, kind, cpu, ram, storage, year, weight) in enumerate(reader):
             category = CATEGORY[kind]
             media = "f" if category == "monitor" else "t"
             fields = [str(donation_id), str(hub_id), category, maker, model, serial, tag, media, cpu]
-            fields += [ram or r"\N", storage or r"\N", year, weight, "", "pledged", "0", now, now]
+            # A label code per row ("Z" is outside the real codes' alphabet, so these never collide with them).
+            fields += [ram or r"\N", storage or r"\N", year, weight, "", "pledged", "0", now, now, f"Z{index:07d}"]
             out.write("\t".join(fields) + "\n")
     return out.getvalue().encode()
 
 
 COPY_COLUMNS = (
     "donation_id, hub_id, category, manufacturer, model, serial_number, asset_tag, has_storage_media, cpu, "
-    "ram_gb, storage_gb, year, weight_kg, grade, state, version, created_at, updated_at"
+    "ram_gb, storage_gb, year, weight_kg, grade, state, version, created_at, updated_at, label_code"
 )
 
 

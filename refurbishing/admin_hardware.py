@@ -51,8 +51,8 @@ class DriveInline(HubScopedInlineMixin, admin.TabularInline):
     def verified_wipe(self, obj: Drive) -> str:
         if obj.pk is None:
             return "-"
-        records = [record for record in obj.sanitisations.all() if record.verified]
-        return str(records[0]) if records else str(_("not yet: record one before the device leaves the hub"))
+        wipe = obj.verified_wipe
+        return str(wipe) if wipe else str(_("not yet: record one before the device leaves the hub"))
 
 
 class SnapshotInline(ReadOnlyInlineMixin, admin.TabularInline):

@@ -22,6 +22,24 @@ def snapshot_list(*, user: User) -> QuerySet[Snapshot]:
     return restrict_to_user_hubs(Snapshot.objects.select_related("hub", "device", "uploaded_by"), user=user)
 
 
+def snapshot_waiting_for_serial(*, user: User, serial_number: str) -> Snapshot | None:
+    """The newest report at the user's hubs that waits for a device with this serial, or None.
+
+    For check-in: an unexpected device can take its category, make and model from it (``snapshot.parsed``
+    holds ``category``, ``manufacturer``, ``model``); receiving the device then links the report.
+    """
+    serial_number = serial_number.strip()
+    if not serial_number:
+        return None
+    variants = {serial_number, serial_number.upper(), serial_number.lower()}
+    return (
+        snapshot_list(user=user)
+        .filter(device__isnull=True, serial_number__in=variants)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
 def drive_list_for_device(*, device: Device) -> QuerySet[Drive]:
     return Drive.objects.filter(device_id=device.pk).order_by("id")
 

@@ -53,7 +53,8 @@ def _report_values(parsed: Mapping[str, Any]) -> dict[str, Any]:
         "category": parsed.get("category") or "",
         "cpu": parsed.get("cpu") or "",
         "ram_gb": parsed.get("ram_gb"),
-        "storage_gb": sum(sizes) if sizes else None,
+        # A machine's total, within what the device's column holds (a corrupt report could list thousands).
+        "storage_gb": sum(sizes) if sizes and sum(sizes) < 2**31 else None,
     }
 
 
@@ -174,8 +175,8 @@ def snapshot_create(
     if existing is not None:
         return _same_report_again(existing=existing, actor=actor)
 
-    if hub is not None and not user_can_act_in_hub(user=actor, hub_id=hub.pk):
-        _hub_for_upload(actor=actor, hub=hub, device=None)  # raises: not a hub of the actor's
+    if hub is not None:
+        _hub_for_upload(actor=actor, hub=hub, device=None)  # refuses a hub the actor does not work at
     device = _match_device(parsed=parsed, hub_ids={hub.pk} if hub is not None else hub_ids)
     upload_hub = _hub_for_upload(actor=actor, hub=hub, device=device)
     try:

@@ -112,6 +112,12 @@ class Drive(models.Model):
         label = self.serial_number or gettext("no serial")
         return f"{self.get_media_type_display()}{size} {self.model} ({label})".replace("  ", " ")
 
+    @property
+    def verified_wipe(self) -> "DriveSanitisation | None":
+        """The drive's latest verified wipe, or None (reads prefetched ``sanitisations`` when there are)."""
+        records = [record for record in self.sanitisations.all() if record.verified]
+        return max(records, key=lambda record: (record.completed_at, record.pk), default=None)
+
 
 class DriveSanitisation(models.Model):
     """Proof that one drive was sanitised (NIST SP 800-88), as the operator recorded it."""

@@ -1,5 +1,7 @@
 """API: upload an eReuse Workbench hardware report (``POST /api/v1/snapshots/``)."""
 
+import re
+
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -17,6 +19,7 @@ from .hardware_selectors import snapshot_result
 from .hardware_services import snapshot_create
 from .workbench import NotAWorkbenchReport, ReportTooLarge, decode_report
 
+HUB_CODE = re.compile(r"[A-Z]{2}-[A-Z]{3}")
 STATUS_BY_ERROR_CODE = {
     "invalid": status.HTTP_400_BAD_REQUEST,
     "conflict": status.HTTP_409_CONFLICT,
@@ -131,6 +134,9 @@ class SnapshotCreateView(APIView):
             )
         hub = None
         hub_code = request.query_params.get("hub", "").strip().upper()
+        if hub_code and not HUB_CODE.fullmatch(hub_code):
+            message = "A hub code is a country and a city code, e.g. KE-MBA."
+            return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"hub": [message]})
         if hub_code:
             hub = hub_list_for_user(user=request.user).filter(code=hub_code).first()
             if hub is None:

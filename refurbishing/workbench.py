@@ -32,6 +32,9 @@ from dmiparser import DmiParser
 
 # Longest text kept from a report field (the model fields are this long or longer).
 MAX_TEXT = 120
+# Past these a figure is a corrupt report, not a machine (and would not fit the device's columns).
+MAX_RAM_GB = 32_768
+MAX_DRIVE_GB = 10**7
 
 
 class NotAWorkbenchReport(ValueError):
@@ -283,7 +286,7 @@ def gigabytes_from_bytes(value: Any) -> int | None:
     if size is None or size <= 0:
         return None
     gb = round(size / 1e9)
-    return gb if 0 < gb < 10**7 else None
+    return gb if 0 < gb < MAX_DRIVE_GB else None
 
 
 UNIT_BYTES = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4, "KIB": 1024, "MIB": 1024**2}
@@ -302,7 +305,7 @@ def ram_gb_from_bytes(total: float) -> int | None:
     if total <= 0:
         return None
     gb = total / 1024**3
-    return max(1, round(gb)) if gb < 10**5 else None
+    return max(1, round(gb)) if gb < MAX_RAM_GB else None
 
 
 def category_for(*types: str) -> str:
@@ -581,7 +584,7 @@ def _read_workbench11_components(components: list[dict], parsed: ParsedReport) -
                 ParsedDrive(
                     model=model_name(component.get("model")),
                     serial_number=serial(component.get("serialNumber")),
-                    size_gb=size if size and size < 10**7 else None,
+                    size_gb=size if size and size < MAX_DRIVE_GB else None,
                     media_type=media,
                 )
             )

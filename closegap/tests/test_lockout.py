@@ -115,7 +115,7 @@ def test_the_local_settings_lock_out_guessing():
     assert local.AUTHENTICATION_BACKENDS[0].startswith("axes.backends.")
     assert "axes.middleware.AxesMiddleware" in local.MIDDLEWARE
     assert local.RATE_LIMITS_ENABLED is True
-    assert set(local.RATE_LIMITS) == {"signup", "pledge", "password_reset", "email"}
+    assert set(local.RATE_LIMITS) == {"signup", "pledge", "password_reset", "email", "hardware_report", "asset_import"}
 
 
 @pytest.mark.parametrize("door", [LOGIN, TOKEN])

@@ -17,7 +17,11 @@ from rest_framework.test import APIClient
 
 from refurbishing.errors import LifecycleError
 from refurbishing.factories import DeviceFactory, device_through
-from refurbishing.hardware_selectors import sanitisation_rows_for_device, sanitisation_rows_for_donation
+from refurbishing.hardware_selectors import (
+    sanitisation_rows_for_device,
+    sanitisation_rows_for_donation,
+    snapshot_waiting_for_serial,
+)
 from refurbishing.hardware_services import drive_create, drive_sanitisation_record_create, snapshot_create
 from refurbishing.models import Device, Drive, DriveSanitisation, Snapshot
 from refurbishing.services import device_transition
@@ -226,6 +230,8 @@ def test_staff_of_another_hub_cannot_attach_a_report_to_a_device_outside_their_h
 def test_a_hub_that_is_not_the_callers_is_refused(token_client, staff_be):
     response = post(token_client(staff_be), sample(SCRIPT), QUERY_STRING="hub=KE-MBA")
     assert response.status_code == 403
+    response = post(token_client(staff_be), sample(SCRIPT), QUERY_STRING="hub=%00x")
+    assert response.status_code == 400 and "hub code" in response.json()["detail"]
     assert Snapshot.objects.count() == 0
 
 
@@ -516,3 +522,34 @@ def test_the_page_shows_the_differences_in_words(client, staff_be, hubs):
     html = _upload(client, json.dumps(sample(WB11)).encode()).content.decode()
     assert "model: typed ProBook 640 G1, report Hp Probook 650 G1" in html
     assert "RAM (GB): typed 8, report 4" in html
+
+
+def test_a_waiting_report_is_found_by_serial_for_check_in(token_client, staff_be, staff_ke_mba, hubs):
+    assert post(token_client(staff_be), sample(WB11)).status_code == 201
+    waiting = snapshot_waiting_for_serial(user=staff_be, serial_number=" cnu406clgr ")
+    assert (waiting.parsed["category"], waiting.parsed["manufacturer"], waiting.parsed["model"]) == (
+        "laptop",
+        "HP",
+        "Hp Probook 650 G1",
+    )
+    assert snapshot_waiting_for_serial(user=staff_ke_mba, serial_number="CNU406CLGR") is None  # another hub's
+    device = DeviceFactory(donation__hub=hubs["BE-BRU"], manufacturer="HP", serial_number="CNU406CLGR")
+    device_transition(device=device, action="receive", actor=staff_be)
+    assert snapshot_waiting_for_serial(user=staff_be, serial_number="CNU406CLGR") is None  # linked now
+
+
+def test_the_drives_fragment_lists_each_drive_and_its_wipe(rf, staff_be, dell_with_drives, hubs):
+    from django.template.loader import render_to_string
+
+    first, second = dell_with_drives.drives.order_by("id")
+    _wipe(first, staff_be)
+    request = rf.get("/")
+    request.user = staff_be
+    html = render_to_string("refurbishing/_drives.html", {"device": dell_with_drives}, request=request)
+    assert "TW0XXM305508539G1361" in html and "wiped (purge" in html
+    assert "S33HNX0J203755R" in html and "not wiped yet" in html
+    assert f"?drive={second.pk}" in html and f"?drive={first.pk}" not in html
+    assert reverse("snapshots:upload") in html
+    plain = DeviceFactory(donation__hub=hubs["BE-BRU"])
+    html = render_to_string("refurbishing/_drives.html", {"device": plain}, request=request)
+    assert "No drive known" in html

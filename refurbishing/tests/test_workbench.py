@@ -306,3 +306,10 @@ def test_no_mutated_report_breaks_the_parser(script_report, wb11_report):
         assert parsed.ram_gb is None or isinstance(parsed.ram_gb, int)
         json.dumps(parsed.as_dict())  # storable as it is
     assert outcomes["parsed"] > 100 and outcomes["refused"] > 0
+
+
+def test_impossible_figures_are_dropped(wb11_report):
+    wb11_report["components"] += [{"type": "RamModule", "size": 10**12}, {"type": "HardDrive", "size": 10**15}]
+    parsed = parse_report(wb11_report)
+    assert parsed.ram_gb is None
+    assert parsed.drives[-1].size_gb is None
