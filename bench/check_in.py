@@ -2,8 +2,9 @@
 
 A fresh PostgreSQL database with the real schema (``migrate``); a donation of 1,000 pledged laptops is made
 through ``donations.services.donation_pledge`` (as the donor portal does) and a technician of its hub gets an
-API token. gunicorn (production settings, 2 sync workers) answers; tasks run in-process after each commit
-(no broker configured: the embedded mode, so the donation's status sync and the impact fold are in the figure).
+API token. gunicorn (production settings, 2 sync workers) answers. By default tasks run in-process after each
+commit (no broker: the embedded mode, so the donation's status sync and the impact fold are in the figure);
+with ``--redis-db N`` they are queued in Redis and no worker runs, which times the web request alone.
 
 The client sends ``POST /api/v1/donations/REFERENCE/check-in/`` with ``{"scan": serial}`` for every device, in
 a random order, waiting for each answer (a scanner sends one code at a time), then 100 scans of devices already
@@ -27,6 +28,7 @@ from bench._common import (
     Processes,
     banner,
     django_env,
+    flush_redis,
     manage,
     median,
     migrate,
@@ -77,17 +79,26 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--duplicates", type=int, default=100)
     parser.add_argument("--db", default="closegap_bench_check_in", help="the benchmark's database (recreated)")
+    parser.add_argument(
+        "--redis-db",
+        type=int,
+        default=None,
+        help="queue tasks in this Redis DB (flushed before and after; no worker runs): the web request alone",
+    )
     args = parser.parse_args()
     banner(f"check-in: {args.devices:,} scans through the API")
     procs = Processes()
     try:
         recreate_database(args.db)
-        env = django_env(db_name=args.db, redis_db=None)
+        if args.redis_db is not None:
+            flush_redis(args.redis_db)
+        env = django_env(db_name=args.db, redis_db=args.redis_db)
         migrate(env)
         reference, token = manage(env, "shell", "-c", SETUP_SCRIPT % {"devices": args.devices}).stdout.split()[-2:]
         print(f"data    : {args.db}: donation {reference} with {args.devices:,} pledged devices (donation_pledge)")
         base = start_gunicorn(procs, env, workers=2, log_dir=results_dir() / "logs" / "check_in")
-        print("server  : gunicorn closegap.wsgi, 2 sync workers, production settings, tasks in-process after commit")
+        tasks = "queued in Redis, no worker" if args.redis_db is not None else "run in-process after each commit"
+        print(f"server  : gunicorn closegap.wsgi, 2 sync workers, production settings, tasks {tasks}")
         path = f"/api/v1/donations/{reference}/check-in/"
         serials = [f"CI{n:06d}" for n in range(args.devices)]
         random.Random(11).shuffle(serials)
@@ -124,6 +135,8 @@ def main() -> int:
         print(f"RESULT check_in: {len(latencies) / wall:.1f} scans/s over {len(latencies):,} scans through the API")
     finally:
         procs.stop_all()
+        if args.redis_db is not None:
+            flush_redis(args.redis_db)
     return 0
 
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from refurbishing.errors import LifecycleError
 from refurbishing.models import Device, DeviceState
-from refurbishing.scan_views import hub_staff_required, labels_response, wants_fragment
+from refurbishing.scan_views import fragment_aware, hub_staff_required, labels_response, wants_fragment
 from refurbishing.selectors import device_list_for_donation
 
 from .models import Donation
@@ -65,7 +65,7 @@ def _render(request: HttpRequest, donation: Donation, context: dict[str, Any], *
     context = {"donation": donation, "summary": asdict(summary), **context}
     context.setdefault("form", CheckInScanForm())
     template = "donations/_check_in_result.html" if wants_fragment(request) else "donations/check_in.html"
-    return render(request, template, context, status=status)
+    return fragment_aware(render(request, template, context, status=status))
 
 
 @hub_staff_required

@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -67,7 +68,14 @@ def wants_fragment(request: HttpRequest) -> bool:
 def render_scan(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
     """The whole page, or only the result fragment when scan.js asked for it."""
     template = "refurbishing/scan/_result.html" if wants_fragment(request) else "refurbishing/scan/station.html"
-    return render(request, template, context, status=status)
+    return fragment_aware(render(request, template, context, status=status))
+
+
+def fragment_aware(response: HttpResponse) -> HttpResponse:
+    """One address answers a page or a fragment: caches must tell them apart, and keep neither (staff data)."""
+    patch_vary_headers(response, ["X-Fragment"])
+    add_never_cache_headers(response)
+    return response
 
 
 # Moves a stray tap must not make: their button opens a short form to confirm (with a note) first.

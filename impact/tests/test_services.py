@@ -15,7 +15,7 @@ from impact.selectors import impact_summary
 from projects.factories import ProjectFactory
 from projects.services import project_allocate_device
 from refurbishing.errors import LifecycleError
-from refurbishing.factories import DeviceFactory, devices_received
+from refurbishing.factories import CONFIGURATION, DeviceFactory, devices_received
 from refurbishing.lifecycle import actions_from
 from refurbishing.models import DeviceEvent
 from refurbishing.services import device_transition
@@ -100,6 +100,8 @@ def _random_step(rng, device, actor, project, sanitisation):
         kwargs["record"] = sanitisation
     elif action == "inspect":
         kwargs["record"] = {"passed": rng.random() < 0.8, "grade": rng.choice("ABC")}
+    elif action == "configure":
+        kwargs["record"] = CONFIGURATION
     elif action == "deliver":
         kwargs["data"] = {"beneficiaries": rng.randint(0, 60), "project_kind": project.kind}
     elif action == "recycle":

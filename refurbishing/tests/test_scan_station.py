@@ -62,6 +62,7 @@ def test_an_unknown_code_says_so_at_once(client, staff_ke_mba, laptop):
     assert 'data-scan-outcome="unknown"' in page
     assert "Nothing is known by “NOPE-1”" in page
     assert "<html" not in page  # a fragment, not a page
+    assert "X-Fragment" in response["Vary"]  # the same address also answers the whole page
 
 
 def test_a_code_matching_several_devices_lists_them(client, staff_ke_mba, hubs):
