@@ -74,7 +74,7 @@ def donation_list_for_api(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet
 def hub_suggested_for_donor(*, donor: Donor) -> Hub | None:
     """The active hub the donor's devices most likely go to: one in its country, else in the nearest hub country."""
     hubs = Hub.objects.filter(active=True).order_by("code")
-    country = (donor.country or "").upper()
+    country = str(donor.country or "").upper()  # a django-countries Country: its code
     for candidate in (country, NEAREST_HUB_COUNTRY.get(country)):
         if candidate:
             hub = hubs.filter(country=candidate).first()

@@ -12,6 +12,7 @@ from donations.models import Donation, DonationChange
 from donations.selectors import hub_suggested_for_donor
 from donations.services import DonationError, donation_cancel, donation_update
 from donations.tests.test_views import laptop, pledge_data
+from hubs.accounts import account_email_mark_verified
 from hubs.factories import UserFactory
 from refurbishing.factories import DeviceFactory
 from refurbishing.models import Device
@@ -75,6 +76,7 @@ def test_the_receiving_hub_is_suggested_from_the_donors_country(hubs, country, h
 
 def test_the_pledge_form_preselects_the_suggested_hub(client, hubs):
     user = UserFactory(username="za-donor")
+    account_email_mark_verified(user=user)
     DonorFactory(country="ZA").users.add(user)
     client.force_login(user)
     html = client.get(reverse("donations:pledge")).content.decode()
