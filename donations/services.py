@@ -38,7 +38,12 @@ from refurbishing.selectors import (
     device_list_unexpected_in_donation,
     device_registered_serials,
 )
-from refurbishing.services import device_register_many, device_register_stream, device_transition
+from refurbishing.services import (
+    DevicesAlreadyRegistered,
+    device_register_many,
+    device_register_stream,
+    device_transition,
+)
 
 from .models import Certificate, Donation, DonationChange, Donor, SpreadsheetImport
 from .notifications import donation_certificate_ready_notify
@@ -568,11 +573,13 @@ def _validated_rows(
     cleaner: RowCleaner,
     outcome: ImportOutcome,
     progress: Callable[[int], None] | None,
+    check_registered: bool,
 ) -> Iterator[dict[str, Any]]:
-    """Clean every row, yielding devices while no problem has been found; problems go into the outcome.
+    """Clean every row, yielding the clean ones as devices (with their ``row_number``); problems go into the outcome.
 
-    Serial numbers are compared without case or spaces within the file, and against the devices already
-    registered (same serial, same manufacturer whatever its case) a chunk at a time.
+    Serial numbers are compared without case or spaces within the file; with ``check_registered`` (a dry run)
+    also against the devices already registered (same serial, same manufacturer whatever its case), a chunk at
+    a time. An import leaves that check to the writer, which does it on the rows it holds.
     """
     first_row_of_serial: dict[str, int] = {}
     pending: list[tuple[int, dict[str, Any]]] = []
@@ -580,6 +587,13 @@ def _validated_rows(
     max_rows = settings.IMPORT_MAX_ROWS
 
     def flush() -> Iterator[dict[str, Any]]:
+        if not check_registered:
+            # The writer checks them, among the rows it holds. Rows keep flowing after a problem, so that every
+            # registered serial is reported too; the transaction rolls all of it back.
+            for row_number, device in pending:
+                yield device | {"row_number": row_number}
+            pending.clear()
+            return
         serials = [device["serial_number"] for _row, device in pending]
         registered = {
             (manufacturer.casefold(), serial) for manufacturer, serial in device_registered_serials(serials=serials)
@@ -589,7 +603,7 @@ def _validated_rows(
                 outcome.problems.append(
                     Problem(row_number, serial_column, _("serial number already registered for this manufacturer"))
                 )
-            elif not outcome.problems:
+            else:
                 yield device
         pending.clear()
 
@@ -684,7 +698,11 @@ def donation_import_spreadsheet(
             # Still say how many rows the file has, so the person recognises it while fixing the mapping.
             outcome.rows = sum(1 for _row in sheet.rows)
             return outcome
-        rows = _validated_rows(sheet=sheet, cleaner=cleaner, outcome=outcome, progress=progress)
+        # A dry run asks which serials are registered a chunk at a time; an import lets the writer find them
+        # among the rows it has written (one query on PostgreSQL), and reports them the same way.
+        rows = _validated_rows(
+            sheet=sheet, cleaner=cleaner, outcome=outcome, progress=progress, check_registered=dry_run
+        )
         if dry_run:
             for _device in rows:
                 pass
@@ -705,6 +723,12 @@ def donation_import_spreadsheet(
             except _ImportRefused:
                 outcome.imported = 0
                 outcome.donation = None
+            except DevicesAlreadyRegistered as exc:
+                outcome.imported = 0
+                outcome.donation = None
+                serial_column = cleaner.column_label("serial_number")
+                reason = _("serial number already registered for this manufacturer")
+                outcome.problems.extend(Problem(row, serial_column, reason) for row in exc.row_numbers)
             except IntegrityError:  # a device registered by someone else while we imported
                 outcome.imported = 0
                 outcome.problems.append(
@@ -816,7 +840,11 @@ def spreadsheet_import_run(*, import_id: int) -> int:
 
     try:
         with transaction.atomic():
-            locked = SpreadsheetImport.objects.select_for_update().select_related("donation", "donor").get(pk=import_id)
+            locked = (
+                SpreadsheetImport.objects.select_for_update(of=("self",))
+                .select_related("donation", "donor")
+                .get(pk=import_id)
+            )
             if locked.status not in (SpreadsheetImport.Status.QUEUED, SpreadsheetImport.Status.RUNNING):
                 return locked.imported
             create_donation = None

@@ -121,6 +121,14 @@ def label_codes_unused(*, count: int) -> list[str]:
     return sorted(codes)
 
 
+class DevicesAlreadyRegistered(Exception):
+    """Some rows of a batch name a device already registered (same serial, same manufacturer in any case)."""
+
+    def __init__(self, row_numbers: list[int]) -> None:
+        super().__init__(f"{len(row_numbers)} devices already registered")
+        self.row_numbers = row_numbers
+
+
 def device_register_stream(
     *,
     donation: Any,
@@ -131,28 +139,25 @@ def device_register_stream(
     """Register a large batch of pledged devices, each with its ``pledge`` event; returns how many.
 
     For spreadsheet imports of tens of thousands of rows: the rows are consumed as they come (the caller may
-    stream them from a file) and written in chunks, with COPY on PostgreSQL and ``bulk_create`` elsewhere, all
-    inside the caller's transaction, so a failure anywhere leaves nothing written. Rows are already validated.
+    stream them from a file), inside one transaction, so a failure anywhere leaves nothing written. Rows are
+    already validated; each may carry its ``row_number`` in the caller's file. A row whose serial number is
+    already registered (same manufacturer, whatever its case) refuses the whole batch with
+    ``DevicesAlreadyRegistered`` naming every such row.
+
+    On PostgreSQL the rows stream through one COPY into a temporary table while the caller is still reading its
+    file (the database works while Python parses), then the devices and their events are inserted from it in
+    two statements. Elsewhere they are written with ``bulk_create`` in chunks.
 
     Unlike ``device_register_many`` it announces one committed move for the whole batch (the last event)
     rather than one per device: listeners only need to know that events are waiting. The impact fold then
     counts every uncounted event, the whole batch included, as it does for any backlog.
     """
     now = timezone.now()
-    count = 0
-    last: tuple[int, int] | None = None
     with transaction.atomic():
-        writer = _copy_chunk if connection.vendor == "postgresql" else _bulk_create_chunk
-        chunk: list[Mapping[str, Any]] = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) >= REGISTER_CHUNK_SIZE:
-                last = writer(donation=donation, hub=hub, actor=actor, rows=chunk, now=now)
-                count += len(chunk)
-                chunk = []
-        if chunk:
-            last = writer(donation=donation, hub=hub, actor=actor, rows=chunk, now=now)
-            count += len(chunk)
+        if connection.vendor == "postgresql":
+            count, last = _register_through_staging(donation=donation, hub=hub, actor=actor, rows=rows, now=now)
+        else:
+            count, last = _register_in_chunks(donation=donation, hub=hub, actor=actor, rows=rows, now=now)
         if last is not None:
             event_id, device_id = last
             payload = {
@@ -175,6 +180,57 @@ def _device_values(row: Mapping[str, Any]) -> dict[str, Any]:
         values[name] = values[name] or ""
     values["has_storage_media"] = bool(values["has_storage_media"])
     return values
+
+
+def _register_in_chunks(
+    *, donation: Any, hub: Hub, actor: AbstractBaseUser | None, rows: Iterable[Mapping[str, Any]], now: datetime
+) -> tuple[int, tuple[int, int] | None]:
+    count, last, conflicts = 0, None, []
+    chunk: list[Mapping[str, Any]] = []
+
+    def flush() -> None:
+        nonlocal count, last
+        serials = [row["serial_number"] for row in chunk if row.get("serial_number")]
+        registered = {
+            (manufacturer.casefold(), serial)
+            for manufacturer, serial in Device.objects.filter(serial_number__in=serials).values_list(
+                "manufacturer", "serial_number"
+            )
+        }
+        for row in chunk:
+            if (str(row.get("manufacturer", "")).casefold(), row.get("serial_number")) in registered:
+                conflicts.append(row.get("row_number", 0))
+        if not conflicts:
+            last = _bulk_create_chunk(donation=donation, hub=hub, actor=actor, rows=chunk, now=now)
+            count += len(chunk)
+        chunk.clear()
+
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= REGISTER_CHUNK_SIZE:
+            flush()
+    if chunk:
+        flush()
+    if conflicts:
+        raise DevicesAlreadyRegistered(conflicts)
+    return count, last
+
+
+def _staging_label_codes_redraw(*, cursor, device_table: str, codes: set[str]) -> None:
+    """Give a new label code to the staged rows whose code an existing device already has (rare: 23^8 codes)."""
+    while True:
+        cursor.execute(
+            f'SELECT s.ctid::text FROM {STAGING_TABLE} s JOIN "{device_table}" d ON d.label_code = s.label_code'
+        )
+        clashes = [row[0] for row in cursor.fetchall()]
+        if not clashes:
+            return
+        for ctid in clashes:
+            code = label_code_new()
+            while code in codes:
+                code = label_code_new()
+            codes.add(code)
+            cursor.execute(f"UPDATE {STAGING_TABLE} SET label_code = %s WHERE ctid = %s::tid", [code, ctid])
 
 
 def _bulk_create_chunk(
@@ -222,43 +278,84 @@ def _copy_text(value: Any) -> str:
     return text
 
 
-def _copy_chunk(
-    *, donation: Any, hub: Hub, actor: AbstractBaseUser | None, rows: list[Mapping[str, Any]], now: datetime
-) -> tuple[int, int]:
-    """PostgreSQL's COPY for devices and their events: ids taken from the sequence first, so events can name them."""
+STAGING_TABLE = "refurbishing_device_import"
+
+
+def _copy_staging_chunk(copy: Any, lines: list[str]) -> None:
+    copy.write("".join(lines))
+
+
+def _register_through_staging(
+    *, donation: Any, hub: Hub, actor: AbstractBaseUser | None, rows: Iterable[Mapping[str, Any]], now: datetime
+) -> tuple[int, tuple[int, int] | None]:
+    """PostgreSQL: COPY the rows into a temporary table as they come, then insert devices and events from it."""
     device_table = Device._meta.db_table
     event_table = DeviceEvent._meta.db_table
-    columns = ["id", "donation_id", "hub_id", *REGISTERABLE_FIELDS, "grade", "state", "version"]
-    columns += ["created_at", "updated_at", "label_code"]
-    event_columns = ["device_id", "action", "from_state", "to_state", "actor_id", "hub_id", "occurred_at"]
-    event_columns += ["note", "data", "impact_counted"]
-    data = json.dumps({"donation_id": donation.pk})
-    actor_id = actor.pk if actor is not None else None
+    fields = ", ".join(REGISTERABLE_FIELDS)
     with connection.cursor() as cursor:
+        # Dropped at commit or rollback; no index or constraint to slow the stream in.
+        # Same column types as the device table, and no constraint or index to slow the stream in; dropped at
+        # commit or rollback.
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [device_table, len(rows)],
+            f"CREATE TEMPORARY TABLE {STAGING_TABLE} ON COMMIT DROP AS "
+            f'SELECT 0::integer AS row_number, label_code, {fields} FROM "{device_table}" WITH NO DATA'
         )
-        ids = [row[0] for row in cursor.fetchall()]
-        raw = cursor.cursor  # psycopg's own cursor, for COPY
-        # COPY's text format written by hand: a few times faster than psycopg's write_row for plain values.
-        stamp = now.isoformat()
-        device_lines = []
-        label_codes = label_codes_unused(count=len(rows))
-        for device_id, row, label_code in zip(ids, rows, label_codes, strict=True):
-            values = _device_values(row)
-            fields = [str(device_id), str(donation.pk), str(hub.pk)]
-            fields += [_copy_text(values[name]) for name in REGISTERABLE_FIELDS]
-            fields += ["", S.PLEDGED.value, "0", stamp, stamp, label_code]
-            device_lines.append("\t".join(fields))
-        with raw.copy(f'COPY "{device_table}" ({", ".join(columns)}) FROM STDIN') as copy:
-            copy.write("\n".join(device_lines) + "\n")
-        actor_text = _copy_text(actor_id)
-        event_tail = f"\tpledge\t\t{S.PLEDGED.value}\t{actor_text}\t{hub.pk}\t{stamp}\t\t{_copy_text(data)}\tf"
-        with raw.copy(f'COPY "{event_table}" ({", ".join(event_columns)}) FROM STDIN') as copy:
-            copy.write("\n".join(f"{device_id}{event_tail}" for device_id in ids) + "\n")
-        cursor.execute(f'SELECT max(id) FROM "{event_table}" WHERE device_id = %s', [ids[-1]])
-        return cursor.fetchone()[0], ids[-1]
+        staging_columns = f"row_number, label_code, {fields}"
+        codes: set[str] = set()  # distinct within the file; clashes with existing devices are redrawn below
+        with cursor.cursor.copy(f"COPY {STAGING_TABLE} ({staging_columns}) FROM STDIN") as copy:
+            lines: list[str] = []
+            for row in rows:
+                values = _device_values(row)
+                code = label_code_new()
+                while code in codes:
+                    code = label_code_new()
+                codes.add(code)
+                line = [str(row.get("row_number", 0)), code]
+                line += [_copy_text(values[name]) for name in REGISTERABLE_FIELDS]
+                lines.append("\t".join(line) + "\n")
+                if len(lines) >= REGISTER_CHUNK_SIZE:
+                    _copy_staging_chunk(copy, lines)
+                    lines = []
+            if lines:
+                _copy_staging_chunk(copy, lines)
+        cursor.execute(
+            f'SELECT s.row_number FROM {STAGING_TABLE} s JOIN "{device_table}" d '
+            "ON d.serial_number = s.serial_number AND lower(d.manufacturer) = lower(s.manufacturer) "
+            "WHERE s.serial_number <> '' ORDER BY s.row_number"
+        )
+        conflicts = [row[0] for row in cursor.fetchall()]
+        if conflicts:
+            raise DevicesAlreadyRegistered(conflicts)
+        _staging_label_codes_redraw(cursor=cursor, device_table=device_table, codes=codes)
+        # Devices and their first chain-of-custody event in one statement, in the file's order.
+        cursor.execute(
+            f"WITH new_devices AS ("
+            f'INSERT INTO "{device_table}" (donation_id, hub_id, {fields}, grade, state, version, created_at, '
+            f"updated_at, label_code) SELECT %s, %s, {fields}, '', %s, 0, %s, %s, label_code FROM {STAGING_TABLE} "
+            "ORDER BY row_number "
+            "RETURNING id), new_events AS ("
+            f'INSERT INTO "{event_table}" (device_id, action, from_state, to_state, actor_id, hub_id, occurred_at, '
+            "note, data, impact_counted) "
+            "SELECT id, 'pledge', '', %s, %s, %s, %s, '', %s::jsonb, false FROM new_devices ORDER BY id "
+            "RETURNING id, device_id) "
+            "SELECT count(*), max(id), max(device_id) FROM new_events",
+            [
+                donation.pk,
+                hub.pk,
+                S.PLEDGED.value,
+                now,
+                now,
+                S.PLEDGED.value,
+                actor.pk if actor is not None else None,
+                hub.pk,
+                now,
+                json.dumps({"donation_id": donation.pk}),
+            ],
+        )
+        count, last_event_id, last_device_id = cursor.fetchone()
+        if not count:
+            return 0, None
+        return count, (last_event_id, last_device_id)
 
 
 def device_update(*, device: Device, actor: AbstractBaseUser, fields: Mapping[str, Any]) -> Device:

@@ -79,17 +79,23 @@ def test_a_file_with_problems_writes_nothing_and_lists_every_problem(donation, h
 
 def test_a_crash_half_way_leaves_nothing_half_written(donation, monkeypatch, settings):
     monkeypatch.setattr(refurbishing_services, "REGISTER_CHUNK_SIZE", 10)
-    real_writer = refurbishing_services._bulk_create_chunk
+    real_writers = {
+        "_bulk_create_chunk": refurbishing_services._bulk_create_chunk,  # SQLite: devices and events per chunk
+        "_copy_staging_chunk": refurbishing_services._copy_staging_chunk,  # PostgreSQL: rows streamed to COPY
+    }
     calls = []
 
-    def crash_on_third_chunk(**kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("worker killed")
-        return real_writer(**kwargs)
+    def crashing(name):
+        def write(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 3:
+                raise RuntimeError("worker killed")
+            return real_writers[name](*args, **kwargs)
 
-    monkeypatch.setattr(refurbishing_services, "_bulk_create_chunk", crash_on_third_chunk)
-    monkeypatch.setattr(refurbishing_services, "_copy_chunk", crash_on_third_chunk)
+        return write
+
+    for name in real_writers:
+        monkeypatch.setattr(refurbishing_services, name, crashing(name))
     rows = "".join(f"S{n:04d},Dell,laptop\n" for n in range(50))
     with pytest.raises(RuntimeError):
         _import(donation, "Serial,Brand,Type\n" + rows)

@@ -222,17 +222,23 @@ def test_a_task_that_crashes_half_way_leaves_nothing_and_says_so(signed_in, dona
     rows = b"".join(b"S%04d,Dell,laptop\n" % n for n in range(30))
     spreadsheet_import = _queued_import(signed_in, donation, b"Serial,Brand,Type\n" + rows)
     monkeypatch.setattr(refurbishing_services, "REGISTER_CHUNK_SIZE", 10)
-    real_writer = refurbishing_services._bulk_create_chunk
+    real_writers = {
+        "_bulk_create_chunk": refurbishing_services._bulk_create_chunk,  # SQLite: devices and events per chunk
+        "_copy_staging_chunk": refurbishing_services._copy_staging_chunk,  # PostgreSQL: rows streamed to COPY
+    }
     calls = []
 
-    def crash_on_second_chunk(**kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("disk full")
-        return real_writer(**kwargs)
+    def crashing(name):
+        def write(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 2:
+                raise RuntimeError("disk full")
+            return real_writers[name](*args, **kwargs)
 
-    monkeypatch.setattr(refurbishing_services, "_bulk_create_chunk", crash_on_second_chunk)
-    monkeypatch.setattr(refurbishing_services, "_copy_chunk", crash_on_second_chunk)
+        return write
+
+    for name in real_writers:
+        monkeypatch.setattr(refurbishing_services, name, crashing(name))
     assert spreadsheet_import_run(import_id=spreadsheet_import.pk) == 0
     spreadsheet_import.refresh_from_db()
     assert spreadsheet_import.status == "failed"
