@@ -67,7 +67,9 @@ def test_destination_shows_once_delivered_and_links_only_to_projects_shown_publi
 def test_your_impact_counts_only_the_organisations_devices_with_the_public_factors(
     client, hubs, donation, donor_user, staff_be
 ):
-    project = ProjectFactory(hub=hubs["BE-BRU"], kind="education", country="CD", public=True)
+    project = ProjectFactory(
+        hub=hubs["BE-BRU"], kind="education", country="CD", public=True, expected_beneficiaries=500
+    )
     laptops = DeviceFactory.create_batch(2, donation=donation)
     _deliver(laptops, project=project, actor=staff_be, beneficiaries=50)
     recycled = DeviceFactory(donation=donation)

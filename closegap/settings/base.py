@@ -233,6 +233,8 @@ SPECTACULAR_SETTINGS = {
         "DeviceActionEnum": "refurbishing.lifecycle.ACTIONS",
         # A device's grade and the lowest grade a request accepts are one choice set.
         "GradeEnum": "refurbishing.models.Device.Grade",
+        # Several models have a "status": each choice set gets its own name.
+        "DonationStatusEnum": "donations.models.Donation.Status",
     },
 }
 
