@@ -81,7 +81,7 @@ def write_asset_list(path: Path, prefix: str, n: int) -> None:
             )
 
 
-def table_rows_for_copy(path: Path, *, donation_id: int, hub_id: int) -> bytes:
+def table_rows_for_copy(path: Path, *, donation_id: int, hub_id: int, round_label: str) -> bytes:
     """The same rows in the device table's own COPY text format, prepared before the clock starts."""
     out = io.StringIO()
     now = "2026-01-01 00:00:00+00"
@@ -92,8 +92,9 @@ def table_rows_for_copy(path: Path, *, donation_id: int, hub_id: int) -> bytes:
             category = CATEGORY[kind]
             media = "f" if category == "monitor" else "t"
             fields = [str(donation_id), str(hub_id), category, maker, model, serial, tag, media, cpu]
-            # A label code per row ("Z" is outside the real codes' alphabet, so these never collide with them).
-            fields += [ram or r"\N", storage or r"\N", year, weight, "", "pledged", "0", now, now, f"Z{index:07d}"]
+            # A label code per row, distinct per round ("Z" is outside the real codes' alphabet: no clash with them).
+            code = f"Z{round_label[:1]}{index:06d}"
+            fields += [ram or r"\N", storage or r"\N", year, weight, "", "pledged", "0", now, now, code]
             out.write("\t".join(fields) + "\n")
     return out.getvalue().encode()
 
@@ -143,7 +144,7 @@ def main() -> None:
         donation = DonationFactory(donor=donor, hub=hub, reference=f"DON-COPY-{label}")
         path = work / f"copy-{label}.csv"
         write_asset_list(path, f"C{label}-", args.rows)
-        data = table_rows_for_copy(path, donation_id=donation.pk, hub_id=hub.pk)
+        data = table_rows_for_copy(path, donation_id=donation.pk, hub_id=hub.pk, round_label=label)
         path.unlink()
         start = time.perf_counter()
         with (
