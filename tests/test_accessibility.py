@@ -168,6 +168,23 @@ def _upload(*, queued: bool) -> str:
     return reverse("donations:import_preview", args=[upload.pk])
 
 
+def _unverified(username: str, url_name: str) -> str:
+    """The page as seen before the e-mail address is confirmed (``_verified_again`` puts it back after)."""
+    from hubs.models import EmailVerification
+
+    EmailVerification.objects.filter(user__username=username).delete()
+    return reverse(url_name)
+
+
+def _verified_again(username: str):
+    def prepare(page) -> None:
+        from hubs.accounts import account_email_mark_verified
+
+        account_email_mark_verified(user=get_user_model().objects.get(username=username))
+
+    return prepare
+
+
 # Every page people use; later issues add theirs here.
 VISITS = [
     Visit("home", None, lambda: reverse("impact:home")),
@@ -327,6 +344,28 @@ VISITS = [
         _submit_with_mistakes("main form"),
     ),
     Visit("second factor code", "staff-cd-fih", lambda: _with_authenticator("staff-cd-fih", "two-factor-verify")),
+    Visit("beneficiary sign-up", None, lambda: reverse("projects:signup")),
+    Visit(
+        "beneficiary sign-up, with errors",
+        None,
+        lambda: reverse("projects:signup"),
+        _submit_with_mistakes("main form"),
+    ),
+    Visit("beneficiary organisation's users", "coordinator-demo", lambda: _with_organisation("coordinator-demo")),
+    Visit(
+        "pledge before the e-mail address is confirmed",
+        "donor-demo",
+        lambda: _unverified("donor-demo", "donations:pledge"),
+        _verified_again("donor-demo"),
+        status=403,
+    ),
+    Visit(
+        "application before the e-mail address is confirmed",
+        "coordinator-demo",
+        lambda: _unverified("coordinator-demo", "projects:apply"),
+        _verified_again("coordinator-demo"),
+        status=403,
+    ),
     Visit("your data", "donor-demo", lambda: reverse("my-data")),
     Visit("delete your account", "donor-demo", lambda: reverse("account-delete")),
     Visit("scan station", "staff-be-bru", lambda: reverse("scan:station")),
@@ -363,6 +402,18 @@ VISITS = [
         _scan("NOT-PLEDGED-1", field="#id_scan", outcome="refused"),
     ),
 ]
+
+
+def _with_organisation(username: str) -> str:
+    """The team page of a beneficiary organisation the coordinator belongs to (the demo has none)."""
+    from projects.models import BeneficiaryOrganisation
+
+    organisation, _created = BeneficiaryOrganisation.objects.get_or_create(
+        name="Lycée Technique de Bukavu",
+        defaults={"country": "CD", "place": "Bukavu", "contact_name": "Amani", "contact_phone": "+243 99 000 0000"},
+    )
+    organisation.users.add(get_user_model().objects.get(username=username))
+    return reverse("projects:team")
 
 
 def _with_authenticator(username: str, url_name: str) -> str:
