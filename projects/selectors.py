@@ -1,14 +1,17 @@
 """Reads for the coordinator portal, scoped to the projects the user coordinates, and for the public pages."""
 
+import re
+
+from django.conf.locale import LANG_INFO
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.translation import gettext
 
 from hubs.selectors import hub_ids_for_user, hub_ids_managed_by, restrict_to_user_hubs
 from refurbishing.destinations import Destination
-from refurbishing.models import Device, DeviceState
+from refurbishing.models import ConfigurationRecord, Device, DeviceState, Drive, MediaType
 
 from .models import (
     Allocation,
@@ -261,12 +264,34 @@ CPU_PATTERNS = {  # written for both PostgreSQL and SQLite/Python regular expres
 GRADES_AT_LEAST = {"A": ["A"], "B": ["A", "B"], "C": ["A", "B", "C"]}
 
 
+def _layout_names(layout: str) -> set[str]:
+    """How a configuration record may name the keyboard layout a request asks for: "QWERTY US" is met by a
+    device configured "QWERTY US", "US" or "QWERTY"; "AZERTY (BE)" by "AZERTY (BE)", "AZERTY BE", "BE"..."""
+    words = re.findall(r"[A-Za-z0-9]+", layout.upper())
+    return {layout.strip().upper(), " ".join(words), *words} - {""}
+
+
+def _language_names(language: str) -> set[str]:
+    """A request's language ("sw") and the ways a technician writes it on a configuration ("Swahili",
+    "Kiswahili", "sw")."""
+    code = language.strip().lower()
+    info = LANG_INFO.get(code, {})
+    return {code, info.get("name", ""), info.get("name_local", "")} - {""}
+
+
+def _any_iexact(field: str, names: set[str]) -> Q:
+    condition = Q()
+    for name in sorted(names):
+        condition |= Q(**{f"{field}__iexact": name})
+    return condition
+
+
 def _fit_conditions(request: DeviceRequest) -> Q:
     """The one definition of "this device fits this request", as a query.
 
-    Today it reads the device's own fields: category, RAM, storage, CPU class and grade. The request's SSD,
-    keyboard layout and language are kept on the request but not filtered yet: they will come from the
-    configuration record (refurbishing.ConfigurationRecord) once it exists; add them here, and only here.
+    The device's own fields (category, RAM, storage, CPU class, grade), its drives (an SSD or NVMe drive when the
+    request needs an SSD) and its configuration record (keyboard layout and language), so that what a
+    technician recorded at the bench is what a project's request is matched on.
     """
     q = Q(category=request.category, hub_id=request.project.hub_id, state=DeviceState.CONFIGURED)
     if request.min_ram_gb:
@@ -276,6 +301,15 @@ def _fit_conditions(request: DeviceRequest) -> Q:
     if request.min_cpu:
         q &= Q(cpu__iregex=CPU_PATTERNS[CpuClass(request.min_cpu)])
     q &= Q(grade__in=GRADES_AT_LEAST.get(request.min_grade or "C", ["A", "B", "C"]))
+    if request.ssd_required:
+        q &= Q(Exists(Drive.objects.filter(device=OuterRef("pk"), media_type__in=[MediaType.SSD, MediaType.NVME])))
+    configured = ConfigurationRecord.objects.filter(device=OuterRef("pk"))
+    if request.keyboard_layout.strip():
+        configured = configured.filter(_any_iexact("keyboard_layout", _layout_names(request.keyboard_layout)))
+    if request.language.strip():
+        configured = configured.filter(_any_iexact("language", _language_names(request.language)))
+    if request.keyboard_layout.strip() or request.language.strip():
+        q &= Q(Exists(configured))
     return q
 
 
@@ -297,6 +331,6 @@ def device_fit_refusal(*, device: Device, request: DeviceRequest) -> str | None:
     if Device.objects.filter(_fit_conditions(request), pk=device.pk).exists():
         return None
     return gettext(
-        "%(device)s does not fit the request (%(request)s): check its category, state, hub, RAM, storage, CPU and "
-        "grade."
+        "%(device)s does not fit the request (%(request)s): check its category, state, hub, RAM, storage, CPU, "
+        "grade, drives and configuration."
     ) % {"device": device, "request": request}

@@ -420,3 +420,56 @@ def test_shipping_a_device_of_a_shipment_already_shipped_is_a_conflict(shipped, 
     )
     assert response.status_code == 409
     assert "just shipped" in response.json()["detail"]
+
+
+def test_fit_rules_read_the_drives_and_the_configuration_record(hubs, coordinator, manager_ke_mba, staff_ke_mba):
+    """What the technician recorded at the bench is what a request is matched on: an SSD among the drives, and
+    the keyboard layout and language of the configuration record, however they were written."""
+    from refurbishing.factories import CONFIGURATION, DeviceFactory, device_through
+    from refurbishing.hardware_services import drive_create, drive_sanitisation_record_create
+    from refurbishing.services import device_transition
+
+    hub = hubs["KE-MBA"]
+    request_fields = {
+        "category": "laptop",
+        "quantity": 5,
+        "ssd_required": True,
+        "keyboard_layout": "AZERTY (FR)",
+        "language": "fr",
+    }
+    project = application_approved(coordinator=coordinator, manager=manager_ke_mba, hub=hub, requests=[request_fields])
+    request = project.requests.get()
+
+    def configured(*, media_type: str | None, layout: str, language: str):
+        device = DeviceFactory(donation__hub=hub)
+        device_through(device, "receive", actor=staff_ke_mba)
+        if media_type:
+            drive = drive_create(
+                device=device, actor=staff_ke_mba, media_type=media_type, serial_number=f"D{device.pk}"
+            )
+            drive_sanitisation_record_create(
+                drive=drive,
+                recorded_by=staff_ke_mba,
+                method="purge",
+                technique="Secure Erase",
+                tool="nwipe",
+                verification="full",
+                verified=True,
+                completed_at=timezone.now(),
+            )
+        device_through(device, "sanitise", actor=staff_ke_mba)
+        device_transition(device=device, action="inspect", actor=staff_ke_mba, record={"passed": True, "grade": "A"})
+        record = {**CONFIGURATION, "keyboard_layout": layout, "language": language}
+        return device_transition(device=device, action="configure", actor=staff_ke_mba, record=record)
+
+    fits = configured(media_type="ssd", layout="AZERTY FR", language="Français")
+    nvme = configured(media_type="nvme", layout="azerty", language="fr")
+    misfits = [
+        configured(media_type="hdd", layout="AZERTY FR", language="French"),  # a spinning disk only
+        configured(media_type=None, layout="AZERTY FR", language="French"),  # no drive known: no SSD shown
+        configured(media_type="ssd", layout="QWERTY US", language="French"),  # another layout
+        configured(media_type="ssd", layout="AZERTY FR", language="English"),  # another language
+    ]
+    fitting = set(device_list_fitting(request=request))
+    assert fitting == {fits, nvme}
+    assert not fitting & set(misfits)
