@@ -59,7 +59,55 @@ def hub_membership_add(
             membership.save(update_fields=["role"])
     # The hub selectors cache a user's hubs on the user object; this one now works somewhere new.
     user.__dict__.pop("_closegap_hub_ids", None)
+    user.__dict__.pop("_closegap_managed_hub_ids", None)
     return membership
+
+
+def _require_manager(*, actor: AbstractBaseUser, hub: Hub) -> None:
+    from .selectors import user_is_hub_manager
+
+    if not user_is_hub_manager(user=actor, hub_id=hub.pk):
+        raise HubError(_("Only a manager of %(hub)s manages who works there.") % {"hub": hub.code})
+
+
+def _refuse_own_membership(*, actor: AbstractBaseUser, user: AbstractBaseUser, hub: Hub) -> None:
+    # So a hub never loses its last manager by a slip: another manager, or the platform admin, does it.
+    if user.pk == actor.pk and not actor.is_superuser:
+        raise HubError(
+            _("You cannot change your own membership of %(hub)s; ask another manager or the platform admin.")
+            % {"hub": hub.code}
+        )
+
+
+def hub_membership_grant(
+    *,
+    actor: AbstractBaseUser,
+    hub: Hub,
+    user: AbstractBaseUser,
+    role: str = HubMembership.Role.TECHNICIAN,
+) -> HubMembership:
+    """A hub's manager (or the platform admin) adds a person to the hub, or changes their role there.
+
+    The person becomes staff, so they can use the admin and the scan station; what they see stays their hubs'.
+    """
+    _require_manager(actor=actor, hub=hub)
+    _refuse_own_membership(actor=actor, user=user, hub=hub)
+    with transaction.atomic():
+        membership = hub_membership_add(hub=hub, user=user, role=role)
+        if not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+    return membership
+
+
+def hub_membership_remove(*, actor: AbstractBaseUser, membership: HubMembership) -> None:
+    """A hub's manager (or the platform admin) takes a person off the hub; their other hubs are untouched."""
+    _require_manager(actor=actor, hub=membership.hub)
+    _refuse_own_membership(actor=actor, user=membership.user, hub=membership.hub)
+    with transaction.atomic():
+        HubMembership.objects.filter(pk=membership.pk).delete()
+    membership.user.__dict__.pop("_closegap_hub_ids", None)
+    membership.user.__dict__.pop("_closegap_managed_hub_ids", None)
 
 
 def user_language_set(*, user: AbstractBaseUser, language: str) -> UserProfile:

@@ -84,12 +84,12 @@ def test_staff_cannot_view_or_change_a_device_of_another_hub(client, hubs, staff
     device = DeviceFactory(donation__hub=hubs["ZA-JNB"])
     client.force_login(staff_ke_mba)
 
-    response = client.get(_device_change_url(device), follow=True)
+    response = client.get(_device_change_url(device))
+    assert response.status_code == 404
     assert device.serial_number not in response.content.decode()
-    assert any("doesn’t exist" in message for message in _messages(response))
 
     response = client.post(_device_change_url(device), {"hub": hubs["KE-MBA"].pk, "manufacturer": "HP"})
-    assert response.status_code in (302, 404)
+    assert response.status_code == 404
     device.refresh_from_db()
     assert (device.hub_id, device.manufacturer) == (hubs["ZA-JNB"].pk, "Dell")
 
