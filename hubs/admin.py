@@ -150,10 +150,14 @@ class HubScopedAdmin(admin.ModelAdmin):
             return queryset
         return restrict_to_user_hubs(queryset, user=request.user, field=self.hub_field, action="view")
 
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        # Django's admin redirects to its index with "doesn't exist"; outside the user's scope is a plain 404, as
-        # on the API and the scan station, so another hub's ids cannot be told from missing ones.
-        raise Http404(_("No such row at your hubs."))
+    def get_object(self, request, object_id, from_field=None):
+        # Django's admin checks a write permission before it looks at the row, then redirects to its index with
+        # "doesn't exist". Outside the user's scope is a plain 404 first, as on the API and the scan station, so
+        # another hub's ids cannot be told from missing ones, and only a row they see can answer 403.
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(_("No such row at your hubs."))
+        return obj
 
     def has_module_permission(self, request):
         return request_is_hub_staff(request)
