@@ -21,14 +21,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers, widgets
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core import validators
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .models import Hub, HubMembership, UserProfile
@@ -39,7 +41,7 @@ from .selectors import (
     user_is_hub_staff,
     user_may_in_hub,
 )
-from .services import HubError, hub_membership_grant, hub_membership_remove
+from .services import HubError, hub_member_invite, hub_membership_grant, hub_membership_remove
 
 
 def request_is_hub_staff(request: HttpRequest) -> bool:
@@ -309,8 +311,10 @@ class HubMembershipAddForm(forms.ModelForm):
     person = forms.CharField(
         label=_("username or e-mail address"),
         max_length=254,
-        help_text=_("The person needs an account first: they sign up, or the platform admin creates it."),
+        help_text=_("Someone without an account yet is invited by e-mail: they choose a password and join the hub."),
     )
+    # Set when ``person`` is an e-mail address no account has: the membership begins with an invitation.
+    invite_email: str | None = None
 
     class Meta:
         model = HubMembership
@@ -322,6 +326,14 @@ class HubMembershipAddForm(forms.ModelForm):
         matches = list(user_model.objects.filter(username__iexact=value, is_active=True)[:2])
         if not matches:
             matches = list(user_model.objects.filter(email__iexact=value, is_active=True)[:2])
+        if not matches and "@" in value:
+            try:
+                validators.validate_email(value)
+            except ValidationError:
+                raise ValidationError(_("Enter a username, or a valid e-mail address.")) from None
+            if not user_model.objects.filter(email__iexact=value).exists():
+                self.invite_email = value
+                return None
         if len(matches) != 1:
             raise ValidationError(_("No single active account has this username or e-mail address."))
         return matches[0]
@@ -366,11 +378,32 @@ class HubMembershipAdmin(HubScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         try:
+            if getattr(form, "invite_email", None):
+                hub_member_invite(
+                    actor=request.user, hub=obj.hub, email=form.invite_email, role=obj.role, request=request
+                )
+                obj._invited_email = form.invite_email
+                return
             membership = hub_membership_grant(actor=request.user, hub=obj.hub, user=obj.user, role=obj.role)
         except HubError as error:
             raise PermissionDenied(str(error)) from error
         obj.pk = membership.pk
         self.check_still_in_scope(request, membership)
+
+    def log_addition(self, request, obj, message):
+        if getattr(obj, "_invited_email", None):
+            return None  # nothing is added until the invitation is accepted
+        return super().log_addition(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(obj, "_invited_email", None):
+            messages.success(
+                request,
+                _("An invitation to %(hub)s is on its way to %(email)s.")
+                % {"hub": obj.hub.code, "email": obj._invited_email},
+            )
+            return HttpResponseRedirect(reverse("admin:hubs_hubmembership_changelist"))
+        return super().response_add(request, obj, post_url_continue)
 
     def delete_model(self, request, obj):
         try:

@@ -240,3 +240,35 @@ def test_a_write_that_would_leave_the_users_scope_is_rolled_back(world, monkeypa
     assert response.status_code == 403
     device = Device.objects.get(pk=world["device"].pk)
     assert (device.state, device.hub, device.events.count()) == (Device.State.PLEDGED, world["hubs"]["KE-MBA"], 1)
+
+
+def test_a_manager_invites_someone_without_an_account_who_then_joins_the_hub(
+    world, client, mailoutbox, django_capture_on_commit_callbacks
+):
+    from hubs.accounts import invitation_accept_new_account, invitation_from_token
+
+    manager, hub = world["people"]["manager"], world["hubs"]["KE-MBA"]
+    client.force_login(manager)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:hubs_hubmembership_add"),
+            {"person": "new.tech@example.org", "hub": hub.pk, "role": "manager"},
+        )
+
+    assert response.status_code == 302
+    assert not HubMembership.objects.filter(user__email="new.tech@example.org").exists()  # not until accepted
+    (mail,) = mailoutbox
+    assert mail.to == ["new.tech@example.org"]
+    token = mail.body.split("/invitation/")[1].split("/")[0]
+    user = invitation_accept_new_account(invitation=invitation_from_token(token=token), password="a-long-passphrase-1")
+    membership = HubMembership.objects.get(user=user)
+    assert (membership.hub, membership.role, user.is_staff) == (hub, "manager", True)
+
+
+def test_only_a_manager_of_the_hub_can_invite_to_it(world):
+    from hubs.services import HubError, hub_member_invite
+
+    for role in ("technician", "other_hub"):
+        with pytest.raises(HubError):
+            hub_member_invite(actor=world["people"][role], hub=world["hubs"]["KE-MBA"], email="x@example.org")
