@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from hubs.viewsets import HubScopedViewSetMixin
 from refurbishing.errors import LifecycleError
 from refurbishing.models import Device
 
@@ -84,8 +85,11 @@ REFERENCE = OpenApiParameter(
         },
     ),
 )
-class DonationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class DonationViewSet(HubScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Donations of the caller's organisations (hub staff: their hubs' donations). Anyone else's is a 404."""
+
+    # Donors and hub staff both read here: ``donation_list_for_api`` scopes for each (hub staff by restrict).
+    hub_field = None
 
     lookup_field = "reference"
     lookup_value_regex = r"[A-Za-z0-9-]+"

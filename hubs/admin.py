@@ -21,23 +21,27 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers, widgets
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core import validators
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .models import Hub, HubMembership, UserProfile
 from .selectors import (
-    hub_list_for_user,
+    hub_id_of,
+    hub_ids_for_action,
     restrict_to_user_hubs,
-    user_can_act_in_hub,
     user_is_hub_staff,
+    user_may_in_hub,
 )
+from .services import HubError, hub_member_invite, hub_membership_grant, hub_membership_remove
 
 
 def request_is_hub_staff(request: HttpRequest) -> bool:
@@ -99,7 +103,7 @@ class UserHubListFilter(admin.RelatedFieldListFilter):
     """A hub filter that lists only the user's hubs: ``list_filter = [("hub", UserHubListFilter)]``."""
 
     def field_choices(self, field, request, model_admin):
-        return [(hub.pk, str(hub)) for hub in hub_list_for_user(user=request.user).order_by("code")]
+        return [(hub.pk, str(hub)) for hub in Hub.objects.restrict(request.user, "view").order_by("code")]
 
 
 class ScopedForeignKeyRawIdWidget(widgets.ForeignKeyRawIdWidget):
@@ -126,12 +130,17 @@ class HubScopedAdmin(admin.ModelAdmin):
     """A ModelAdmin whose rows and permissions follow the user's hub memberships (see the module docstring).
 
     ``hub_field`` is the path from the model to its hub (``"hub"``, ``"project__hub"``, ``"pk"`` for hubs); None
-    means the model has no hub and is not narrowed. The ``staff_can_*`` flags say what hub staff may do besides
-    viewing; superusers may always do everything a ModelAdmin allows, unless ``read_only`` says nobody may write
-    here at all.
+    means the model has no hub and is not narrowed. Rows are listed with ``restrict(user, "view")``; writes need
+    ``write_action`` (``"act"`` for hub work, ``"manage"`` for what only a hub's managers do) on the row's hub.
+    The ``staff_can_*`` flags say what hub staff may do besides viewing; superusers may always do everything a
+    ModelAdmin allows, unless ``read_only`` says nobody may write here at all.
+
+    A row outside the user's scope does not exist for them (404); a row they may see but not write answers 403
+    to a write.
     """
 
     hub_field: str | None = "hub"
+    write_action = "act"
     read_only = False
     staff_can_add = False
     staff_can_change = False
@@ -141,7 +150,16 @@ class HubScopedAdmin(admin.ModelAdmin):
         queryset = super().get_queryset(request)
         if self.hub_field is None:
             return queryset
-        return restrict_to_user_hubs(queryset, user=request.user, field=self.hub_field)
+        return restrict_to_user_hubs(queryset, user=request.user, field=self.hub_field, action="view")
+
+    def get_object(self, request, object_id, from_field=None):
+        # Django's admin checks a write permission before it looks at the row, then redirects to its index with
+        # "doesn't exist". Outside the user's scope is a plain 404 first, as on the API and the scan station, so
+        # another hub's ids cannot be told from missing ones, and only a row they see can answer 403.
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(_("No such row at your hubs."))
+        return obj
 
     def has_module_permission(self, request):
         return request_is_hub_staff(request)
@@ -149,22 +167,31 @@ class HubScopedAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return request_is_hub_staff(request)
 
-    def _may(self, request, staff_flag: bool) -> bool:
-        return not self.read_only and request_may_write(request, staff_flag=staff_flag)
+    def _may(self, request, staff_flag: bool, obj=None) -> bool:
+        if self.read_only or not request_may_write(request, staff_flag=staff_flag):
+            return False
+        if request_is_superuser(request):
+            return True
+        ids = hub_ids_for_action(user=request.user, action=self.write_action)
+        if not ids:
+            return False
+        if obj is None or self.hub_field is None:
+            return True
+        return hub_id_of(obj, self.hub_field) in ids
 
     def has_add_permission(self, request):
         return self._may(request, self.staff_can_add)
 
     def has_change_permission(self, request, obj=None):
-        return self._may(request, self.staff_can_change)
+        return self._may(request, self.staff_can_change, obj)
 
     def has_delete_permission(self, request, obj=None):
-        return self._may(request, self.staff_can_delete)
+        return self._may(request, self.staff_can_delete, obj)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        # Every hub choice offers only the user's hubs, so nobody can put a row into a hub they do not work at.
+        # Every hub choice offers only the hubs where the user may write, so nobody puts a row outside their scope.
         if db_field.related_model is Hub:
-            kwargs["queryset"] = hub_list_for_user(user=request.user).order_by("code")
+            kwargs["queryset"] = Hub.objects.restrict(request.user, self.write_action).order_by("code")
         formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if formfield is not None and type(formfield.widget) is widgets.ForeignKeyRawIdWidget:
             formfield.widget = ScopedForeignKeyRawIdWidget(
@@ -172,12 +199,26 @@ class HubScopedAdmin(admin.ModelAdmin):
             )
         return formfield
 
+    def check_still_in_scope(self, request, obj) -> None:
+        """After a write the row must still be inside the user's scope; the admin's transaction rolls back if not.
+
+        The forms already refuse other hubs; this is the last line should a form or a service change later.
+        """
+        if self.hub_field is None or request_is_superuser(request):
+            return
+        queryset = self.model._default_manager.filter(pk=obj.pk)
+        if not restrict_to_user_hubs(
+            queryset, user=request.user, field=self.hub_field, action=self.write_action
+        ).exists():
+            raise PermissionDenied(_("You can only save rows of the hubs you work at."))
+
     def save_model(self, request, obj, form, change):
-        # After the write the row must still be inside the user's scope (the form already refused other hubs;
-        # this is the last line should a form be changed later).
-        if self.hub_field == "hub" and not user_can_act_in_hub(user=request.user, hub_id=obj.hub_id):
+        if self.hub_field is not None and not user_may_in_hub(
+            request.user, action=self.write_action, hub_id=hub_id_of(obj, self.hub_field)
+        ):
             raise PermissionDenied(_("You can only save rows of the hubs you work at."))
         super().save_model(request, obj, form, change)
+        self.check_still_in_scope(request, obj)
 
 
 class HubScopedInlineMixin:
@@ -264,13 +305,115 @@ class HubAdmin(HubScopedAdmin):
     inlines = (HubMembershipInline,)
 
 
+class HubMembershipAddForm(forms.ModelForm):
+    """Add someone to a hub by their username or e-mail address: a manager never browses the platform's users."""
+
+    person = forms.CharField(
+        label=_("username or e-mail address"),
+        max_length=254,
+        help_text=_("Someone without an account yet is invited by e-mail: they choose a password and join the hub."),
+    )
+    # Set when ``person`` is an e-mail address no account has: the membership begins with an invitation.
+    invite_email: str | None = None
+
+    class Meta:
+        model = HubMembership
+        fields = ("hub", "role")
+
+    def clean_person(self):
+        value = self.cleaned_data["person"].strip()
+        user_model = get_user_model()
+        matches = list(user_model.objects.filter(username__iexact=value, is_active=True)[:2])
+        if not matches:
+            matches = list(user_model.objects.filter(email__iexact=value, is_active=True)[:2])
+        if not matches and "@" in value:
+            try:
+                validators.validate_email(value)
+            except ValidationError:
+                raise ValidationError(_("Enter a username, or a valid e-mail address.")) from None
+            if not user_model.objects.filter(email__iexact=value).exists():
+                self.invite_email = value
+                return None
+        if len(matches) != 1:
+            raise ValidationError(_("No single active account has this username or e-mail address."))
+        return matches[0]
+
+    def clean(self):
+        cleaned = super().clean()
+        user, hub = cleaned.get("person"), cleaned.get("hub")
+        if user is not None and hub is not None:
+            if HubMembership.objects.filter(user=user, hub=hub).exists():
+                raise ValidationError(
+                    _("%(user)s already works at %(hub)s; change their role there instead.")
+                    % {"user": user, "hub": hub.code}
+                )
+            self.instance.user = user
+        return cleaned
+
+
 @admin.register(HubMembership)
 class HubMembershipAdmin(HubScopedAdmin):
+    """Who works at which hub, with which role: a hub's managers add, remove and change the roles of its members."""
+
+    write_action = "manage"
+    staff_can_add = True
+    staff_can_change = True
+    staff_can_delete = True
     list_display = ("user", "hub", "role")
     list_filter = ("role", ("hub", UserHubListFilter))
     list_select_related = ("user", "hub")
     search_fields = ("user__username", "user__email", "hub__code")
-    raw_id_fields = ("user",)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = HubMembershipAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ("person", "hub", "role") if obj is None else ("user", "hub", "role")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A membership moves to another hub by removing it and adding one there, each by that hub's manager.
+        return ("user", "hub") if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        try:
+            if getattr(form, "invite_email", None):
+                hub_member_invite(
+                    actor=request.user, hub=obj.hub, email=form.invite_email, role=obj.role, request=request
+                )
+                obj._invited_email = form.invite_email
+                return
+            membership = hub_membership_grant(actor=request.user, hub=obj.hub, user=obj.user, role=obj.role)
+        except HubError as error:
+            raise PermissionDenied(str(error)) from error
+        obj.pk = membership.pk
+        self.check_still_in_scope(request, membership)
+
+    def log_addition(self, request, obj, message):
+        if getattr(obj, "_invited_email", None):
+            return None  # nothing is added until the invitation is accepted
+        return super().log_addition(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(obj, "_invited_email", None):
+            messages.success(
+                request,
+                _("An invitation to %(hub)s is on its way to %(email)s.")
+                % {"hub": obj.hub.code, "email": obj._invited_email},
+            )
+            return HttpResponseRedirect(reverse("admin:hubs_hubmembership_changelist"))
+        return super().response_add(request, obj, post_url_continue)
+
+    def delete_model(self, request, obj):
+        try:
+            hub_membership_remove(actor=request.user, membership=obj)
+        except HubError as error:
+            raise PermissionDenied(str(error)) from error
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset.select_related("hub", "user"):
+            self.delete_model(request, membership)
 
 
 User = get_user_model()

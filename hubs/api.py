@@ -22,11 +22,14 @@ from .second_factor import second_factor_match, second_factor_required
 from .selectors import hub_list_for_user
 from .serializers import AuthTokenRequestSerializer, AuthTokenResponseSerializer, HubSerializer
 from .services import api_token_create, api_token_revoke
+from .viewsets import HubScopedViewSetMixin
 
 
 @extend_schema(tags=["hubs"])
-class HubViewSet(viewsets.ReadOnlyModelViewSet):
+class HubViewSet(HubScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Hubs the caller works at (every hub for a superuser)."""
+
+    hub_field = "pk"
 
     serializer_class = HubSerializer
     # A handful of rows: one plain list ordered by code is easier to use than a cursor.

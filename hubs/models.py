@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .querysets import RestrictedQuerySet
+
 
 class Hub(models.Model):
     """A regional refurbishing hub where donated devices are received, wiped, tested and shipped from."""
@@ -16,6 +18,9 @@ class Hub(models.Model):
     country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2 code, e.g. KE."))
     city = models.CharField(_("city"), max_length=120)
     active = models.BooleanField(_("active"), default=True)
+
+    hub_path = "pk"
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -48,6 +53,9 @@ class HubMembership(models.Model):
     )
     hub = models.ForeignKey(Hub, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("hub"))
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.TECHNICIAN)
+
+    hub_path = "hub"
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("hub membership")

@@ -58,17 +58,53 @@ def hub_ids_managed_by(*, user: AnyUser) -> set[int] | None:
         return set()
     if user.is_superuser:
         return None
-    return set(
-        HubMembership.objects.filter(user=user, role=HubMembership.Role.MANAGER).values_list("hub_id", flat=True)
-    )
+    cached = getattr(user, "_closegap_managed_hub_ids", None)
+    if cached is None:
+        cached = set(
+            HubMembership.objects.filter(user=user, role=HubMembership.Role.MANAGER).values_list("hub_id", flat=True)
+        )
+        user._closegap_managed_hub_ids = cached
+    return cached
 
 
-def restrict_to_user_hubs(queryset: QuerySet, *, user: AnyUser, field: str = "hub") -> QuerySet:
-    """Narrow a queryset to the rows of the user's hubs.
+# What a user may do with a hub's rows (NetBox's ``restrict(user, action)``): every member of a hub may view its rows
+# and act on them (move devices); only its managers manage it (its members, its batches, its transfers).
+RESTRICT_ACTIONS = ("view", "act", "manage")
+
+
+def hub_ids_for_action(*, user: AnyUser, action: str) -> set[int] | None:
+    """The ids of the hubs where the user may do ``action``, or None meaning "all hubs" (superusers)."""
+    if action in ("view", "act"):
+        return hub_ids_for_user(user=user)
+    if action == "manage":
+        return hub_ids_managed_by(user=user)
+    raise ValueError(f"{action!r} is not one of {RESTRICT_ACTIONS}")
+
+
+def hub_id_of(obj: object, path: str) -> int | None:
+    """The id of the hub a row belongs to, following ``path`` (``"hub"``, ``"device__hub"``, ``"pk"``)."""
+    if path == "pk":
+        return obj.pk
+    *through, last = path.split("__")
+    for name in through:
+        obj = getattr(obj, name, None)
+        if obj is None:
+            return None
+    return getattr(obj, f"{last}_id", None)
+
+
+def user_may_in_hub(user: AnyUser, *, action: str, hub_id: int | None) -> bool:
+    ids = hub_ids_for_action(user=user, action=action)
+    return ids is None or (hub_id is not None and hub_id in ids)
+
+
+def restrict_to_user_hubs(queryset: QuerySet, *, user: AnyUser, field: str = "hub", action: str = "view") -> QuerySet:
+    """Narrow a queryset to the rows of the hubs where the user may do ``action`` (``view``, ``act``, ``manage``).
 
     ``field`` is the path from the row to its hub: ``"hub"``, ``"project__hub"``, or ``"pk"`` for hubs themselves.
+    Models built on ``hubs.querysets.RestrictedQuerySet`` declare it once and offer ``.restrict(user, action)``.
     """
-    ids = hub_ids_for_user(user=user)
+    ids = hub_ids_for_action(user=user, action=action)
     if ids is None:
         return queryset
     return queryset.filter(**{f"{field}__in": ids})

@@ -1,13 +1,16 @@
 """Writes to hubs and to who works at them."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
-from .models import Hub, HubMembership, UserProfile
+from .models import Hub, HubMembership, Invitation, UserProfile
 
 
 class HubError(Exception):
@@ -59,7 +62,101 @@ def hub_membership_add(
             membership.save(update_fields=["role"])
     # The hub selectors cache a user's hubs on the user object; this one now works somewhere new.
     user.__dict__.pop("_closegap_hub_ids", None)
+    user.__dict__.pop("_closegap_managed_hub_ids", None)
     return membership
+
+
+def _require_manager(*, actor: AbstractBaseUser, hub: Hub) -> None:
+    from .selectors import user_is_hub_manager
+
+    if not user_is_hub_manager(user=actor, hub_id=hub.pk):
+        raise HubError(_("Only a manager of %(hub)s manages who works there.") % {"hub": hub.code})
+
+
+def _refuse_own_membership(*, actor: AbstractBaseUser, user: AbstractBaseUser, hub: Hub) -> None:
+    # So a hub never loses its last manager by a slip: another manager, or the platform admin, does it.
+    if user.pk == actor.pk and not actor.is_superuser:
+        raise HubError(
+            _("You cannot change your own membership of %(hub)s; ask another manager or the platform admin.")
+            % {"hub": hub.code}
+        )
+
+
+def hub_membership_grant(
+    *,
+    actor: AbstractBaseUser,
+    hub: Hub,
+    user: AbstractBaseUser,
+    role: str = HubMembership.Role.TECHNICIAN,
+) -> HubMembership:
+    """A hub's manager (or the platform admin) adds a person to the hub, or changes their role there.
+
+    The person becomes staff, so they can use the admin and the scan station; what they see stays their hubs'.
+    """
+    _require_manager(actor=actor, hub=hub)
+    _refuse_own_membership(actor=actor, user=user, hub=hub)
+    with transaction.atomic():
+        membership = hub_membership_add(hub=hub, user=user, role=role)
+        if not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+    return membership
+
+
+def hub_membership_remove(*, actor: AbstractBaseUser, membership: HubMembership) -> None:
+    """A hub's manager (or the platform admin) takes a person off the hub; their other hubs are untouched."""
+    _require_manager(actor=actor, hub=membership.hub)
+    _refuse_own_membership(actor=actor, user=membership.user, hub=membership.hub)
+    with transaction.atomic():
+        HubMembership.objects.filter(pk=membership.pk).delete()
+    membership.user.__dict__.pop("_closegap_hub_ids", None)
+    membership.user.__dict__.pop("_closegap_managed_hub_ids", None)
+
+
+# Invitations to work at a hub, one kind per role (the invitation carries no role of its own).
+HUB_INVITATION_KINDS = {role: f"hub-{role}" for role in HubMembership.Role.values}
+
+
+def hub_invitation_describe(role: str) -> Callable[[int], str]:
+    def describe(hub_id: int) -> str:
+        hub = Hub.objects.get(pk=hub_id)
+        return _("the %(hub)s hub, as %(role)s") % {"hub": hub, "role": HubMembership.Role(role).label}
+
+    return describe
+
+
+def hub_invitation_accept(role: str) -> Callable[[Invitation, AbstractBaseUser], None]:
+    def accept(invitation: Invitation, user: AbstractBaseUser) -> None:
+        # The manager's right was checked when they invited; the link proves the invitee's address.
+        hub_membership_add(hub=Hub.objects.get(pk=invitation.target_id), user=user, role=role)
+        if not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+
+    return accept
+
+
+def hub_member_invite(
+    *,
+    actor: AbstractBaseUser,
+    hub: Hub,
+    email: str,
+    role: str = HubMembership.Role.TECHNICIAN,
+    request: HttpRequest | None = None,
+) -> Invitation:
+    """A hub's manager invites someone without an account yet: they open the link, choose a password, and work
+    at the hub with this role."""
+    from .accounts import invitation_create
+
+    _require_manager(actor=actor, hub=hub)
+    if role not in HUB_INVITATION_KINDS:
+        raise HubError(
+            _("%(role)s is not a hub role. Choose one of: %(roles)s.")
+            % {"role": role, "roles": ", ".join(HubMembership.Role.values)}
+        )
+    return invitation_create(
+        kind=HUB_INVITATION_KINDS[role], target_id=hub.pk, email=email, invited_by=actor, request=request
+    )
 
 
 def user_language_set(*, user: AbstractBaseUser, language: str) -> UserProfile:

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from hubs.models import Hub
 from hubs.selectors import user_can_act_in_hub
+from hubs.viewsets import HubScopedViewSetMixin
 from refurbishing.errors import LifecycleError
 from refurbishing.models import Device
 
@@ -278,7 +279,9 @@ class CorrectionSerializer(serializers.Serializer):
     list=extend_schema(tags=["projects"], summary="Projects of your organisation or your hubs"),
     retrieve=extend_schema(tags=["projects"], summary="One project", parameters=[ID]),
 )
-class ProjectViewSet(viewsets.GenericViewSet):
+class ProjectViewSet(HubScopedViewSetMixin, viewsets.GenericViewSet):
+    # Coordinators and hub staff both read here: the ``*_visible`` selector scopes for each.
+    hub_field = None
     serializer_class = ProjectSerializer
     lookup_value_regex = r"\d+"
 
@@ -334,7 +337,9 @@ class ProjectViewSet(viewsets.GenericViewSet):
     list=extend_schema(tags=["projects"], summary="Device requests of your projects"),
     retrieve=extend_schema(tags=["projects"], summary="One device request", parameters=[ID]),
 )
-class DeviceRequestViewSet(viewsets.ReadOnlyModelViewSet):
+class DeviceRequestViewSet(HubScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    # Coordinators and hub staff both read here: the ``*_visible`` selector scopes for each.
+    hub_field = None
     serializer_class = DeviceRequestSerializer
     lookup_value_regex = r"\d+"
 
@@ -396,7 +401,9 @@ class DeviceRequestViewSet(viewsets.ReadOnlyModelViewSet):
     list=extend_schema(tags=["projects"], summary="Shipments of your projects or hubs"),
     retrieve=extend_schema(tags=["projects"], summary="One shipment with its devices", parameters=[ID]),
 )
-class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
+class ShipmentViewSet(HubScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    # Coordinators and hub staff both read here: the ``*_visible`` selector scopes for each.
+    hub_field = None
     serializer_class = ShipmentSerializer
     lookup_value_regex = r"\d+"
 
@@ -484,7 +491,9 @@ class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
     list=extend_schema(tags=["projects"], summary="Delivery confirmations of your projects or hubs"),
     retrieve=extend_schema(tags=["projects"], summary="One delivery confirmation", parameters=[ID]),
 )
-class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
+class DeliveryViewSet(HubScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    # Coordinators and hub staff both read here: the ``*_visible`` selector scopes for each.
+    hub_field = None
     serializer_class = DeliverySerializer
     lookup_value_regex = r"\d+"
 

@@ -9,6 +9,7 @@ import uuid
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -344,6 +345,9 @@ def _hub_project(request: HttpRequest, pk: int) -> Project:
 @login_required
 def hub_review(request: HttpRequest, pk: int) -> HttpResponse:
     project = _hub_project(request, pk)
+    if request.method == "POST" and not user_is_hub_manager(user=request.user, hub_id=project.hub_id):
+        # Technicians see the application (404 outside their hubs); deciding on it is the manager's (403).
+        raise PermissionDenied(_("Only a manager of this hub reviews its applications."))
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

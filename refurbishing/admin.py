@@ -344,6 +344,7 @@ class DeviceAdmin(HubScopedAdmin):
         fields = {name: form.cleaned_data[name] for name in form.changed_data if name in EDITABLE_FIELDS}
         if fields:
             device_update(device=obj, actor=request.user, fields=fields)
+        self.check_still_in_scope(request, obj)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is DriveInline.model:  # drives are written here, through the drive services

@@ -3,14 +3,16 @@
 from collections.abc import Mapping
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from hubs.viewsets import HubScopedViewSetMixin
 
 from .actions import device_perform_action
 from .errors import LifecycleError
@@ -45,8 +47,10 @@ def _refusal(message: str, *, code: int, errors: Mapping[str, Any] | None = None
     list=extend_schema(tags=["devices"], summary="Devices at your hubs, newest first"),
     retrieve=extend_schema(tags=["devices"], summary="One device with its chain of custody", parameters=[DEVICE_ID]),
 )
-class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
+class DeviceViewSet(HubScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Devices at the caller's hubs (every hub for a superuser). Writes go through ``transitions``."""
+
+    hub_field = "hub"
 
     filterset_class = DeviceFilter
     lookup_value_regex = r"\d+"
@@ -101,8 +105,9 @@ class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def transitions(self, request: Request, pk: str | None = None) -> Response:
-        # Scope first: a device at someone else's hub does not exist as far as this caller knows.
-        device = get_object_or_404(device_list(user=request.user), pk=pk)
+        # Scope first: a device at someone else's hub does not exist as far as this caller knows (404), and one
+        # they may see but not move is a 403 (the base viewset's get_object).
+        device = self.get_object()
         body = request.data
         if not isinstance(body, Mapping):
             return _refusal("Send a JSON object with an action.", code=status.HTTP_400_BAD_REQUEST)
@@ -128,12 +133,15 @@ class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
                 return _refusal(message, code=status.HTTP_409_CONFLICT, errors={"version": [message]})
 
         fields = {key: value for key, value in body.items() if key not in CONTROL_KEYS}
-        try:
-            device = device_perform_action(device=device, action=action_name, actor=request.user, fields=fields)
-        except LifecycleError as error:
-            code = STATUS_BY_ERROR_CODE.get(error.code, status.HTTP_400_BAD_REQUEST)
-            return _refusal(error.message, code=code, errors=error.field_errors)
+        with transaction.atomic():
+            try:
+                device = device_perform_action(device=device, action=action_name, actor=request.user, fields=fields)
+            except LifecycleError as error:
+                code = STATUS_BY_ERROR_CODE.get(error.code, status.HTTP_400_BAD_REQUEST)
+                return _refusal(error.message, code=code, errors=error.field_errors)
+            # Still where the caller may act? If not, the move is rolled back and answered 403.
+            self.check_still_in_scope(device)
 
         # Read it back through the selector so the hub and donation shown are the committed ones.
-        fresh = device_list(user=request.user).filter(pk=device.pk).first() or device
+        fresh = device_list(user=request.user).get(pk=device.pk)
         return Response(DeviceDetailSerializer(fresh, context=self.get_serializer_context()).data)

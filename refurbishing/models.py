@@ -8,6 +8,8 @@ from django.db.models.query_utils import DeferredAttribute
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from hubs.querysets import RestrictedQuerySet
+
 
 class DeviceState(models.TextChoices):
     # A context of their own: in French a device is "expédié" where a shipment is "expédiée".
@@ -56,7 +58,7 @@ class DeviceStateField(models.CharField):
     descriptor_class = _ProtectedStateDescriptor
 
 
-class DeviceQuerySet(models.QuerySet):
+class DeviceQuerySet(RestrictedQuerySet):
     def update(self, **kwargs):
         if "state" in kwargs:
             raise ProtectedStateError("Device.state can only change through refurbishing.services.device_transition().")
@@ -152,6 +154,7 @@ class Device(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    hub_path = "hub"
     objects = DeviceQuerySet.as_manager()
 
     class Meta:
@@ -220,6 +223,10 @@ class DeviceEvent(models.Model):
     # Bookkeeping for the impact read model, not part of the custody record: set once when the event
     # has been folded into the public counters (in the same transaction as the fold).
     impact_counted = models.BooleanField(_("counted in impact"), default=False)
+
+    # Whoever may see the device may see its history (at its current hub, so a transfer takes it along).
+    hub_path = "device__hub"
+    objects = RestrictedQuerySet.as_manager()
 
     class Meta:
         ordering = ["occurred_at", "id"]

@@ -12,6 +12,8 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -27,7 +29,7 @@ from .errors import LifecycleError
 from .labels import LAYOUTS, labels_pdf
 from .lifecycle import ACTION_LABELS, actions_from, transitions_for
 from .models import ConfigurationRecord, Device, SanitisationRecord
-from .selectors import device_find_by_code, device_get_by_label_code, device_list
+from .selectors import device_find_by_code, device_get_by_label_code, device_in_scope, device_list
 from .timeline import device_timeline
 
 FRAGMENT_HEADER = "HTTP_X_FRAGMENT"
@@ -117,9 +119,9 @@ def _action_form(request: HttpRequest, action: str, device: Device, data=None) -
         if queryset is None:
             continue
         if queryset.model is Hub:
-            field.queryset = restrict_to_user_hubs(queryset, user=request.user, field="pk")
+            field.queryset = restrict_to_user_hubs(queryset, user=request.user, field="pk", action="act")
         elif any(f.name == "hub" for f in queryset.model._meta.get_fields()):
-            field.queryset = restrict_to_user_hubs(queryset, user=request.user)
+            field.queryset = restrict_to_user_hubs(queryset, user=request.user, action="act")
     return form
 
 
@@ -176,11 +178,21 @@ def device_action(request: HttpRequest, label_code: str, action: str) -> HttpRes
     seen_version = request.POST.get("version", "")
     if seen_version.isdigit():
         device.version = int(seen_version)  # the version the person saw: a move by someone else meanwhile is a conflict
-    try:
-        device = device_perform_action(
-            device=device, action=action, actor=request.user, fields={}, cleaned=form.cleaned_data
-        )
-    except LifecycleError as error:
+    if not device_in_scope(user=request.user, device_id=device.pk, action="act"):
+        raise PermissionDenied(_("You may see this device, but not move it."))
+    refusal = None
+    with transaction.atomic():
+        try:
+            device = device_perform_action(
+                device=device, action=action, actor=request.user, fields={}, cleaned=form.cleaned_data
+            )
+        except LifecycleError as error:
+            refusal = error
+        # Still at a hub the person acts for? If not, the move is rolled back (403).
+        if refusal is None and not device_in_scope(user=request.user, device_id=device.pk, action="act"):
+            raise PermissionDenied(_("That move would take the device out of your hubs; it was not made."))
+    if refusal is not None:
+        error = refusal
         for name, messages in error.field_errors.items():
             if name in form.fields:
                 for message in messages:

@@ -7,16 +7,19 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 
-from hubs.selectors import restrict_to_user_hubs
-
 from .models import Device, DeviceEvent, DeviceState, SanitisationRecord
 
 User = AbstractBaseUser | AnonymousUser
 
 
-def device_list(*, user: User) -> QuerySet[Device]:
-    """Devices at the user's hubs (all for superusers), with what list pages show."""
-    return restrict_to_user_hubs(Device.objects.select_related("hub", "donation"), user=user)
+def device_list(*, user: User, action: str = "view") -> QuerySet[Device]:
+    """Devices at the hubs where the user may do ``action`` (all for superusers), with what list pages show."""
+    return Device.objects.select_related("hub", "donation").restrict(user, action)
+
+
+def device_in_scope(*, user: User, device_id: int, action: str = "act") -> bool:
+    """Whether the device is (still) where the user may do ``action``: the check every surface makes after a write."""
+    return Device.objects.filter(pk=device_id).restrict(user, action).exists()
 
 
 def device_get(*, user: User, pk: int) -> Device:

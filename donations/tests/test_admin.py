@@ -16,7 +16,7 @@ def test_donation_admin_is_scoped_and_lists_its_devices(client, hubs, staff_ke_m
     page = client.get(reverse("admin:donations_donation_change", args=[mine.donation_id]))
     assert mine.serial_number in page.content.decode()
     other = client.get(reverse("admin:donations_donation_change", args=[theirs.donation_id]))
-    assert other.status_code == 302
+    assert other.status_code == 404
 
 
 def test_donation_status_follows_its_devices_and_cannot_be_typed_in(client, hubs, staff_ke_mba):

@@ -274,3 +274,13 @@ def test_receiving_into_another_of_ones_own_hubs(superuser, hubs, token_client):
     )
     assert response.status_code == 200
     assert (response.json()["state"], response.json()["hub"]) == ("received", "KE-NBO")
+
+
+def test_the_api_offers_no_write_to_devices_or_their_events_but_the_transition(hubs, superuser, token_client):
+    device = DeviceFactory(donation__hub=hubs["KE-MBA"])
+    api = token_client(superuser)
+    url = f"/api/v1/devices/{device.pk}/"
+
+    for method in (api.put, api.patch, api.delete):
+        assert method(url, {"state": "received"}, format="json").status_code == 405
+    assert device.events.count() == 1

@@ -484,7 +484,7 @@ def test_snapshot_admin_is_read_only_and_scoped_to_the_hub(client, staff_be, sta
     client.force_login(staff_ke_mba)
     listing = client.get(reverse("admin:refurbishing_snapshot_changelist"))
     assert listing.status_code == 200 and "5CQ6VY1" not in listing.content.decode()
-    assert client.get(reverse("admin:refurbishing_snapshot_change", args=[snapshot.pk])).status_code == 302
+    assert client.get(reverse("admin:refurbishing_snapshot_change", args=[snapshot.pk])).status_code == 404
     client.force_login(staff_be)
     page = client.get(reverse("admin:refurbishing_snapshot_change", args=[snapshot.pk]))
     assert page.status_code == 200 and "Latitude E7240" in page.content.decode()
