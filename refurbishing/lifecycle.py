@@ -306,6 +306,18 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 
 ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(t.action for t in TRANSITIONS))
+
+# Travel between hubs (``refurbishing.transfers``): links of the chain of custody that keep the device's state,
+# because its work is not redone, only its place changes. The impact counters skip them: a device counts as
+# received once, at its first hub. ``transfer_missing`` closes the journey of a device that never arrived.
+TRANSFER_ACTIONS: tuple[str, ...] = ("transfer_ship", "transfer_receive", "transfer_missing")
+TRANSFER_LABELS = {
+    "transfer_ship": gettext_lazy("Sent to another hub"),
+    "transfer_receive": gettext_lazy("Received from another hub"),
+    "transfer_missing": gettext_lazy("Never arrived from another hub"),
+}
+# What may travel: devices received and waiting for work, or configured and ready to go.
+TRANSFERABLE_STATES = (S.RECEIVED, S.CONFIGURED)
 ACTION_LABELS: dict[str, str] = {t.action: t.label for t in TRANSITIONS}
 # Each action as the verb of a sentence ("Cannot %(action)s ...", "It cannot %(action)s until ..."), so a refusal
 # reads whole in every language rather than quoting the action's code.

@@ -233,6 +233,10 @@ SPECTACULAR_SETTINGS = {
         "DeviceActionEnum": "refurbishing.lifecycle.ACTIONS",
         # A device's grade and the lowest grade a request accepts are one choice set.
         "GradeEnum": "refurbishing.models.Device.Grade",
+        # Keeps the name the donation status had before other "status" choices joined the schema.
+        "StatusEnum": "donations.models.Donation.Status",
+        "RecyclingBatchStatusEnum": "refurbishing.models.RecyclingBatch.Status",
+        "TransferStatusEnum": "refurbishing.models.Transfer.Status",
     },
 }
 
