@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from .errors import LifecycleError
 from .hardware_services import drives_described, snapshots_link_on_receive, unwiped_drives
 from .models import DeviceState as S
+from .models import TransferDevice
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -102,6 +103,24 @@ def storage_is_sanitised(move: Move) -> None:
             )
             % {"device": device, "action": action_verb(move.transition.action)}
         )
+
+
+def not_in_transit(move: Move) -> None:
+    """A device on its way to another hub is worked on again once checked in there (one chain of custody)."""
+    item = (
+        TransferDevice.objects.filter(device_id=move.device.pk, status=TransferDevice.Status.IN_TRANSIT)
+        .select_related("transfer__to_hub")
+        .first()
+    )
+    if item is not None:
+        raise LifecycleError(
+            _("%(device)s is on its way to %(hub)s in transfer %(reference)s: check it in there first.")
+            % {"device": move.device, "hub": item.transfer.to_hub.code, "reference": item.transfer.reference}
+        )
+
+
+# Checked before every move's own guards.
+COMMON_GUARDS: tuple[Guard, ...] = (not_in_transit,)
 
 
 def has_storage_media(move: Move) -> None:

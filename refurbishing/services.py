@@ -21,6 +21,7 @@ from hubs.selectors import user_can_act_in_hub
 
 from .errors import LifecycleError
 from .lifecycle import (
+    COMMON_GUARDS,
     TRANSFER_ACTIONS,
     Move,
     Need,
@@ -536,7 +537,7 @@ def device_transition(
 
         transition = _pick_transition(device=locked, action=action, record=record)
         move = Move(device=locked, transition=transition, actor=actor, record=record, data=data)
-        for guard in transition.guards:
+        for guard in (*COMMON_GUARDS, *transition.guards):
             guard(move)
 
         updates: dict[str, Any] = {
@@ -678,7 +679,7 @@ def device_transition_refusal(
     try:
         transition = _pick_transition(device=device, action=action, record=record)
         move = Move(device=device, transition=transition, actor=None, record=record, data=dict(data or {}))
-        for guard in transition.guards:
+        for guard in (*COMMON_GUARDS, *transition.guards):
             if guard is not recorded_by_a_person:
                 guard(move)
     except LifecycleError as error:

@@ -53,8 +53,15 @@ def test_only_received_or_configured_devices_at_the_origin_travel(hubs, staff_be
 def test_a_transfer_with_devices_missing_on_arrival(hubs, staff_be, manager_be, staff_ke_mba):
     devices = devices_received(3, hub=hubs["BE-BRU"], actor=staff_be)
     transfer = _send(hubs, manager_be, devices)
-    # In transit the devices stay at the origin, in the state they left in.
+    # In transit the devices stay at the origin, in the state they left in, and nobody works on them.
     assert set(Device.objects.filter(pk__in=[d.pk for d in devices]).values_list("hub__code", flat=True)) == {"BE-BRU"}
+    with pytest.raises(LifecycleError, match="on its way to KE-MBA in transfer MSCU1234567"):
+        device_transition(
+            device=Device.objects.get(pk=devices[0].pk),
+            action="sanitise",
+            actor=staff_be,
+            record=dict(SANITISATION_RECORD),
+        )
 
     with pytest.raises(LifecycleError) as refused:  # the origin cannot check in what it sent
         transfer_check_in_scan(transfer=transfer, actor=staff_be, scan=devices[0].serial_number)
