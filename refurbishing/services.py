@@ -38,6 +38,7 @@ from .models import (
     DeviceState,
     InspectionRecord,
     SanitisationRecord,
+    TransferDevice,
     label_code_new,
 )
 from .signals import device_transitioned
@@ -289,6 +290,11 @@ def device_update(*, device: Device, actor: AbstractBaseUser, fields: Mapping[st
                     _("You cannot move %(device)s to %(hub)s: you do not work at that hub.")
                     % {"device": locked, "hub": new_hub.code},
                     code="forbidden",
+                )
+            if TransferDevice.objects.filter(device=locked, status=TransferDevice.Status.IN_TRANSIT).exists():
+                raise LifecycleError(
+                    _("%(device)s is on its way to another hub: it changes hub when checked in there.")
+                    % {"device": locked}
                 )
             if locked.state not in (S.PLEDGED, S.RECEIVED, S.SANITISED, S.INSPECTED, S.CONFIGURED):
                 raise LifecycleError(

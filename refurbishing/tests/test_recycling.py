@@ -216,3 +216,23 @@ def test_api_close_is_403_for_a_technician_404_elsewhere_200_for_a_manager(
     response = token_client(manager_be).post(url, body, format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "closed" and response.json()["device_count"] == 1
+
+
+def test_donor_recycling_certificate_pdf_names_the_batch(client, hubs, staff_be, manager_be, batch, donor_user):
+    import io
+
+    from pypdf import PdfReader
+
+    from donations.factories import DonationFactory
+
+    donation = DonationFactory(donor=donor_user.donors.get(), hub=hubs["BE-BRU"])
+    device = DeviceFactory(donation=donation)
+    device_through(device, "receive", "sanitise", actor=staff_be)
+    device_transition(device=device, action="inspect", actor=staff_be, record={"passed": False})
+    recycling_batch_add_waiting(batch=batch, actor=staff_be)
+    recycling_batch_close(batch=batch, actor=manager_be, total_weight_kg=Decimal("1.75"))
+    client.force_login(donor_user)
+    response = client.get(reverse("donations:recycling-certificate", args=[donation.reference]))
+    assert response.status_code == 200
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert "RB-BRU-001" in text and device.serial_number in text and "1.75" in text

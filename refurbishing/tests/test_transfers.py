@@ -200,3 +200,13 @@ def test_admin_send_page_is_for_managers(client, hubs, staff_be, manager_be):
     assert transfer.items.count() == 2
     assert client.get(reverse("admin:refurbishing_transfer_change", args=[transfer.pk])).status_code == 200
     assert client.get(reverse("admin:refurbishing_transfer_changelist")).status_code == 200
+
+
+def test_a_device_in_transit_cannot_be_moved_to_another_hub_by_hand(hubs, staff_be, manager_be):
+    from refurbishing.services import device_update
+
+    (device,) = devices_received(1, hub=hubs["BE-BRU"], actor=staff_be)
+    _send(hubs, manager_be, [device])
+    hub_membership_add(hub=hubs["KE-NBO"], user=manager_be, role="technician")
+    with pytest.raises(LifecycleError, match="on its way"):
+        device_update(device=device, actor=manager_be, fields={"hub": hubs["KE-NBO"]})
