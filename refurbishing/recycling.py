@@ -168,7 +168,7 @@ def recycling_batch_close(
     if not user_is_hub_manager(user=actor, hub_id=batch.hub_id):
         raise LifecycleError(_("Only a manager of the hub can close a recycling batch."), code="forbidden")
     with transaction.atomic():
-        locked = RecyclingBatch.objects.select_for_update().select_related("partner").get(pk=batch.pk)
+        locked = RecyclingBatch.objects.select_for_update(of=("self",)).select_related("partner").get(pk=batch.pk)
         if locked.status != RecyclingBatch.Status.OPEN:
             raise LifecycleError(_("Batch %(reference)s is already closed.") % {"reference": locked.reference})
         if total_weight_kg is not None:

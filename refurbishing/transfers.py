@@ -171,6 +171,9 @@ def transfer_check_in_scan(*, transfer: Transfer, actor: AbstractBaseUser, scan:
             "already_received", item.device, _("%(device)s was already checked in.") % {"device": item.device}
         )
     with transaction.atomic():
+        # The transfer's row first, as its close does: a scan and a close never cross (received, then missing).
+        if Transfer.objects.select_for_update().filter(pk=transfer.pk, status=Transfer.Status.SHIPPED).first() is None:
+            raise LifecycleError(_("The check-in of %(reference)s is closed.") % {"reference": transfer.reference})
         locked = TransferDevice.objects.select_for_update().get(pk=item.pk)
         if locked.status != ItemStatus.IN_TRANSIT:
             return TransferCheckInResult(
@@ -199,7 +202,9 @@ def transfer_check_in_close(*, transfer: Transfer, actor: AbstractBaseUser) -> T
             code="forbidden",
         )
     with transaction.atomic():
-        locked = Transfer.objects.select_for_update().select_related("from_hub", "to_hub").get(pk=transfer.pk)
+        locked = (
+            Transfer.objects.select_for_update(of=("self",)).select_related("from_hub", "to_hub").get(pk=transfer.pk)
+        )
         if locked.status != Transfer.Status.SHIPPED:
             raise LifecycleError(_("The check-in of %(reference)s is closed.") % {"reference": locked.reference})
         awaited = list(
