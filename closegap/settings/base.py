@@ -233,8 +233,8 @@ SPECTACULAR_SETTINGS = {
         "DeviceActionEnum": "refurbishing.lifecycle.ACTIONS",
         # A device's grade and the lowest grade a request accepts are one choice set.
         "GradeEnum": "refurbishing.models.Device.Grade",
-        # Keeps the name the donation status had before other "status" choices joined the schema.
-        "StatusEnum": "donations.models.Donation.Status",
+        # Several models have a "status": each choice set gets its own name.
+        "DonationStatusEnum": "donations.models.Donation.Status",
         "RecyclingBatchStatusEnum": "refurbishing.models.RecyclingBatch.Status",
         "TransferStatusEnum": "refurbishing.models.Transfer.Status",
     },

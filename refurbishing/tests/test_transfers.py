@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from hubs.factories import StaffFactory
 from hubs.services import hub_membership_add
@@ -140,13 +141,15 @@ def test_a_transferred_device_is_counted_once_at_its_first_hub(hubs, staff_be, m
 # --- surfaces: API, scan station, admin ----------------------------------------------------------------------
 
 
-def test_api_check_in_is_scoped(token_client, hubs, staff_be, manager_be, staff_ke_mba, staff_ke_nbo):
+def test_api_check_in_is_scoped(token_client, hubs, staff_be, manager_be, staff_ke_mba, staff_ke_nbo, donor_user):
     devices = devices_received(2, hub=hubs["BE-BRU"], actor=staff_be)
     transfer = _send(hubs, manager_be, devices)
     url = f"/api/v1/transfers/{transfer.pk}/check-in/"
     body = {"scan": devices[0].serial_number}
     assert token_client(staff_ke_nbo).post(url, body, format="json").status_code == 404
     assert token_client(staff_ke_nbo).get("/api/v1/transfers/").json()["results"] == []
+    assert token_client(donor_user).post(url, body, format="json").status_code == 404
+    assert APIClient().post(url, body, format="json").status_code in (401, 403)  # signed out
     response = token_client(staff_be).post(url, body, format="json")  # sees it (sent it), may not check it in
     assert response.status_code == 403 and set(response.json()) == {"detail", "errors"}
     response = token_client(staff_ke_mba).post(url, body, format="json")
