@@ -142,6 +142,7 @@ def _recycling_table(rows: list[dict[str, Any]]) -> LongTable:
         _("Serial number"),
         _("Weight (kg)"),
         _("Date"),
+        _("Recycling batch"),
     ]
     data = [[_p(h) for h in header]]
     for row in rows:
@@ -154,9 +155,12 @@ def _recycling_table(rows: list[dict[str, Any]]) -> LongTable:
                 _p(row["serial_number"] or row.get("asset_tag") or "—"),
                 _p(weight),
                 _p(_date(row.get("recycled_at"))),
+                # Certificates issued before batches existed have no such key.
+                _p(row.get("batch_reference") or "—"),
             ]
         )
-    table = LongTable(data, colWidths=[35 * mm, 45 * mm, 60 * mm, 50 * mm, 30 * mm, 35 * mm], repeatRows=1)
+    widths = [32, 40, 50, 45, 25, 30, 40]
+    table = LongTable(data, colWidths=[w * mm for w in widths], repeatRows=1)
     table.setStyle(TABLE_STYLE)
     return table
 

@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from hubs.models import Hub
 from hubs.selectors import hub_ids_for_user
@@ -163,9 +163,15 @@ def certificate_rows_for_donation(donation: Donation) -> list[dict[str, Any]]:
 
 
 def recycling_rows_for_donation(donation: Donation) -> list[dict[str, Any]]:
-    """The rows of a recycling certificate: every recycled device of the donation with its weight and date."""
+    """The rows of a recycling certificate: every recycled device of the donation with its weight, date, and the
+    e-waste batch and partner it went with (empty for a device recycled on its own)."""
     devices = device_list_with_last_move(
-        queryset=Device.objects.filter(donation=donation, state=DeviceState.RECYCLED).order_by("id")
+        queryset=Device.objects.filter(donation=donation, state=DeviceState.RECYCLED)
+        .annotate(
+            batch_reference=F("recycling_item__batch__reference"),
+            batch_partner=F("recycling_item__batch__partner__name"),
+        )
+        .order_by("id")
     )
     return [
         {
@@ -177,6 +183,8 @@ def recycling_rows_for_donation(donation: Donation) -> list[dict[str, Any]]:
             "asset_tag": device.asset_tag,
             "weight_kg": str(device.weight_kg) if device.weight_kg is not None else "",
             "recycled_at": device.last_moved_at.isoformat() if device.last_moved_at else "",
+            "batch_reference": device.batch_reference or "",
+            "recycler": device.batch_partner or "",
         }
         for device in devices
     ]

@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from hubs.models import Hub
+from refurbishing.lifecycle import TRANSFER_ACTIONS
 from refurbishing.models import DeviceState
 from refurbishing.selectors import device_events_all_for_recount, device_events_uncounted_for_update
 from refurbishing.services import device_events_mark_counted
@@ -49,6 +50,9 @@ def event_deltas(event: Mapping[str, Any]) -> list[tuple[CellKey, Decimal]]:
     hub_id = event["hub_id"]
     category = event["device__category"]
     deltas: list[tuple[CellKey, Decimal]] = []
+    if event["action"] in TRANSFER_ACTIONS:
+        # A device travelling between hubs was counted at its first hub; arriving at the next is not new work.
+        return deltas
     if event["action"] == "correct_reach":
         # A corrected delivery confirmation: only the difference in people, in the month the delivery counted in
         # (so a lower figure never takes a later month's cell below zero). The device did not move again.

@@ -480,3 +480,6 @@ class DeviceEventAdmin(HubScopedAdmin):
     fields = ("device", "action", "from_state", "to_state", "actor", "hub", "occurred_at", "note", "data")
     readonly_fields = fields
     read_only = True
+
+
+from . import admin_recycling  # noqa: E402, F401  (batches, partners, transfers)

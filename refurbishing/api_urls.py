@@ -1,8 +1,11 @@
 from rest_framework.routers import SimpleRouter
 
 from .api import DeviceViewSet
+from .hub_work_api import RecyclingBatchViewSet, TransferViewSet
 
 router = SimpleRouter()
 router.register("devices", DeviceViewSet, basename="api-device")
+router.register("recycling-batches", RecyclingBatchViewSet, basename="api-recycling-batch")
+router.register("transfers", TransferViewSet, basename="api-transfer")
 
 urlpatterns = router.urls

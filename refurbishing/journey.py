@@ -91,6 +91,9 @@ SENTENCES: dict[str, Sentence] = {
     "ship": lambda event, hub, data: _("Shipped from %(hub)s to the project.") % {"hub": hub},
     "deliver": _deliver,
     "recycle": _recycle,
+    "transfer_ship": lambda event, hub, data: _("Sent from %(hub)s to another Close the Gap hub.") % {"hub": hub},
+    "transfer_receive": lambda event, hub, data: _("Arrived at %(hub)s from another hub.") % {"hub": hub},
+    "transfer_missing": lambda event, hub, data: _("Never arrived at %(hub)s from another hub.") % {"hub": hub},
 }
 
 

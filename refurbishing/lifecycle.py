@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from .errors import LifecycleError
 from .hardware_services import drives_described, snapshots_link_on_receive, unwiped_drives
 from .models import DeviceState as S
+from .models import TransferDevice
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -102,6 +103,24 @@ def storage_is_sanitised(move: Move) -> None:
             )
             % {"device": device, "action": action_verb(move.transition.action)}
         )
+
+
+def not_in_transit(move: Move) -> None:
+    """A device on its way to another hub is worked on again once checked in there (one chain of custody)."""
+    item = (
+        TransferDevice.objects.filter(device_id=move.device.pk, status=TransferDevice.Status.IN_TRANSIT)
+        .select_related("transfer__to_hub")
+        .first()
+    )
+    if item is not None:
+        raise LifecycleError(
+            _("%(device)s is on its way to %(hub)s in transfer %(reference)s: check it in there first.")
+            % {"device": move.device, "hub": item.transfer.to_hub.code, "reference": item.transfer.reference}
+        )
+
+
+# Checked before every move's own guards.
+COMMON_GUARDS: tuple[Guard, ...] = (not_in_transit,)
 
 
 def has_storage_media(move: Move) -> None:
@@ -306,6 +325,18 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 
 ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(t.action for t in TRANSITIONS))
+
+# Travel between hubs (``refurbishing.transfers``): links of the chain of custody that keep the device's state,
+# because its work is not redone, only its place changes. The impact counters skip them: a device counts as
+# received once, at its first hub. ``transfer_missing`` closes the journey of a device that never arrived.
+TRANSFER_ACTIONS: tuple[str, ...] = ("transfer_ship", "transfer_receive", "transfer_missing")
+TRANSFER_LABELS = {
+    "transfer_ship": gettext_lazy("Sent to another hub"),
+    "transfer_receive": gettext_lazy("Received from another hub"),
+    "transfer_missing": gettext_lazy("Never arrived from another hub"),
+}
+# What may travel: devices received and waiting for work, or configured and ready to go.
+TRANSFERABLE_STATES = (S.RECEIVED, S.CONFIGURED)
 ACTION_LABELS: dict[str, str] = {t.action: t.label for t in TRANSITIONS}
 # Each action as the verb of a sentence ("Cannot %(action)s ...", "It cannot %(action)s until ..."), so a refusal
 # reads whole in every language rather than quoting the action's code.

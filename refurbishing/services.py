@@ -20,7 +20,17 @@ from hubs.models import Hub
 from hubs.selectors import user_can_act_in_hub
 
 from .errors import LifecycleError
-from .lifecycle import Move, Need, Transition, action_verb, recorded_by_a_person, source_states, transitions_for
+from .lifecycle import (
+    COMMON_GUARDS,
+    TRANSFER_ACTIONS,
+    Move,
+    Need,
+    Transition,
+    action_verb,
+    recorded_by_a_person,
+    source_states,
+    transitions_for,
+)
 from .models import (
     ConfigurationRecord,
     Device,
@@ -28,6 +38,7 @@ from .models import (
     DeviceState,
     InspectionRecord,
     SanitisationRecord,
+    TransferDevice,
     label_code_new,
 )
 from .signals import device_transitioned
@@ -377,6 +388,11 @@ def device_update(*, device: Device, actor: AbstractBaseUser, fields: Mapping[st
                     % {"device": locked, "hub": new_hub.code},
                     code="forbidden",
                 )
+            if TransferDevice.objects.filter(device=locked, status=TransferDevice.Status.IN_TRANSIT).exists():
+                raise LifecycleError(
+                    _("%(device)s is on its way to another hub: it changes hub when checked in there.")
+                    % {"device": locked}
+                )
             if locked.state not in (S.PLEDGED, S.RECEIVED, S.SANITISED, S.INSPECTED, S.CONFIGURED):
                 raise LifecycleError(
                     _("%(device)s is %(state)s; only devices still in a hub's care can change hub.")
@@ -624,7 +640,7 @@ def device_transition(
 
         transition = _pick_transition(device=locked, action=action, record=record)
         move = Move(device=locked, transition=transition, actor=actor, record=record, data=data)
-        for guard in transition.guards:
+        for guard in (*COMMON_GUARDS, *transition.guards):
             guard(move)
 
         updates: dict[str, Any] = {
@@ -703,6 +719,53 @@ def device_event_correct(
     return event
 
 
+def device_transfer_record(
+    *,
+    device: Device,
+    action: str,
+    actor: AbstractBaseUser | None,
+    hub: Hub,
+    transfer_id: int,
+    note: str = "",
+) -> Device:
+    """Append a transfer link to a device's chain of custody (see ``lifecycle.TRANSFER_ACTIONS``).
+
+    ``transfer_ship`` at the origin ``hub`` keeps the device where it is; ``transfer_receive`` at the destination
+    ``hub`` moves the device there; ``transfer_missing`` marks a device that never arrived as missing at its
+    origin. The state is otherwise kept, so the work done before the journey stays done. The actor must work at
+    ``hub``; ``refurbishing.transfers`` checks the rest (who may send, what may travel).
+    """
+    if action not in TRANSFER_ACTIONS:
+        raise LifecycleError(_("'%(action)s' is not a transfer between hubs.") % {"action": action})
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Device.objects.select_for_update().get(pk=device.pk)
+        if actor is not None and not user_can_act_in_hub(user=actor, hub_id=hub.pk):
+            raise LifecycleError(_("%(hub)s is a hub you do not work at.") % {"hub": hub.code}, code="forbidden")
+        updates: dict[str, Any] = {"version": locked.version + 1, "updated_at": now}
+        to_state = locked.state
+        if action == "transfer_receive":
+            updates["hub_id"] = hub.pk
+        elif action == "transfer_missing":
+            to_state = S.MISSING
+            updates["state"] = to_state
+        Device.objects.filter(pk=locked.pk)._update_state(**updates)
+        event = DeviceEvent.objects.create(
+            device=locked,
+            action=action,
+            from_state=locked.state,
+            to_state=to_state,
+            actor=actor,
+            hub_id=hub.pk,
+            occurred_at=now,
+            note=note,
+            data={"transfer_id": transfer_id},
+        )
+        _announce(event)
+    device.refresh_from_db()
+    return device
+
+
 def device_transition_refusal(
     *,
     device: Device,
@@ -719,7 +782,7 @@ def device_transition_refusal(
     try:
         transition = _pick_transition(device=device, action=action, record=record)
         move = Move(device=device, transition=transition, actor=None, record=record, data=dict(data or {}))
-        for guard in transition.guards:
+        for guard in (*COMMON_GUARDS, *transition.guards):
             if guard is not recorded_by_a_person:
                 guard(move)
     except LifecycleError as error:

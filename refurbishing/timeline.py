@@ -47,6 +47,9 @@ def _what(event: DeviceEvent) -> str:
         "ship": pgettext("device history", "Shipped"),
         "deliver": _("Delivery confirmed"),
         "recycle": _("Handed over for e-waste recycling"),
+        "transfer_ship": _("Sent to another hub"),
+        "transfer_receive": _("Received from another hub"),
+        "transfer_missing": _("Never arrived from another hub"),
     }
     if event.action in sentences:
         return sentences[event.action]
@@ -90,6 +93,8 @@ def _figure_details(data: dict[str, Any]) -> list[str]:
     details = []
     if data.get("check_in"):
         details.append(_("Check-in of donation %(reference)s") % {"reference": data["check_in"]})
+    if data.get("recycling_batch"):
+        details.append(_("Recycling batch %(reference)s") % {"reference": data["recycling_batch"]})
     if data.get("weight_kg"):
         details.append(_("Weight: %(kg)s kg") % {"kg": data["weight_kg"]})
     if data.get("beneficiaries") is not None:

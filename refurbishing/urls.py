@@ -2,12 +2,15 @@
 
 from django.urls import path
 
-from . import scan_views
+from . import scan_views, transfer_views
 
 app_name = "scan"
 urlpatterns = [
     path("", scan_views.station, name="station"),
     path("labels.pdf", scan_views.labels_pdf_view, name="labels"),
+    path("transfers/", transfer_views.start, name="transfers"),
+    path("transfers/<int:transfer_id>/", transfer_views.check_in, name="transfer"),
+    path("transfers/<int:transfer_id>/close/", transfer_views.close, name="transfer-close"),
     path("d/<str:label_code>/", scan_views.device_card, name="device"),
     path("d/<str:label_code>/<str:action>/", scan_views.device_action, name="device-action"),
 ]

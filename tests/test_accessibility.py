@@ -29,7 +29,7 @@ from donations.models import Certificate, Donation, Donor
 from hubs.accounts import invitation_token
 from hubs.models import Invitation
 from projects.models import DeviceRequest, Project, Shipment
-from refurbishing.models import Device
+from refurbishing.models import Device, RecyclingBatch, Transfer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -450,6 +450,34 @@ VISITS.extend(
             _submit_with_mistakes("main form"),
         ),
         Visit("admin drive wipe form", "staff-be-bru", lambda: reverse("admin:refurbishing_drivesanitisation_add")),
+    ]
+)
+# Running a hub (issue 10): e-waste batches and transfers between hubs.
+VISITS.extend(
+    [
+        Visit(
+            "admin recycling batches", "staff-be-bru", lambda: reverse("admin:refurbishing_recyclingbatch_changelist")
+        ),
+        Visit(
+            "admin close a recycling batch",
+            "manager-be-bru",
+            lambda: reverse(
+                "admin:refurbishing_recyclingbatch_close",
+                args=[_first(RecyclingBatch.objects.filter(hub__code="BE-BRU", status="open")).pk],
+            ),
+        ),
+        Visit(
+            "admin send devices to another hub", "manager-be-bru", lambda: reverse("admin:refurbishing_transfer_add")
+        ),
+        Visit("transfer check-in, start", "staff-ke-mba", lambda: reverse("scan:transfers")),
+        Visit(
+            "transfer check-in, a code not in it",
+            "staff-ke-mba",
+            lambda: reverse(
+                "scan:transfer", args=[_first(Transfer.objects.filter(to_hub__code="KE-MBA", status="shipped")).pk]
+            ),
+            _scan("NOT-IN-IT", field="#id_scan", outcome="refused"),
+        ),
     ]
 )
 

@@ -235,6 +235,8 @@ SPECTACULAR_SETTINGS = {
         "GradeEnum": "refurbishing.models.Device.Grade",
         # Several models have a "status": each choice set gets its own name.
         "DonationStatusEnum": "donations.models.Donation.Status",
+        "RecyclingBatchStatusEnum": "refurbishing.models.RecyclingBatch.Status",
+        "TransferStatusEnum": "refurbishing.models.Transfer.Status",
     },
 }
 

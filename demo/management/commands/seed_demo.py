@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from demo import data
 from demo.data import Step
+from demo.hub_work import seed_hub_work
 from donations.models import Donation, Donor
 from donations.services import (
     donation_certificate_issue,
@@ -105,6 +106,7 @@ class Command(BaseCommand):
                     projects=projects[hub.code],
                     day_offset=index,
                 )
+            seed_hub_work(hubs=hubs, users=users)
             for code, hub in hubs.items():
                 for metric, value in opening_balances(code).items():
                     opening_balance_set(hub=hub, metric=metric, value=value, note="Historic total before the platform")

@@ -1,0 +1,340 @@
+"""Admin for e-waste batches, recycling partners and transfers between hubs (scoped like every hub admin).
+
+Writes go through ``refurbishing.recycling`` and ``refurbishing.transfers``: adding the hub's devices waiting to be
+recycled to a batch, closing it (managers), sending devices to another hub (managers).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from hubs.admin import HubScopedAdmin, ReadOnlyInlineMixin, UserHubListFilter
+from hubs.models import Hub
+from hubs.selectors import hub_ids_managed_by, user_is_hub_manager
+
+from .errors import LifecycleError
+from .models import Device, RecyclingBatch, RecyclingBatchDevice, RecyclingPartner, Transfer, TransferDevice
+from .recycling import recycling_batch_add_waiting, recycling_batch_close, recycling_batch_list
+from .selectors import device_find_by_code
+from .transfers import transfer_list, transfer_send
+
+LISTED = 20
+
+
+def _form_page(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    *,
+    title: str,
+    form: forms.Form,
+    submit_label: str,
+    cancel_url: str,
+    intro: str = "",
+    listed: list | None = None,
+    total: int = 0,
+) -> TemplateResponse:
+    opts = modeladmin.model._meta
+    form.required_css_class = "required"
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "intro": intro,
+        "opts": opts,
+        "form": form,
+        "media": modeladmin.media + form.media,
+        "submit_label": submit_label,
+        "cancel_url": cancel_url,
+        "listed": listed or [],
+        "more_listed": max(total - len(listed or []), 0),
+    }
+    return TemplateResponse(request, "admin/refurbishing/hub_work_form.html", context)
+
+
+@admin.register(RecyclingPartner)
+class RecyclingPartnerAdmin(HubScopedAdmin):
+    """Recyclers are shared by every hub: staff see them, superusers keep the list."""
+
+    hub_field = None
+    list_display = ("name", "country", "certification", "contact")
+    list_filter = ("certification", "country")
+    search_fields = ("name",)
+    ordering = ("name",)
+
+
+class RecyclingBatchDeviceInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = RecyclingBatchDevice
+    fields = ("device", "device_state", "device_weight", "added_at")
+    readonly_fields = fields
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("device")
+
+    @admin.display(description=gettext_lazy("state"))
+    def device_state(self, obj: RecyclingBatchDevice) -> str:
+        return obj.device.get_state_display()
+
+    @admin.display(description=gettext_lazy("weight (kg)"))
+    def device_weight(self, obj: RecyclingBatchDevice) -> str:
+        return "—" if obj.device.weight_kg is None else str(obj.device.weight_kg)
+
+
+class RecyclingBatchCloseForm(forms.Form):
+    total_weight_kg = forms.DecimalField(
+        label=gettext_lazy("weighed total (kg)"),
+        max_digits=10,
+        decimal_places=2,
+        min_value=0.01,
+        required=False,
+        help_text=gettext_lazy("Shared among the devices; leave empty if you give the weights per category instead."),
+    )
+    certificate_reference = forms.CharField(label=gettext_lazy("partner's certificate reference"), max_length=80)
+    certificate_date = forms.DateField(label=gettext_lazy("partner's certificate date"), help_text="YYYY-MM-DD")
+
+
+@admin.register(RecyclingBatch)
+class RecyclingBatchAdmin(HubScopedAdmin):
+    """Open a batch, add the hub's devices waiting to be recycled, record the weights, and (managers) close it."""
+
+    staff_can_add = True
+    staff_can_change = True
+    list_display = ("reference", "hub", "partner", "status", "device_count", "total_weight_kg", "closed_at")
+    list_filter = ("status", ("hub", UserHubListFilter))
+    list_select_related = ("hub", "partner")
+    search_fields = ("=reference",)
+    ordering = ("-created_at",)
+    inlines = [RecyclingBatchDeviceInline]
+    actions = ["add_waiting_devices"]
+    fields = (
+        "hub",
+        "partner",
+        "reference",
+        "status",
+        "total_weight_kg",
+        "weights_by_category",
+        "certificate_reference",
+        "certificate_date",
+        "closed_by",
+        "closed_at",
+        "close_link",
+    )
+
+    def get_queryset(self, request):
+        # The same scoped list the API reads, with each batch's device count.
+        return recycling_batch_list(user=request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["status", "closed_by", "closed_at", "close_link"]
+        if obj is not None:
+            readonly += ["hub", "partner", "reference"]
+            if obj.status == RecyclingBatch.Status.CLOSED:
+                readonly += ["total_weight_kg", "weights_by_category"]
+        return readonly
+
+    @admin.display(description=gettext_lazy("devices"))
+    def device_count(self, obj: RecyclingBatch) -> int:
+        return obj.device_count
+
+    @admin.display(description=gettext_lazy("close"))
+    def close_link(self, obj: RecyclingBatch) -> str:
+        if obj is None or obj.pk is None or obj.status != RecyclingBatch.Status.OPEN:
+            return "—"
+        url = reverse("admin:refurbishing_recyclingbatch_close", args=[obj.pk])
+        return format_html('<a class="button" href="{}">{}</a>', url, _("Close the batch and recycle its devices"))
+
+    @admin.action(description=gettext_lazy("Add the hub's devices waiting to be recycled"))
+    def add_waiting_devices(self, request, queryset):
+        for batch in queryset.filter(status=RecyclingBatch.Status.OPEN):
+            try:
+                added = recycling_batch_add_waiting(batch=batch, actor=request.user)
+            except LifecycleError as error:
+                self.message_user(request, error.message, messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d device added to %(reference)s.",
+                    "%(count)d devices added to %(reference)s.",
+                    added,
+                )
+                % {"count": added, "reference": batch.reference},
+                messages.SUCCESS,
+            )
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<int:object_id>/close/",
+                self.admin_site.admin_view(self.close_view),
+                name="refurbishing_recyclingbatch_close",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def close_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        batch = self.get_queryset(request).filter(pk=object_id).first()
+        if batch is None:
+            raise Http404(_("No recycling batch with this id at your hubs."))
+        if not user_is_hub_manager(user=request.user, hub_id=batch.hub_id):
+            raise PermissionDenied(_("Only a manager of the hub can close a recycling batch."))
+        change_url = reverse("admin:refurbishing_recyclingbatch_change", args=[batch.pk])
+        if batch.status != RecyclingBatch.Status.OPEN:
+            messages.error(request, _("Batch %(reference)s is already closed.") % {"reference": batch.reference})
+            return redirect(change_url)
+        initial = {
+            "total_weight_kg": batch.total_weight_kg,
+            "certificate_reference": batch.certificate_reference,
+            "certificate_date": batch.certificate_date,
+        }
+        form = RecyclingBatchCloseForm(data=request.POST if request.method == "POST" else None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            try:
+                recycling_batch_close(batch=batch, actor=request.user, **form.cleaned_data)
+            except LifecycleError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(
+                    request,
+                    ngettext(
+                        "Batch %(reference)s closed: %(count)d device recycled.",
+                        "Batch %(reference)s closed: %(count)d devices recycled.",
+                        batch.device_count,
+                    )
+                    % {"reference": batch.reference, "count": batch.device_count},
+                )
+                return redirect(change_url)
+        devices = list(Device.objects.filter(recycling_item__batch=batch).order_by("id")[:LISTED])
+        return _form_page(
+            self,
+            request,
+            title=_("Close recycling batch %(reference)s") % {"reference": batch.reference},
+            intro=_(
+                "Every device below moves to recycled, each with its share of the weighed total, in one go: "
+                "if one cannot be recycled, none is."
+            ),
+            form=form,
+            submit_label=_("Close the batch"),
+            cancel_url=change_url,
+            listed=devices,
+            total=batch.device_count,
+        )
+
+
+class TransferDeviceInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = TransferDevice
+    fields = ("device", "status", "received_at")
+    readonly_fields = fields
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("device")
+
+
+class TransferSendForm(forms.Form):
+    from_hub = forms.ModelChoiceField(label=gettext_lazy("from hub"), queryset=Hub.objects.none())
+    to_hub = forms.ModelChoiceField(label=gettext_lazy("to hub"), queryset=Hub.objects.all().order_by("code"))
+    reference = forms.CharField(label=gettext_lazy("container or waybill reference"), max_length=60)
+    codes = forms.CharField(
+        label=gettext_lazy("devices"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=gettext_lazy("One label code, serial number or asset tag per line (scan them one after another)."),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        managed = hub_ids_managed_by(user=user)
+        hubs = Hub.objects.all() if managed is None else Hub.objects.filter(pk__in=managed)
+        self.fields["from_hub"].queryset = hubs.order_by("code")
+        self.user = user
+
+    def clean(self):
+        cleaned = super().clean()
+        devices, unknown = [], []
+        for line in (cleaned.get("codes") or "").splitlines():
+            code = line.strip()
+            if not code:
+                continue
+            found = device_find_by_code(user=self.user, code=code)
+            if len(found) == 1:
+                devices.append(found[0])
+            else:
+                unknown.append(code)
+        if unknown:
+            self.add_error(
+                "codes",
+                _("Not found at your hubs, or not one device: %(codes)s") % {"codes": ", ".join(unknown[:20])},
+            )
+        cleaned["devices"] = list({d.pk: d for d in devices}.values())
+        return cleaned
+
+
+@admin.register(Transfer)
+class TransferAdmin(HubScopedAdmin):
+    """Transfers leaving or reaching the user's hubs; managers send devices from the "add" page."""
+
+    staff_can_add = True
+    list_display = ("reference", "from_hub", "to_hub", "status", "device_count", "missing_count", "shipped_at")
+    list_filter = ("status",)
+    list_select_related = ("from_hub", "to_hub")
+    search_fields = ("=reference",)
+    ordering = ("-shipped_at",)
+    inlines = [TransferDeviceInline]
+    fields = ("reference", "from_hub", "to_hub", "status", "shipped_at", "shipped_by", "received_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return transfer_list(user=request.user)
+
+    def has_add_permission(self, request):
+        managed = hub_ids_managed_by(user=request.user)
+        return super().has_add_permission(request) and (managed is None or bool(managed))
+
+    @admin.display(description=gettext_lazy("devices"))
+    def device_count(self, obj: Transfer) -> int:
+        return obj.device_count
+
+    @admin.display(description=gettext_lazy("missing"))
+    def missing_count(self, obj: Transfer) -> int:
+        return obj.missing_count
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = TransferSendForm(data=request.POST if request.method == "POST" else None, user=request.user)
+        if request.method == "POST" and form.is_valid():
+            try:
+                transfer = transfer_send(
+                    from_hub=form.cleaned_data["from_hub"],
+                    to_hub=form.cleaned_data["to_hub"],
+                    devices=form.cleaned_data["devices"],
+                    reference=form.cleaned_data["reference"],
+                    actor=request.user,
+                )
+            except LifecycleError as error:
+                form.add_error(None, error.message)
+            else:
+                messages.success(
+                    request,
+                    _("Transfer %(reference)s sent to %(hub)s.")
+                    % {"reference": transfer.reference, "hub": transfer.to_hub.code},
+                )
+                return redirect(reverse("admin:refurbishing_transfer_change", args=[transfer.pk]))
+        return _form_page(
+            self,
+            request,
+            title=_("Send devices to another hub"),
+            intro=_(
+                "Received or configured devices of a hub you manage travel to another hub, which checks them in "
+                "by scanning on arrival."
+            ),
+            form=form,
+            submit_label=_("Send"),
+            cancel_url=reverse("admin:refurbishing_transfer_changelist"),
+        )
