@@ -379,4 +379,5 @@ class ConfigurationRecord(models.Model):
 
 
 # Hardware reports, drives and per-drive wipes live in their own module; imported here so they are the app's models.
+from .models_bulk import BulkJob  # noqa: E402, F401
 from .models_hardware import Drive, DriveSanitisation, MediaType, Snapshot  # noqa: E402, F401

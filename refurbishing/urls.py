@@ -2,11 +2,13 @@
 
 from django.urls import path
 
-from . import scan_views
+from . import bulk_views, scan_views
 
 app_name = "scan"
 urlpatterns = [
     path("", scan_views.station, name="station"),
+    path("bulk/<int:pk>/", bulk_views.bulk_job_page, name="bulk-job"),
+    path("bulk/<int:pk>/progress.json", bulk_views.bulk_job_json, name="bulk-job-json"),
     path("labels.pdf", scan_views.labels_pdf_view, name="labels"),
     path("d/<str:label_code>/", scan_views.device_card, name="device"),
     path("d/<str:label_code>/<str:action>/", scan_views.device_action, name="device-action"),
