@@ -55,3 +55,26 @@ class BulkJob(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total else int(self.done * 100 / self.total)
+
+
+class HubWeeklyThroughput(models.Model):
+    """How many devices made one lifecycle move at one hub in one week: the hub dashboard's read model.
+
+    Written in the same transaction as each move (``refurbishing.services.device_transition``), so it never
+    drifts from the events and the dashboard never scans them.
+    """
+
+    hub = models.ForeignKey("hubs.Hub", on_delete=models.CASCADE, related_name="+", verbose_name=_("hub"))
+    week = models.DateField(_("week (Monday)"))
+    action = models.CharField(_("action"), max_length=20)
+    count = models.PositiveIntegerField(_("devices"), default=0)
+
+    class Meta:
+        verbose_name = _("weekly throughput")
+        verbose_name_plural = _("weekly throughput")
+        constraints = [
+            models.UniqueConstraint(fields=["hub", "week", "action"], name="hub_weekly_throughput_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hub_id} {self.week} {self.action}: {self.count}"

@@ -16,7 +16,9 @@ BULK = "/api/v1/devices/bulk/"
 def _pledged(count, *, hub):
     first = Device.objects.count()
     donation = DonationFactory(hub=hub)
-    rows = [{"category": "laptop", "manufacturer": "Dell", "serial_number": f"BULK{first + i:06d}"} for i in range(count)]
+    rows = [
+        {"category": "laptop", "manufacturer": "Dell", "serial_number": f"BULK{first + i:06d}"} for i in range(count)
+    ]
     return device_register_many(donation=donation, hub=hub, actor=None, rows=rows)
 
 
@@ -188,7 +190,7 @@ def test_admin_bulk_action_on_many_devices_goes_to_the_progress_page(client, hub
     assert response.status_code == 302 and response["Location"] == reverse("scan:bulk-job", args=[job.pk])
     page = client.get(response["Location"])
     assert page.status_code == 200
-    assert 'data-bulk-progress' in page.content.decode()
+    assert "data-bulk-progress" in page.content.decode()
     progress = client.get(reverse("scan:bulk-job-json", args=[job.pk])).json()
     assert progress["done"] == 12 and progress["finished"] is True  # page load and this poll each ran a chunk
     assert Device.objects.filter(state=Device.State.RECEIVED).count() == 12
@@ -199,9 +201,11 @@ def test_with_a_worker_the_job_is_queued_after_commit(hubs, staff_ke_mba, settin
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
     devices = _pledged(2, hub=hubs["KE-MBA"])
-    with mock.patch("refurbishing.tasks.bulk_job_run.delay") as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            job = bulk_job_start(actor=staff_ke_mba, action="receive", device_ids=[d.pk for d in devices])
+    with (
+        mock.patch("refurbishing.tasks.bulk_job_run.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        job = bulk_job_start(actor=staff_ke_mba, action="receive", device_ids=[d.pk for d in devices])
     delay.assert_called_once_with(job.pk)
     assert job.done == 0
     # The worker's run moves a chunk and queues the next only while there is one.
