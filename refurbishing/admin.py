@@ -481,7 +481,7 @@ class EventActionFilter(admin.SimpleListFilter):
     parameter_name = "action"
 
     def lookups(self, request, model_admin):
-        return [("pledge", _("pledge")), *((action, ACTION_LABELS[action]) for action in ACTIONS)]
+        return [("pledge", pgettext_lazy("device action", "pledge")), *((a, ACTION_LABELS[a]) for a in ACTIONS)]
 
     def queryset(self, request, queryset):
         value = self.value()
