@@ -215,11 +215,11 @@ def timed_get(base: str, auth: tuple[str, str], path: str) -> float:
     return elapsed
 
 
-def bulk(base: str, auth: tuple[str, str]) -> None:
+def bulk(base: str, auth: tuple[str, str], count: int) -> None:
+    # The first ``count`` pledged devices (every 200th device is pledged, see generate()).
+    body = {"action": "receive", "device_ids": [200 * n for n in range(1, count + 1)]}
     started = time.perf_counter()
-    status, body, _ = request(
-        base, auth, "POST", "/api/v1/devices/bulk/", {"action": "receive", "filter": {"state": "pledged"}}
-    )
+    status, body, _ = request(base, auth, "POST", "/api/v1/devices/bulk/", body)
     if status != 202:
         raise RuntimeError(f"bulk answered {status}: {body[:300]!r}")
     job = json.loads(body)
