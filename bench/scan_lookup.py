@@ -79,8 +79,9 @@ def generate(name: str, devices: int) -> str:
                     (code, hub_name, country, city),
                 )
             conn.execute(
-                "INSERT INTO donations_donor (legal_name, registration_number, country, address, created_at) "
-                "VALUES ('Bench Donor NV', 'BE0000000009', 'BE', 'Bench street 1', now())"
+                "INSERT INTO donations_donor (legal_name, registration_number, country, address, contact_name, "
+                "contact_phone, created_at) "
+                "VALUES ('Bench Donor NV', 'BE0000000009', 'BE', 'Bench street 1', 'Bench', '+3220000000', now())"
             )
             conn.execute(
                 """INSERT INTO donations_donation
@@ -125,7 +126,7 @@ for hub in Hub.objects.all():
     HubMembership.objects.get_or_create(user=user, hub=hub)
 session = import_module(settings.SESSION_ENGINE).SessionStore()
 session[SESSION_KEY] = str(user.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[BACKEND_SESSION_KEY] = "hubs.backends.EmailOrUsernameBackend"
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
 print(session.session_key)

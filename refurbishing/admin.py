@@ -11,7 +11,6 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
@@ -33,20 +32,20 @@ from hubs.admin import (
 from hubs.models import Hub
 from hubs.selectors import restrict_to_user_hubs
 
-from .actions import action_form_class, device_perform_action
+from .actions import action_form_class
 from .admin_hardware import DriveInline, SnapshotInline, save_drive_formset
+from .bulk import bulk_device_ids, bulk_fields_from_cleaned, bulk_job_max_devices, bulk_job_start
 from .errors import LifecycleError
 from .filters import parse_row_id
 from .lifecycle import ACTION_LABELS, ACTIONS, actions_from, transitions_for
-from .models import ConfigurationRecord, Device, DeviceEvent, InspectionRecord, SanitisationRecord
+from .models import BulkJob, ConfigurationRecord, Device, DeviceEvent, InspectionRecord, SanitisationRecord
 from .scan_views import labels_response
 from .selectors import device_list
 from .services import EDITABLE_FIELDS, REGISTERABLE_FIELDS, device_register_many, device_update
 from .timeline import device_timeline
 
-# A bulk action moves devices one by one, each in its own transaction; past this many the request would run
-# for minutes, so larger batches are refused up front (filter the list down instead).
-BULK_ACTION_MAX_DEVICES = 500
+# Labels printed from one selection, at most (a bigger PDF is better made from a filtered list).
+LABELS_MAX_DEVICES = 500
 # Refusals beyond this many are summed up in one message rather than listed one by one.
 REFUSALS_LISTED = 25
 # How many recent donations the donation filter offers (any other is reachable with ?donation=<id>).
@@ -280,7 +279,7 @@ class DeviceAdmin(HubScopedAdmin):
     # Labels
 
     def _print_labels(self, request, queryset, layout: str):
-        devices = list(queryset.select_related("hub").order_by("pk")[:BULK_ACTION_MAX_DEVICES])
+        devices = list(queryset.select_related("hub").order_by("pk")[:LABELS_MAX_DEVICES])
         return labels_response(request, devices, layout=layout, filename="labels")
 
     @admin.action(description=_("Print labels (A4 sheet, 3 × 8)"), permissions=["lifecycle"])
@@ -396,17 +395,17 @@ class DeviceAdmin(HubScopedAdmin):
     def run_lifecycle_action(self, request, queryset, action: str):
         """Apply ``action`` to the selected devices one by one, asking for its details first where it needs them."""
         form_class = action_form_class(action)
-        device_ids = list(queryset.order_by("pk").values_list("pk", flat=True)[: BULK_ACTION_MAX_DEVICES + 1])
-        if len(device_ids) > BULK_ACTION_MAX_DEVICES:
+        device_ids = bulk_device_ids(queryset=queryset)
+        if len(device_ids) > bulk_job_max_devices():
             self.message_user(
                 request,
                 _("Select at most %(max)d devices for one action; filter the list to fewer devices.")
-                % {"max": BULK_ACTION_MAX_DEVICES},
+                % {"max": bulk_job_max_devices()},
                 messages.ERROR,
             )
             return None
 
-        cleaned: dict[str, Any] | None = None
+        fields: dict[str, Any] = {}
         if _needs_form(action, form_class):
             if "apply" not in request.POST:
                 form = self._action_form(request, form_class)
@@ -418,50 +417,76 @@ class DeviceAdmin(HubScopedAdmin):
                 return self._render_action_form(
                     request, action=action, form=form, device_ids=device_ids, queryset=queryset
                 )
-            cleaned = form.cleaned_data
+            fields = bulk_fields_from_cleaned(form.cleaned_data)
 
-        moved = 0
-        refused: list[tuple[Device, str]] = []
-        for device in queryset.filter(pk__in=device_ids).order_by("pk"):
-            try:
-                with transaction.atomic():
-                    device_perform_action(device=device, action=action, actor=request.user, fields={}, cleaned=cleaned)
-            except LifecycleError as error:
-                refused.append((device, error.message))
-            else:
-                moved += 1
+        # A Celery task moves them chunk by chunk, each device through the lifecycle service with its own event.
+        try:
+            job = bulk_job_start(actor=request.user, action=action, device_ids=device_ids, fields=fields)
+        except LifecycleError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return None
+        if not job.finished:
+            return redirect("scan:bulk-job", job.pk)
+        self._report_bulk_job(request, job)
+        return None
 
-        label = ACTION_LABELS[action]
-        if moved:
+    def _report_bulk_job(self, request, job: BulkJob) -> None:
+        """A job that finished in the request (a small one without a worker): its outcome as admin messages."""
+        label = ACTION_LABELS[job.action]
+        if job.moved:
             self.message_user(
                 request,
                 ngettext(
                     "%(label)s: %(count)d device moved.",
                     "%(label)s: %(count)d devices moved.",
-                    moved,
+                    job.moved,
                 )
-                % {"label": label, "count": moved},
+                % {"label": label, "count": job.moved},
                 messages.SUCCESS,
             )
-        for device, reason in refused[:REFUSALS_LISTED]:
+        if job.skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(label)s: %(count)d device was already there and was left as it was.",
+                    "%(label)s: %(count)d devices were already there and were left as they were.",
+                    job.skipped,
+                )
+                % {"label": label, "count": job.skipped},
+                messages.INFO,
+            )
+        for row in job.refused[:REFUSALS_LISTED]:
             self.message_user(
                 request,
                 _("%(label)s refused for %(device)s (#%(id)d): %(reason)s")
-                % {"label": label, "device": device, "id": device.pk, "reason": reason},
+                % {"label": label, "device": row["device"], "id": row["id"], "reason": row["reason"]},
                 messages.ERROR,
             )
-        if len(refused) > REFUSALS_LISTED:
+        if len(job.refused) > REFUSALS_LISTED:
             self.message_user(
                 request,
                 ngettext(
                     "… and %(count)d more device was refused.",
                     "… and %(count)d more devices were refused.",
-                    len(refused) - REFUSALS_LISTED,
+                    len(job.refused) - REFUSALS_LISTED,
                 )
-                % {"count": len(refused) - REFUSALS_LISTED},
+                % {"count": len(job.refused) - REFUSALS_LISTED},
                 messages.ERROR,
             )
-        return None
+
+
+class EventActionFilter(admin.SimpleListFilter):
+    """The declared actions, not ``SELECT DISTINCT action`` over every event (a full scan of millions per page)."""
+
+    title = _("action")
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return [("pledge", pgettext_lazy("device action", "pledge")), *((a, ACTION_LABELS[a]) for a in ACTIONS)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(action=value) if value else queryset
 
 
 @admin.register(DeviceEvent)
@@ -470,7 +495,7 @@ class DeviceEventAdmin(HubScopedAdmin):
 
     hub_field = "device__hub"
     list_display = ("id", "device", "action", "from_state", "to_state", "hub", "actor", "occurred_at")
-    list_filter = ("action", "to_state")
+    list_filter = (EventActionFilter, "to_state")
     list_select_related = ("device", "hub", "actor")
     search_fields = ("=device__serial_number", "=device__asset_tag")
     show_full_result_count = False
@@ -480,6 +505,16 @@ class DeviceEventAdmin(HubScopedAdmin):
     fields = ("device", "action", "from_state", "to_state", "actor", "hub", "occurred_at", "note", "data")
     readonly_fields = fields
     read_only = True
+
+    def get_search_results(self, request, queryset, search_term):
+        # The device's exact serial number or asset tag (indexed), as on the device list; Django's "=" would be
+        # a case-insensitive match through a join that no index serves.
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        variants = {term, term.upper()}
+        devices = Device.objects.filter(Q(serial_number__in=variants) | Q(asset_tag__in=variants)).values("pk")
+        return queryset.filter(device_id__in=devices), False
 
 
 from . import admin_recycling  # noqa: E402, F401  (batches, partners, transfers)

@@ -15,12 +15,15 @@ from rest_framework.response import Response
 from hubs.viewsets import HubScopedViewSetMixin
 
 from .actions import device_perform_action
+from .bulk import bulk_device_ids, bulk_job_for_user, bulk_job_max_devices, bulk_job_progress, bulk_job_start
 from .errors import LifecycleError
 from .filters import DeviceFilter
 from .lifecycle import ACTIONS
-from .models import Device
+from .models import BulkJob, Device
 from .selectors import device_list
 from .serializers import (
+    BulkJobSerializer,
+    DeviceBulkRequestSerializer,
     DeviceDetailSerializer,
     DeviceSerializer,
     DeviceTransitionRequestSerializer,
@@ -35,6 +38,8 @@ STATUS_BY_ERROR_CODE = {
 }
 # Keys of the transition body that steer the endpoint rather than describe the move.
 CONTROL_KEYS = ("action", "version")
+# Keys of the bulk body that choose the devices rather than describe the move.
+BULK_CONTROL_KEYS = ("action", "device_ids", "filter", "version")
 # The id in the path is a number (the router only matches digits), not the free string the regex suggests.
 DEVICE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The device's id.")
 
@@ -145,3 +150,88 @@ class DeviceViewSet(HubScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         # Read it back through the selector so the hub and donation shown are the committed ones.
         fresh = device_list(user=request.user).get(pk=device.pk)
         return Response(DeviceDetailSerializer(fresh, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        tags=["devices"],
+        summary="Move many devices at once, in the background",
+        description=(
+            "Apply one lifecycle action to many devices at your hubs: list them in `device_ids`, or choose them "
+            "with `filter` (the list's filters: state, hub, category, serial_number). The action's fields go at "
+            "the top level, as for one device. Answers 202 with the job; follow it at `/devices/bulk/{job_id}/`. "
+            "Each device moves alone with its own event; a refused device is listed with the reason and left as it "
+            "was; a device already where the action leads is skipped, so repeating a bulk action changes nothing."
+        ),
+        request=DeviceBulkRequestSerializer,
+        examples=[
+            OpenApiExample("Receive three devices", value={"action": "receive", "device_ids": [1, 2, 3]}),
+            OpenApiExample(
+                "Inspect every sanitised laptop at KE-MBA",
+                value={
+                    "action": "inspect",
+                    "filter": {"hub": "KE-MBA", "state": "sanitised", "category": "laptop"},
+                    "passed": True,
+                    "grade": "B",
+                },
+            ),
+        ],
+        responses={
+            202: BulkJobSerializer,
+            400: OpenApiResponse(description="Unknown action, invalid fields, no devices, or too many."),
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="bulk")
+    def bulk(self, request: Request) -> Response:
+        body = request.data
+        if not isinstance(body, Mapping):
+            return _refusal("Send a JSON object with an action.", code=status.HTTP_400_BAD_REQUEST)
+        action_name = body.get("action")
+        if not isinstance(action_name, str) or action_name not in ACTIONS:
+            message = f"'{action_name or ''}' is not a device action. Choose one of: {', '.join(ACTIONS)}."
+            return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"action": [message]})
+        scoped = device_list(user=request.user)
+        ids, chooser = body.get("device_ids"), body.get("filter")
+        if (ids is None) == (chooser is None):
+            message = "Give either device_ids or filter."
+            return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"device_ids": [message]})
+        if ids is not None:
+            if not isinstance(ids, list) or not all(isinstance(pk, int) and not isinstance(pk, bool) for pk in ids):
+                message = "device_ids must be a list of whole numbers."
+                return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"device_ids": [message]})
+            if len(ids) > bulk_job_max_devices():
+                message = f"Send at most {bulk_job_max_devices()} devices in one bulk action."
+                return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"device_ids": [message]})
+            # Ids outside the caller's hubs are dropped here, as if they did not exist.
+            device_ids = bulk_device_ids(queryset=scoped.filter(pk__in=[pk for pk in ids if 0 < pk < 2**63]))
+        else:
+            if not isinstance(chooser, Mapping):
+                message = 'filter must be an object, e.g. {"hub": "KE-MBA", "state": "received"}.'
+                return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"filter": [message]})
+            filterset = DeviceFilter(data=chooser, queryset=scoped)
+            if not filterset.is_valid():
+                errors = {name: [str(m) for m in messages] for name, messages in filterset.errors.items()}
+                return _refusal("The filter is not valid.", code=status.HTTP_400_BAD_REQUEST, errors=errors)
+            device_ids = bulk_device_ids(queryset=filterset.qs)
+        if len(device_ids) > bulk_job_max_devices():
+            message = f"The filter chooses more than {bulk_job_max_devices()} devices; narrow it down."
+            return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"filter": [message]})
+        fields = {key: value for key, value in body.items() if key not in BULK_CONTROL_KEYS}
+        try:
+            job = bulk_job_start(actor=request.user, action=action_name, device_ids=device_ids, fields=fields)
+        except LifecycleError as error:
+            return _refusal(error.message, code=status.HTTP_400_BAD_REQUEST, errors=error.field_errors)
+        return Response(bulk_job_progress(job=job, drive=False), status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        tags=["devices"],
+        summary="How far a bulk action has got",
+        description="Without a background worker (the embedded default), each call also moves the next chunk.",
+        parameters=[OpenApiParameter("job_id", OpenApiTypes.INT, OpenApiParameter.PATH)],
+        responses={200: BulkJobSerializer},
+    )
+    @action(detail=False, methods=["get"], url_path=r"bulk/(?P<job_id>\d+)")
+    def bulk_job(self, request: Request, job_id: str) -> Response:
+        try:
+            job = bulk_job_for_user(user=request.user, pk=int(job_id))
+        except (BulkJob.DoesNotExist, OverflowError, ValueError):
+            return _refusal("Not found.", code=status.HTTP_404_NOT_FOUND)
+        return Response(bulk_job_progress(job=job))

@@ -165,6 +165,11 @@ class Device(models.Model):
             models.Index(fields=["state"], name="device_state_idx"),
             models.Index(fields=["serial_number"], name="device_serial_idx"),
             models.Index(fields=["asset_tag"], name="device_asset_tag_idx"),
+            # The admin list's other filters, each newest first as the list shows them.
+            models.Index(fields=["category", "-id"], name="device_category_idx"),
+            models.Index(fields=["grade", "-id"], name="device_grade_idx"),
+            # The hub dashboard's "stuck": a hub's devices in one state, oldest change first.
+            models.Index(fields=["hub", "state", "updated_at"], name="device_hub_state_updated_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -234,6 +239,9 @@ class DeviceEvent(models.Model):
         verbose_name_plural = _("device events")
         indexes = [
             models.Index(fields=["device", "id"], name="device_event_device_idx"),
+            # The admin event list's filters, newest first.
+            models.Index(fields=["action", "-id"], name="device_event_action_idx"),
+            models.Index(fields=["to_state", "-id"], name="device_event_to_state_idx"),
             # Stays as small as the backlog, however long the history grows.
             models.Index(
                 fields=["id"],
@@ -386,6 +394,7 @@ class ConfigurationRecord(models.Model):
 
 
 # Hardware reports, drives and per-drive wipes live in their own module; imported here so they are the app's models.
+from .models_bulk import BulkJob, HubWeeklyThroughput  # noqa: E402, F401
 from .models_hardware import Drive, DriveSanitisation, MediaType, Snapshot  # noqa: E402, F401
 from .models_recycling import (  # noqa: E402, F401
     RecyclingBatch,

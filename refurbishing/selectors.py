@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 
-from .models import Device, DeviceEvent, DeviceState, SanitisationRecord
+from .models import Device, DeviceEvent, DeviceState, RecyclingBatch, SanitisationRecord, Transfer
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -218,3 +218,21 @@ def device_recycled_weight_kg(*, queryset: QuerySet[Device]) -> Decimal:
     """The total weight of the recycled devices of ``queryset``, as handed over to the recycler."""
     total = queryset.order_by().filter(state=DeviceState.RECYCLED).aggregate(kg=Sum("weight_kg"))["kg"]
     return total or Decimal(0)
+
+
+def recycling_batch_list_open(*, hub_id: int) -> QuerySet[RecyclingBatch]:
+    """The hub's recycling batches still open (for its dashboard)."""
+    return (
+        RecyclingBatch.objects.filter(hub_id=hub_id, status=RecyclingBatch.Status.OPEN)
+        .select_related("partner")
+        .order_by("id")
+    )
+
+
+def transfer_list_open(*, hub_id: int) -> QuerySet[Transfer]:
+    """Transfers in transit from or to the hub (for its dashboard)."""
+    return (
+        Transfer.objects.filter(Q(from_hub_id=hub_id) | Q(to_hub_id=hub_id), status=Transfer.Status.SHIPPED)
+        .select_related("from_hub", "to_hub")
+        .order_by("id")
+    )

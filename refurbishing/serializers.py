@@ -126,3 +126,38 @@ class DeviceTransitionRequestSerializer(serializers.Serializer):
         allow_null=True,
         help_text="recycle: weight handed over (default: the device's recorded weight).",
     )
+
+
+class DeviceBulkFilterSerializer(serializers.Serializer):
+    """Which devices at your hubs a bulk action takes, when not listed by id (the list endpoint's filters)."""
+
+    state = serializers.ChoiceField(choices=Device.State.choices, required=False)
+    hub = serializers.CharField(required=False, help_text="Hub code (e.g. KE-MBA) or hub id.")
+    category = serializers.ChoiceField(choices=Device.Category.choices, required=False)
+    serial_number = serializers.CharField(required=False)
+
+
+class DeviceBulkRequestSerializer(DeviceTransitionRequestSerializer):
+    """What ``POST /devices/bulk/`` takes: an action, the devices (ids or a filter) and the action's fields."""
+
+    version = None
+    device_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False)
+    filter = DeviceBulkFilterSerializer(required=False)
+
+
+class BulkJobSerializer(serializers.Serializer):
+    """A bulk action's progress: devices handled, moved, already there (skipped) and refused with the reason."""
+
+    id = serializers.IntegerField()
+    action = serializers.CharField()
+    status = serializers.CharField(help_text="queued, running, done or failed.")
+    status_label = serializers.CharField()
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    moved = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    refused_count = serializers.IntegerField()
+    refused = serializers.ListField(child=serializers.DictField(), help_text='[{"id", "device", "reason"}]')
+    percent = serializers.IntegerField()
+    finished = serializers.BooleanField()
+    error = serializers.CharField()

@@ -7,12 +7,13 @@ The only code that changes ``Device.state``. Each transition locks the row, runs
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,6 +37,7 @@ from .models import (
     Device,
     DeviceEvent,
     DeviceState,
+    HubWeeklyThroughput,
     InspectionRecord,
     SanitisationRecord,
     TransferDevice,
@@ -671,9 +673,28 @@ def device_transition(
         )
         for effect in transition.effects:
             effect(move, target_hub_id)
+        hub_throughput_count(hub_id=target_hub_id, action=action, at=now)
         _announce(event)
     device.refresh_from_db()
     return device
+
+
+def week_of(at: datetime) -> date:
+    """The Monday of the week ``at`` falls in, in the site's time zone (as TruncWeek counts)."""
+    day = timezone.localdate(at)
+    return day - timedelta(days=day.weekday())
+
+
+def hub_throughput_count(*, hub_id: int, action: str, at: datetime) -> None:
+    """Count one move in the hub dashboard's weekly read model, in the caller's transaction."""
+    row = HubWeeklyThroughput.objects.filter(hub_id=hub_id, week=week_of(at), action=action)
+    if row.update(count=F("count") + 1):
+        return
+    try:
+        with transaction.atomic():
+            HubWeeklyThroughput.objects.create(hub_id=hub_id, week=week_of(at), action=action, count=1)
+    except IntegrityError:  # another move created the week's row first
+        row.update(count=F("count") + 1)
 
 
 def device_events_mark_counted(*, event_ids: Iterable[int]) -> int:

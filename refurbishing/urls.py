@@ -2,11 +2,13 @@
 
 from django.urls import path
 
-from . import scan_views, transfer_views
+from . import bulk_views, scan_views, transfer_views
 
 app_name = "scan"
 urlpatterns = [
     path("", scan_views.station, name="station"),
+    path("bulk/<int:pk>/", bulk_views.bulk_job_page, name="bulk-job"),
+    path("bulk/<int:pk>/progress.json", bulk_views.bulk_job_json, name="bulk-job-json"),
     path("labels.pdf", scan_views.labels_pdf_view, name="labels"),
     path("transfers/", transfer_views.start, name="transfers"),
     path("transfers/<int:transfer_id>/", transfer_views.check_in, name="transfer"),

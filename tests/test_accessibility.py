@@ -481,6 +481,34 @@ VISITS.extend(
     ]
 )
 
+# Running a hub (issue 10): a finished bulk action with its refusals, and a hub's dashboard for its manager.
+
+
+def _bulk_job() -> str:
+    from refurbishing.models import BulkJob
+
+    staff = get_user_model().objects.get(username="staff-be-bru")
+    device = _first(Device.objects.filter(hub__code="BE-BRU").order_by("pk"))
+    job = BulkJob.objects.create(
+        actor=staff,
+        action="receive",
+        device_ids=[device.pk, device.pk + 1],
+        total=2,
+        done=2,
+        moved=1,
+        refused=[{"id": device.pk, "device": str(device), "reason": "Only pledged devices can be received."}],
+        status=BulkJob.Status.DONE,
+    )
+    return reverse("scan:bulk-job", args=[job.pk])
+
+
+VISITS.extend(
+    [
+        Visit("bulk action progress", "staff-be-bru", _bulk_job),
+        Visit("hub dashboard", "manager-be-bru", lambda: reverse("impact:hub-dashboard", args=["BE-BRU"])),
+    ]
+)
+
 
 def _session_cookie(username: str, live_server_url: str) -> dict:
     client = Client()

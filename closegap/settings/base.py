@@ -120,6 +120,12 @@ OTP_STATIC_THROTTLE_FACTOR = 1
 # Staff record wipes: their sessions end after a working day without a request (closegap.security).
 STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=8 * 60 * 60)
 
+# Running a hub: a bulk lifecycle action takes at most this many devices (refurbishing.bulk); the hub dashboard
+# calls a device in work "stuck" after this many days without a change, and charts this many weeks.
+BULK_JOB_MAX_DEVICES = env.int("BULK_JOB_MAX_DEVICES", default=100_000)
+HUB_DASHBOARD_STUCK_DAYS = env.int("HUB_DASHBOARD_STUCK_DAYS", default=14)
+HUB_DASHBOARD_WEEKS = env.int("HUB_DASHBOARD_WEEKS", default=26)
+
 ROOT_URLCONF = "closegap.urls"
 WSGI_APPLICATION = "closegap.wsgi.application"
 ASGI_APPLICATION = "closegap.asgi.application"

@@ -1,0 +1,308 @@
+"""Running a hub at scale: the admin and API lists, the event list and the hub dashboard at 10,000 devices and at
+2,000,000 devices with 10,000,000 events, in the same run; then a bulk transition of 10,000 devices.
+
+Two PostgreSQL databases with the real schema (``migrate``), filled in SQL with ``generate_series`` (the event
+table's secondary indexes are dropped for the load and built again after, as a bulk load would): five hubs, a
+donation per hub, devices, five chain-of-custody events per device spread over three years, and the dashboard's
+weekly read model folded from those events. History grows, work in progress does not: in both databases 2,000
+devices are in work (received ... to recycle), 1 in 200 is pledged, and the rest are delivered. A manager of all
+five hubs (hub staff, not a superuser, so every list is scoped) is signed in with a session and an API token.
+One gunicorn per database (same production settings, one sync worker each) answers.
+
+Each round asks both servers, interleaved, for every page; a page counts only if it answers 200. Target in the
+issue "Running a hub": for each page, median(large / small) <= 1.5.
+
+Then, on the large database, ``POST /api/v1/devices/bulk/`` receives the 10,000 pledged devices; without a
+worker (the embedded default, as this server runs) the request moves the first chunk and each
+``GET /api/v1/devices/bulk/{id}/`` the next, so the figure is devices per second end to end through HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import statistics
+import sys
+import time
+
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from bench._common import (
+    Processes,
+    banner,
+    database_url,
+    django_env,
+    manage,
+    median,
+    migrate,
+    recreate_database,
+    results_dir,
+    spread,
+    start_gunicorn,
+)
+from demo.data import HUBS
+
+EVENTS_PER_DEVICE = 5
+WORK_IN_PROGRESS = 2_000
+WIP_STATES = ("received", "sanitised", "inspected", "configured", "allocated", "to_recycle")
+ACTIONS = ("pledge", "receive", "sanitise", "inspect", "configure")
+
+
+def _serial(i: int) -> str:
+    return f"5CG{i:09d}"
+
+
+def generate(name: str, devices: int) -> str:
+    import psycopg
+
+    started = time.monotonic()
+    recreate_database(name)
+    note = migrate(django_env(db_name=name, redis_db=None))
+    n_hubs = len(HUBS)
+    wip_states = "ARRAY[" + ",".join(f"'{s}'" for s in WIP_STATES) + "]"
+    actions = "ARRAY[" + ",".join(f"'{a}'" for a in ACTIONS) + "]"
+    with psycopg.connect(database_url(name), autocommit=True) as conn:
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        with conn.transaction():
+            for code, hub_name, country, city in HUBS:
+                conn.execute(
+                    "INSERT INTO hubs_hub (code, name, country, city, active) VALUES (%s, %s, %s, %s, true)",
+                    (code, hub_name, country, city),
+                )
+            conn.execute(
+                "INSERT INTO donations_donor (legal_name, registration_number, country, address, created_at, "
+                "contact_name, contact_phone) "
+                "VALUES ('Bench Donor NV', 'BE0000000009', 'BE', 'Bench street 1', now(), 'Bench', '+32 2 000 00 00')"
+            )
+            conn.execute(
+                """INSERT INTO donations_donation
+                   (reference, pickup_address, pledged_at, status, notes, hub_id, donor_id)
+                   SELECT 'BENCH-' || h.code, 'Bench street 1', now(), 'received', '', h.id, d.id
+                   FROM hubs_hub h CROSS JOIN donations_donor d ORDER BY h.id"""
+            )
+        indexes = conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('refurbishing_device', "
+            "'refurbishing_deviceevent') AND indexname NOT LIKE '%%_pkey'"
+        ).fetchall()
+        dropped = []
+        for index_name, definition in indexes:
+            constraint = conn.execute("SELECT 1 FROM pg_constraint WHERE conname = %s", (index_name,)).fetchone()
+            if constraint is None:  # indexes behind constraints stay
+                conn.execute(f'DROP INDEX "{index_name}"')
+                dropped.append(definition)
+        with conn.transaction():
+            conn.execute("SET LOCAL session_replication_role = replica")  # consistent by construction
+            conn.execute(
+                f"""INSERT INTO refurbishing_device
+                    (id, category, manufacturer, model, serial_number, asset_tag, label_code, has_storage_media,
+                     cpu, ram_gb, storage_gb, grade, state, version, created_at, updated_at, donation_id, hub_id)
+                    SELECT d, 'laptop', 'HP', 'EliteBook 840 G5', '5CG' || lpad(d::text, 9, '0'),
+                           'ACME-' || lpad(d::text, 8, '0'), 'B' || lpad(d::text, 7, '0'), true,
+                           'Intel Core i5-8350U', 8, 256, '',
+                           CASE WHEN d % 200 = 0 THEN 'pledged'
+                                WHEN d <= {WORK_IN_PROGRESS} THEN ({wip_states})[1 + d % 6]
+                                ELSE 'delivered' END,
+                           4, now() - interval '3 years', now() - (d % 60) * interval '1 day',
+                           1 + d % {n_hubs}, 1 + d % {n_hubs}
+                    FROM generate_series(1, {devices}) AS d"""
+            )
+            conn.execute(
+                f"""INSERT INTO refurbishing_deviceevent
+                    (action, from_state, to_state, data, occurred_at, note, impact_counted, actor_id, device_id, hub_id)
+                    SELECT ({actions})[s + 1], '', 'received', '{{}}'::jsonb,
+                           now() - (d % 1095) * interval '1 day' + s * interval '1 hour', '', true, NULL, d,
+                           1 + d % {n_hubs}
+                    FROM generate_series(1, {devices}) AS d
+                    CROSS JOIN generate_series(0, {EVENTS_PER_DEVICE - 1}) AS s"""
+            )
+        for definition in dropped:
+            conn.execute(definition)
+        conn.execute("SELECT setval(pg_get_serial_sequence('refurbishing_device', 'id'), %s)", (devices,))
+        # The dashboard's read model, folded from the events once (the migration's backfill does the same).
+        conn.execute(
+            """INSERT INTO refurbishing_hubweeklythroughput (hub_id, week, action, count)
+               SELECT hub_id, date_trunc('week', occurred_at)::date, action, count(*)
+               FROM refurbishing_deviceevent WHERE action <> 'pledge' GROUP BY 1, 2, 3"""
+        )
+        for table in ("refurbishing_device", "refurbishing_deviceevent", "refurbishing_hubweeklythroughput"):
+            conn.execute(f"VACUUM (ANALYZE) {table}")
+        size = conn.execute(
+            "SELECT pg_size_pretty(pg_total_relation_size('refurbishing_device') "
+            "+ pg_total_relation_size('refurbishing_deviceevent'))"
+        ).fetchone()[0]
+        events = conn.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'refurbishing_deviceevent'")
+        events = events.fetchone()[0]
+    return (
+        f"{note}; {devices:,} devices, ~{events:,} events ({size} with indexes) generated in "
+        f"{time.monotonic() - started:.0f} s"
+    )
+
+
+SESSION_SCRIPT = """
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from rest_framework.authtoken.models import Token
+from hubs.factories import StaffFactory
+from hubs.models import Hub, HubMembership
+user = StaffFactory(username="bench-manager")
+for hub in Hub.objects.all():
+    HubMembership.objects.update_or_create(user=user, hub=hub, defaults={"role": HubMembership.Role.MANAGER})
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+session = import_module(settings.SESSION_ENGINE).SessionStore()
+session[DEVICE_ID_SESSION_KEY] = device.persistent_id  # signed in with the second factor, as staff must be
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = "hubs.backends.EmailOrUsernameBackend"
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.create()
+token, _ = Token.objects.get_or_create(user=user)
+print(session.session_key, token.key)
+"""
+
+
+def signed_in(env: dict[str, str]) -> tuple[str, str]:
+    session, token = manage(env, "shell", "-c", SESSION_SCRIPT).stdout.strip().splitlines()[-1].split()
+    return session, token
+
+
+def request(base: str, auth: tuple[str, str], method: str, path: str, body: dict | None = None):
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=300)
+    headers = {"Host": host, "Accept-Language": "en"}
+    if path.startswith("/api/"):
+        headers["Authorization"] = f"Token {auth[1]}"
+    else:
+        headers["Cookie"] = f"sessionid={auth[0]}"
+    payload = None
+    if body is not None:
+        payload = json.dumps(body)
+        headers["Content-Type"] = "application/json"
+    started = time.perf_counter()
+    conn.request(method, path, body=payload, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    elapsed = time.perf_counter() - started
+    conn.close()
+    if response.status in (301, 302):
+        data = f"to {response.getheader('Location')}".encode()
+    return response.status, data, elapsed
+
+
+def pages(devices: int) -> dict[str, str]:
+    rng = random.Random(devices)
+    serial = _serial(rng.randint(1, devices))
+    return {
+        "admin list": "/admin/refurbishing/device/",
+        "admin hub+state": "/admin/refurbishing/device/?hub__id__exact=2&state__exact=received",
+        "admin by serial": f"/admin/refurbishing/device/?q={serial}",
+        "admin events": "/admin/refurbishing/deviceevent/",
+        "API list": "/api/v1/devices/",
+        "dashboard": "/en/hubs/KE-MBA/dashboard/",
+    }
+
+
+def timed_get(base: str, auth: tuple[str, str], path: str) -> float:
+    status, body, elapsed = request(base, auth, "GET", path)
+    if status != 200:
+        raise RuntimeError(f"{base}{path} answered {status}: {body[:300]!r}")
+    return elapsed
+
+
+def bulk(base: str, auth: tuple[str, str], count: int) -> None:
+    # The first ``count`` pledged devices (every 200th device is pledged, see generate()).
+    body = {"action": "receive", "device_ids": [200 * n for n in range(1, count + 1)]}
+    started = time.perf_counter()
+    status, body, _ = request(base, auth, "POST", "/api/v1/devices/bulk/", body)
+    if status != 202:
+        raise RuntimeError(f"bulk answered {status}: {body[:300]!r}")
+    job = json.loads(body)
+    polls = 0
+    while not job["finished"]:
+        status, body, _ = request(base, auth, "GET", f"/api/v1/devices/bulk/{job['id']}/")
+        job = json.loads(body)
+        polls += 1
+    elapsed = time.perf_counter() - started
+    print(
+        f"bulk    : receive {job['total']:,} devices: moved {job['moved']:,}, skipped {job['skipped']:,}, refused "
+        f"{job['refused_count']:,} in {elapsed:.1f} s ({polls} polls, no worker: each poll moves a chunk)"
+    )
+    print(f"RESULT hub_scale bulk: {job['moved'] / elapsed:.0f} devices per second (one event each)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=2_000_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--per-page", type=int, default=10, help="requests per page, per database, per round")
+    parser.add_argument("--reuse", action="store_true", help="keep databases a previous run generated")
+    parser.add_argument("--no-bulk", action="store_true")
+    parser.add_argument("--bulk", type=int, default=10_000, help="pledged devices the bulk receive moves")
+    parser.add_argument("--db-prefix", default="closegap_bench_hub_", help="the databases' names start with this")
+    args = parser.parse_args()
+    banner("running a hub: lists and dashboard at 2,000,000 devices vs 10,000, through HTTP; a bulk move")
+    sizes = {"small": args.small, "large": args.large}
+    procs = Processes()
+    try:
+        servers = {}
+        for key, devices in sizes.items():
+            name = f"{args.db_prefix}{devices}"
+            if args.reuse:
+                print(f"data    : {key}: reusing {name}", flush=True)
+            else:
+                print(f"data    : {key}: generating {name} ...", flush=True)
+                print(f"          {generate(name, devices)}", flush=True)
+            env = django_env(db_name=name, redis_db=None)
+            if key == "small":  # production settings serve static files through a manifest (the admin needs it)
+                manage(env, "collectstatic", "--noinput")
+            auth = signed_in(env)
+            base = start_gunicorn(procs, env, workers=1, log_dir=results_dir() / "logs" / f"hub_{key}")
+            servers[key] = (base, auth)
+        print("server  : gunicorn closegap.wsgi, 1 sync worker per database, production settings, plain HTTP")
+        names = list(pages(1))
+        for key, (base, auth) in servers.items():  # warm-up, not counted
+            for path in pages(sizes[key]).values():
+                for _ in range(3):
+                    timed_get(base, auth, path)
+        print()
+        header = f"{'round':>5} {'page':>16} {'small ms':>9} {'large ms':>9} {'large/small':>12}"
+        print(f"{header}   (medians of {args.per_page})")
+        ratios: dict[str, list[float]] = {name: [] for name in names}
+        ms: dict[str, dict[str, list[float]]] = {name: {"small": [], "large": []} for name in names}
+        rng = random.Random(3)
+        for round_no in range(1, args.rounds + 1):
+            for name in names:
+                times: dict[str, list[float]] = {"small": [], "large": []}
+                for _ in range(args.per_page):
+                    for key in ("small", "large") if rng.random() < 0.5 else ("large", "small"):
+                        base, auth = servers[key]
+                        times[key].append(timed_get(base, auth, pages(sizes[key])[name]))
+                small, large = statistics.median(times["small"]), statistics.median(times["large"])
+                ms[name]["small"].append(small * 1000)
+                ms[name]["large"].append(large * 1000)
+                ratios[name].append(large / small)
+                print(f"{round_no:>5} {name:>16} {small * 1000:>9.1f} {large * 1000:>9.1f} {large / small:>12.2f}")
+        print()
+        for name in names:
+            print(
+                f"RESULT hub_scale {name}: small {median(ms[name]['small']):.1f} ms, large "
+                f"{median(ms[name]['large']):.1f} ms, median large/small {median(ratios[name]):.2f} "
+                f"(spread {spread(ratios[name])}; target <= 1.5)"
+            )
+        if not args.no_bulk:
+            print()
+            bulk(*servers["large"], args.bulk)
+    finally:
+        procs.stop_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
