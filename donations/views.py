@@ -329,6 +329,8 @@ def import_pledge(request: HttpRequest) -> HttpResponse:
     donors = donor_list_for_user(user=request.user)
     if not donors:
         return render(request, "donations/no_donor.html", status=403)
+    if not donor_user_may_pledge(user=request.user):  # a pledge from a file is a pledge: the address comes first
+        return render(request, "donations/verify_required.html", status=403)
     first = donors[0]
     initial = {"pickup_address": first.address, "hub": hub_suggested_for_donor(donor=first)}
     form = SpreadsheetPledgeForm(data=request.POST or None, files=request.FILES or None, donors=donors, initial=initial)

@@ -245,3 +245,16 @@ def test_a_task_that_crashes_half_way_leaves_nothing_and_says_so(signed_in, dona
     assert "nothing was imported" in spreadsheet_import.error
     assert not Device.objects.exists()
     assert not DeviceEvent.objects.exists()
+
+
+def test_a_pledge_from_a_spreadsheet_waits_for_a_verified_address(client, db):
+    """A file is a pledge too: before the address is confirmed the page explains and offers the link again."""
+    from donations.factories import DonorFactory
+    from hubs.factories import UserFactory
+
+    user = UserFactory(username="unverified-donor", email="it@unverified.example")
+    DonorFactory().users.add(user)
+    client.force_login(user)
+    response = client.get(reverse("donations:import_pledge"))
+    assert response.status_code == 403
+    assert "Confirm your e-mail address first" in response.content.decode()
