@@ -1,13 +1,20 @@
-"""A bulk action's progress page and its JSON, polled by ``static/js/bulk-progress.js``."""
+"""Bulk moves on the scan station: start one from scanned codes; its progress page and JSON, polled by
+``static/js/bulk-progress.js``."""
 
+from typing import Any
+
+from django import forms
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET
 
-from .bulk import bulk_job_for_user, bulk_job_progress
+from .bulk import bulk_job_for_user, bulk_job_progress, bulk_job_start
+from .errors import LifecycleError
 from .lifecycle import ACTION_LABELS
 from .models import BulkJob
 from .scan_views import hub_staff_required
+from .selectors import device_find_by_code
 
 # The page lists this many refused devices; the rest are counted (the API and JSON carry them all).
 REFUSED_LISTED = 200
@@ -48,3 +55,47 @@ def bulk_job_json(request: HttpRequest, pk: int) -> JsonResponse:
     response = JsonResponse(progress)
     response["Cache-Control"] = "no-store"
     return response
+
+
+class ScanBulkForm(forms.Form):
+    """Many devices at once from the scan station: scan their codes one per line, then choose the move."""
+
+    codes = forms.CharField(
+        label=gettext_lazy("Codes"),
+        help_text=gettext_lazy("Scan or type one serial number, asset tag or label code per line."),
+        widget=forms.Textarea(attrs={"rows": 8, "autocapitalize": "characters", "spellcheck": "false"}),
+    )
+    action = forms.ChoiceField(label=gettext_lazy("Move"), choices=())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = sorted(ACTION_LABELS.items(), key=lambda item: str(item[1]))
+
+
+@hub_staff_required
+def scan_bulk(request: HttpRequest) -> HttpResponse:
+    """Start a bulk move of the scanned devices (through the same job, services and guards as the admin's)."""
+    form = ScanBulkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = [line.strip() for line in form.cleaned_data["codes"].splitlines() if line.strip()]
+        ids: list[int] = []
+        unknown: list[str] = []
+        for code in codes:
+            devices = device_find_by_code(user=request.user, code=code)
+            if devices:
+                ids.extend(device.pk for device in devices)
+            else:
+                unknown.append(code)
+        if unknown:
+            form.add_error(
+                "codes", gettext("No device of your hubs has these codes: %(codes)s.") % {"codes": ", ".join(unknown)}
+            )
+        else:
+            try:
+                job = bulk_job_start(actor=request.user, action=form.cleaned_data["action"], device_ids=ids)
+            except LifecycleError as error:
+                form.add_error("action", error.message)
+            else:
+                return redirect("scan:bulk-job", pk=job.pk)
+    status = 400 if form.errors else 200
+    return render(request, "refurbishing/scan_bulk.html", {"form": form}, status=status)

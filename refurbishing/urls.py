@@ -7,6 +7,7 @@ from . import bulk_views, scan_views, transfer_views
 app_name = "scan"
 urlpatterns = [
     path("", scan_views.station, name="station"),
+    path("bulk/", bulk_views.scan_bulk, name="bulk"),
     path("bulk/<int:pk>/", bulk_views.bulk_job_page, name="bulk-job"),
     path("bulk/<int:pk>/progress.json", bulk_views.bulk_job_json, name="bulk-job-json"),
     path("labels.pdf", scan_views.labels_pdf_view, name="labels"),

@@ -344,6 +344,13 @@ VISITS = [
         _submit_with_mistakes("main form"),
     ),
     Visit("second factor code", "staff-cd-fih", lambda: _with_authenticator("staff-cd-fih", "two-factor-verify")),
+    Visit("scan station, many devices at once", "staff-be-bru", lambda: reverse("scan:bulk")),
+    Visit(
+        "scan station, many devices at once, with errors",
+        "staff-be-bru",
+        lambda: reverse("scan:bulk"),
+        _submit_with_mistakes("main form"),
+    ),
     Visit("beneficiary sign-up", None, lambda: reverse("projects:signup")),
     Visit(
         "beneficiary sign-up, with errors",

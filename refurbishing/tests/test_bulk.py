@@ -214,3 +214,30 @@ def test_with_a_worker_the_job_is_queued_after_commit(hubs, staff_ke_mba, settin
     with mock.patch("refurbishing.tasks.bulk_job_run.delay") as delay:
         assert bulk_job_run(job.pk) == 2
     delay.assert_not_called()
+
+
+def test_the_scan_station_starts_a_bulk_move_from_scanned_codes(client, hubs, staff_ke_mba, staff_ke_nbo):
+    devices = _pledged(3, hub=hubs["KE-MBA"])
+    other_hub = _pledged(1, hub=hubs["KE-NBO"])[0]
+    client.force_login(staff_ke_mba)
+    assert client.get(reverse("scan:bulk")).status_code == 200
+
+    # A code of another hub's device is unknown here: nothing starts, and the page says which code.
+    codes = "\n".join([d.label_code for d in devices] + [other_hub.serial_number])
+    refused = client.post(reverse("scan:bulk"), {"codes": codes, "action": "receive"})
+    assert refused.status_code == 400 and other_hub.serial_number in refused.content.decode()
+    assert not BulkJob.objects.exists()
+
+    codes = "\n".join([devices[0].serial_number, devices[1].label_code.lower(), f"  {devices[2].label_code}  "])
+    started = client.post(reverse("scan:bulk"), {"codes": codes, "action": "receive"})
+    job = BulkJob.objects.get()
+    assert started.status_code == 302 and started["Location"] == reverse("scan:bulk-job", args=[job.pk])
+    _follow(job)
+    assert set(Device.objects.filter(pk__in=[d.pk for d in devices]).values_list("state", flat=True)) == {"received"}
+    assert Device.objects.get(pk=other_hub.pk).state == "pledged"
+
+
+def test_the_scan_stations_bulk_page_is_for_hub_staff(client, donor_user):
+    assert client.get(reverse("scan:bulk")).status_code == 302  # to the login page
+    client.force_login(donor_user)
+    assert client.get(reverse("scan:bulk")).status_code == 404
