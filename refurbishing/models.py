@@ -31,9 +31,29 @@ LABEL_CODE_ALPHABET = "34679ACDEFGHJKMNPQRTWXY"
 LABEL_CODE_LENGTH = 8
 
 
+def label_codes_new(count: int) -> list[str]:
+    """``count`` fresh random label codes, e.g. ``K7QX4MTA`` (23^8, about 78 billion codes).
+
+    One read of the system's randomness for all of them (8 bytes per code, reduced to the code space; the bias
+    is below one in 200 million): an import of 100,000 devices draws its codes in a fraction of a second.
+    """
+    base = len(LABEL_CODE_ALPHABET)
+    space = base**LABEL_CODE_LENGTH
+    raw = secrets.token_bytes(8 * count)
+    codes = []
+    for offset in range(0, 8 * count, 8):
+        number = int.from_bytes(raw[offset : offset + 8], "big") % space
+        characters = []
+        for _position in range(LABEL_CODE_LENGTH):
+            number, digit = divmod(number, base)
+            characters.append(LABEL_CODE_ALPHABET[digit])
+        codes.append("".join(characters))
+    return codes
+
+
 def label_code_new() -> str:
-    """A fresh random label code, e.g. ``K7QX4MTA`` (23^8, about 78 billion codes)."""
-    return "".join(secrets.choice(LABEL_CODE_ALPHABET) for _ in range(LABEL_CODE_LENGTH))
+    """A fresh random label code (see ``label_codes_new``)."""
+    return label_codes_new(1)[0]
 
 
 class ProtectedStateError(AttributeError):

@@ -42,6 +42,7 @@ from .models import (
     SanitisationRecord,
     TransferDevice,
     label_code_new,
+    label_codes_new,
 )
 from .signals import device_transitioned
 
@@ -128,7 +129,7 @@ def label_codes_unused(*, count: int) -> list[str]:
     """``count`` distinct label codes no device has yet (checked in one query per round, rarely more than one)."""
     codes: set[str] = set()
     while len(codes) < count:
-        candidates = {label_code_new() for _ in range(count - len(codes))} - codes
+        candidates = set(label_codes_new(count - len(codes))) - codes
         taken = set(Device.objects.filter(label_code__in=candidates).values_list("label_code", flat=True))
         codes |= candidates - taken
     return sorted(codes)
@@ -315,13 +316,18 @@ def _register_through_staging(
         )
         staging_columns = f"row_number, label_code, {fields}"
         codes: set[str] = set()  # distinct within the file; clashes with existing devices are redrawn below
+        # Drawn a chunk at a time: one read of the system's randomness per REGISTER_CHUNK_SIZE devices.
+        fresh = iter(label_codes_new(REGISTER_CHUNK_SIZE))
+
         with cursor.cursor.copy(f"COPY {STAGING_TABLE} ({staging_columns}) FROM STDIN") as copy:
             lines: list[str] = []
             for row in rows:
                 values = _device_values(row)
-                code = label_code_new()
-                while code in codes:
-                    code = label_code_new()
+                code = next(fresh, None)
+                while code is None or code in codes:
+                    code = next(fresh, None)
+                    if code is None:
+                        fresh = iter(label_codes_new(REGISTER_CHUNK_SIZE))
                 codes.add(code)
                 line = [str(row.get("row_number", 0)), code]
                 line += [_copy_text(values[name]) for name in REGISTERABLE_FIELDS]

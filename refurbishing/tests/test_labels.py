@@ -43,8 +43,8 @@ def test_every_device_gets_a_short_unique_label_code(hubs):
 
 def test_new_codes_avoid_codes_already_taken(hubs, monkeypatch):
     taken = DeviceFactory(donation__hub=hubs["BE-BRU"]).label_code
-    draws = iter([taken, taken, "KKKKKKKK"])
-    monkeypatch.setattr("refurbishing.services.label_code_new", lambda: next(draws))
+    draws = iter([[taken], [taken], ["KKKKKKKK"]])
+    monkeypatch.setattr("refurbishing.services.label_codes_new", lambda count: next(draws))
     assert label_codes_unused(count=1) == ["KKKKKKKK"]
 
 
