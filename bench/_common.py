@@ -221,6 +221,26 @@ def start_gunicorn(
     raise RuntimeError(f"gunicorn did not answer /healthz/ within 30 s; see {log_dir / 'gunicorn.log'}")
 
 
+def start_celery_worker(
+    procs: Processes, env: dict[str, str], *, log_dir: Path, concurrency: int = 2
+) -> subprocess.Popen:
+    """Start a real Celery worker (prefork, the default queue) with the benchmark's environment."""
+    argv = [
+        str(BIN / "celery"),
+        "-A",
+        "closegap",
+        "worker",
+        f"--concurrency={concurrency}",
+        "--pool=prefork",
+        "-Q",
+        "celery",
+        "--loglevel=WARNING",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    return procs.start("celery", argv, env, log_dir / "celery.log")
+
+
 def http_status(url: str, timeout: float = 5.0) -> int:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:

@@ -22,7 +22,6 @@ if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench._common import (
-    BIN,
     REPO,
     Processes,
     banner,
@@ -33,6 +32,7 @@ from bench._common import (
     percentile,
     recreate_database,
     results_dir,
+    start_celery_worker,
     start_gunicorn,
 )
 
@@ -127,24 +127,7 @@ def main() -> int:
     log_dir = results_dir() / "logs"
     procs = Processes()
     try:
-        procs.start(
-            "celery",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "closegap",
-                "worker",
-                "--concurrency=2",
-                "--pool=prefork",
-                "-Q",
-                "celery",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-            ],
-            env,
-            log_dir / "celery.log",
-        )
+        start_celery_worker(procs, env, log_dir=log_dir)
         base = start_gunicorn(procs, env, workers=2, worker_class="sync", log_dir=log_dir)
         client = ImpactClient(base)
 

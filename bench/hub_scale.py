@@ -5,16 +5,21 @@ Two PostgreSQL databases with the real schema (``migrate``), filled in SQL with 
 table's secondary indexes are dropped for the load and built again after, as a bulk load would): five hubs, a
 donation per hub, devices, five chain-of-custody events per device spread over three years, and the dashboard's
 weekly read model folded from those events. History grows, work in progress does not: in both databases 2,000
-devices are in work (received ... to recycle), 1 in 200 is pledged, and the rest are delivered. A manager of all
+devices are in work (received ... to recycle), 1 in 100 is pledged, and the rest are delivered. A manager of all
 five hubs (hub staff, not a superuser, so every list is scoped) is signed in with a session and an API token.
 One gunicorn per database (same production settings, one sync worker each) answers.
 
 Each round asks both servers, interleaved, for every page; a page counts only if it answers 200. Target in the
 issue "Running a hub": for each page, median(large / small) <= 1.5.
 
-Then, on the large database, ``POST /api/v1/devices/bulk/`` receives the 10,000 pledged devices; without a
-worker (the embedded default, as this server runs) the request moves the first chunk and each
-``GET /api/v1/devices/bulk/{id}/`` the next, so the figure is devices per second end to end through HTTP.
+Then, on the large database, ``POST /api/v1/devices/bulk/`` receives 10,000 pledged devices, timed from the POST
+until ``GET /api/v1/devices/bulk/{id}/`` says the job is finished, so the figure is devices per second end to end
+through HTTP, one chain-of-custody event each:
+
+- as deployed: a gunicorn with ``REDIS_URL`` and a real Celery worker (prefork, 2 processes) that runs the chunks
+  and every task the moves queue (impact fold, donor notifications);
+- embedded (no broker, Celery eager: the zero-install default): the request moves the first chunk and each
+  progress poll the next, with every task run in-process after each commit; on other pledged devices.
 """
 
 from __future__ import annotations
@@ -36,18 +41,23 @@ from bench._common import (
     banner,
     database_url,
     django_env,
+    flush_redis,
     manage,
     median,
     migrate,
     recreate_database,
+    redis_url,
     results_dir,
     spread,
+    start_celery_worker,
     start_gunicorn,
 )
 from demo.data import HUBS
 
 EVENTS_PER_DEVICE = 5
 WORK_IN_PROGRESS = 2_000
+PLEDGED_EVERY = 100  # 1 device in 100 is pledged: 20,000 at two million, room for both bulk runs
+BULK_REDIS_DB = 12
 WIP_STATES = ("received", "sanitised", "inspected", "configured", "allocated", "to_recycle")
 ACTIONS = ("pledge", "receive", "sanitise", "inspect", "configure")
 
@@ -104,7 +114,7 @@ def generate(name: str, devices: int) -> str:
                     SELECT d, 'laptop', 'HP', 'EliteBook 840 G5', '5CG' || lpad(d::text, 9, '0'),
                            'ACME-' || lpad(d::text, 8, '0'), 'B' || lpad(d::text, 7, '0'), true,
                            'Intel Core i5-8350U', 8, 256, '',
-                           CASE WHEN d % 200 = 0 THEN 'pledged'
+                           CASE WHEN d % {PLEDGED_EVERY} = 0 THEN 'pledged'
                                 WHEN d <= {WORK_IN_PROGRESS} THEN ({wip_states})[1 + d % 6]
                                 ELSE 'delivered' END,
                            4, now() - interval '3 years', now() - (d % 60) * interval '1 day',
@@ -215,25 +225,68 @@ def timed_get(base: str, auth: tuple[str, str], path: str) -> float:
     return elapsed
 
 
-def bulk(base: str, auth: tuple[str, str], count: int) -> None:
-    # The first ``count`` pledged devices (every 200th device is pledged, see generate()).
-    body = {"action": "receive", "device_ids": [200 * n for n in range(1, count + 1)]}
+def bulk(base: str, auth: tuple[str, str], device_ids: list[int], mode: str) -> float:
+    """Receive ``device_ids`` in one bulk job through the API; print and return devices per second."""
     started = time.perf_counter()
-    status, body, _ = request(base, auth, "POST", "/api/v1/devices/bulk/", body)
+    status, body, _ = request(
+        base, auth, "POST", "/api/v1/devices/bulk/", {"action": "receive", "device_ids": device_ids}
+    )
     if status != 202:
         raise RuntimeError(f"bulk answered {status}: {body[:300]!r}")
     job = json.loads(body)
     polls = 0
     while not job["finished"]:
+        if mode == "worker":
+            time.sleep(0.25)  # the worker moves the chunks; the poll only reads the job
         status, body, _ = request(base, auth, "GET", f"/api/v1/devices/bulk/{job['id']}/")
         job = json.loads(body)
         polls += 1
     elapsed = time.perf_counter() - started
+    if job["moved"] != len(device_ids):
+        raise RuntimeError(f"bulk moved {job['moved']} of {len(device_ids)}: {job['refused'][:3]}")
+    rate = job["moved"] / elapsed
     print(
-        f"bulk    : receive {job['total']:,} devices: moved {job['moved']:,}, skipped {job['skipped']:,}, refused "
-        f"{job['refused_count']:,} in {elapsed:.1f} s ({polls} polls, no worker: each poll moves a chunk)"
+        f"bulk    : {mode}: receive {job['total']:,} devices: moved {job['moved']:,}, skipped {job['skipped']:,}, "
+        f"refused {job['refused_count']:,} in {elapsed:.1f} s ({polls} polls)"
     )
-    print(f"RESULT hub_scale bulk: {job['moved'] / elapsed:.0f} devices per second (one event each)")
+    print(f"RESULT hub_scale bulk ({mode}): {rate:.0f} devices per second (one event each)", flush=True)
+    return rate
+
+
+def bulk_runs(procs: Processes, name: str, auth: tuple[str, str], counts: dict[str, int]) -> None:
+    """The bulk receive as deployed (gunicorn + Redis + a worker), then embedded, each on its own pledged devices."""
+    pledged = iter(range(PLEDGED_EVERY, 10**9, PLEDGED_EVERY))
+    for mode, count in counts.items():
+        if count <= 0:
+            continue
+        ids = [next(pledged) for _ in range(count)]
+        log_dir = results_dir() / "logs" / f"hub_bulk_{mode}"
+        if mode == "worker":
+            flush_redis(BULK_REDIS_DB)
+            env = django_env(db_name=name, redis_db=BULK_REDIS_DB)
+            worker = start_celery_worker(procs, env, log_dir=log_dir)
+            base = start_gunicorn(procs, env, workers=2, log_dir=log_dir)
+            print(f"server  : {mode}: gunicorn (2 sync workers), REDIS_URL db {BULK_REDIS_DB}, worker pid {worker.pid}")
+        else:
+            env = django_env(db_name=name, redis_db=None)
+            base = start_gunicorn(procs, env, workers=1, log_dir=log_dir)
+            print(f"server  : {mode}: gunicorn (1 sync worker), no broker: Celery eager")
+        bulk(base, auth, ids, mode)
+        if mode == "worker":
+            # The moves are done; the tasks they queued (fold, donor notifications) may still be in the queue.
+            started, queued = time.perf_counter(), redis_queue_length(BULK_REDIS_DB)
+            while redis_queue_length(BULK_REDIS_DB):
+                time.sleep(0.25)
+            print(
+                f"bulk    : worker: {queued:,} tasks queued at the end, done in {time.perf_counter() - started:.1f} s"
+            )
+        procs.stop_all()
+
+
+def redis_queue_length(db: int) -> int:
+    import redis
+
+    return redis.Redis.from_url(redis_url(db)).llen("celery")
 
 
 def main() -> int:
@@ -244,7 +297,8 @@ def main() -> int:
     parser.add_argument("--per-page", type=int, default=10, help="requests per page, per database, per round")
     parser.add_argument("--reuse", action="store_true", help="keep databases a previous run generated")
     parser.add_argument("--no-bulk", action="store_true")
-    parser.add_argument("--bulk", type=int, default=10_000, help="pledged devices the bulk receive moves")
+    parser.add_argument("--bulk", type=int, default=10_000, help="pledged devices the bulk receive moves (worker)")
+    parser.add_argument("--bulk-embedded", type=int, default=2_000, help="the same without a worker (0: skip)")
     parser.add_argument("--db-prefix", default="closegap_bench_hub_", help="the databases' names start with this")
     args = parser.parse_args()
     banner("running a hub: lists and dashboard at 2,000,000 devices vs 10,000, through HTTP; a bulk move")
@@ -298,7 +352,11 @@ def main() -> int:
             )
         if not args.no_bulk:
             print()
-            bulk(*servers["large"], args.bulk)
+            procs.stop_all()  # the list servers are done; the bulk runs get the machine to themselves
+            counts = {"worker": args.bulk, "embedded": args.bulk_embedded}
+            if sum(counts.values()) > args.large // PLEDGED_EVERY:
+                raise SystemExit(f"only {args.large // PLEDGED_EVERY:,} devices are pledged in the large database")
+            bulk_runs(procs, f"{args.db_prefix}{args.large}", servers["large"][1], counts)
     finally:
         procs.stop_all()
     return 0
