@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the four benchmarks one after another (never side by side: they share two cores) and keeps
-# their output in bench/results/ (gitignored). Extra arguments go to fold_history.py (e.g. --reuse).
+# Runs every benchmark one after another (never side by side: they share two cores) and keeps their output in
+# bench/results/ (gitignored). Extra arguments go to fold_history.py and hub_scale.py (e.g. --reuse, which keeps
+# the large databases a previous run generated). All of them take about an hour and a half here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -16,6 +17,11 @@ done
 "$PY" bench/page_weight.py 2>&1 | tee "$OUT/page_weight-$STAMP.txt"
 "$PY" bench/freshness.py 2>&1 | tee "$OUT/freshness-$STAMP.txt"
 "$PY" bench/fold_history.py "$@" 2>&1 | tee "$OUT/fold_history-$STAMP.txt"
+"$PY" bench/projects_load.py 2>&1 | tee "$OUT/projects_load-$STAMP.txt"
+"$PY" bench/import_assets.py 2>&1 | tee "$OUT/import_assets-$STAMP.txt"
+"$PY" bench/scan_lookup.py 2>&1 | tee "$OUT/scan_lookup-$STAMP.txt"
+"$PY" bench/check_in.py 2>&1 | tee "$OUT/check_in-$STAMP.txt"
+"$PY" bench/hub_scale.py "$@" 2>&1 | tee "$OUT/hub_scale-$STAMP.txt"
 
 echo
 echo "Results in $OUT/*-$STAMP.txt:"
