@@ -4,15 +4,11 @@ from collections import defaultdict
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_countries.fields import CountryField
 
-from hubs.accounts import normalise_email
-from hubs.forms import clean_phone
+from hubs.forms import OrganisationSignUpForm
 from hubs.models import Hub
 from refurbishing.models import Device
 
@@ -28,8 +24,8 @@ MAX_ROWS = 200
 MAX_QUANTITY = 500
 
 
-class DonorSignUpForm(UserCreationForm):
-    """The organisation, its contact person and its first user in one form; the user signs in by e-mail."""
+class DonorSignUpForm(OrganisationSignUpForm):
+    """The donor organisation, its contact person and its first user in one form; the user signs in by e-mail."""
 
     legal_name = forms.CharField(
         label=_("Organisation's legal name"),
@@ -41,27 +37,14 @@ class DonorSignUpForm(UserCreationForm):
         max_length=40,
         help_text=_("e.g. BE0123456789. Each organisation signs up once."),
     )
-    # Every country by its name in the reader's language, sorted in it; the code is what is stored.
-    country = CountryField(blank_label=_("Choose a country")).formfield(
-        label=_("Country"),
-        widget=forms.Select(attrs={"autocomplete": "country"}),
-    )
     address = forms.CharField(
         label=_("Address"),
         widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
     )
-    contact_name = forms.CharField(
-        label=_("Contact person"),
-        max_length=200,
-        help_text=_("Who the hub calls about the pickup."),
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
-    )
-    contact_phone = forms.CharField(
-        label=_("Contact phone"),
-        max_length=40,
-        help_text=_("With the country code, e.g. +32 2 123 45 67."),
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
-    )
+
+    contact_name_help = _("Who the hub calls about the pickup.")
+    contact_phone_help = _("With the country code, e.g. +32 2 123 45 67.")
+    email_help = _("You sign in with it. We send a link to confirm it before your first pledge.")
 
     field_order = [
         "legal_name",
@@ -75,16 +58,8 @@ class DonorSignUpForm(UserCreationForm):
         "password2",
     ]
 
-    class Meta(UserCreationForm.Meta):
-        fields = ("email",)
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        email = self.fields["email"]
-        email.required = True
-        email.label = _("E-mail address")
-        email.help_text = _("You sign in with it. We send a link to confirm it before your first pledge.")
-        email.widget.attrs["autocomplete"] = "email"
         # The organisation comes first on the page, so the cursor starts there.
         self.fields["legal_name"].widget.attrs["autofocus"] = True
 
@@ -99,25 +74,6 @@ class DonorSignUpForm(UserCreationForm):
                 code="duplicate",
             )
         return number
-
-    def clean_email(self) -> str:
-        email = normalise_email(self.cleaned_data["email"])
-        if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                _("An account with this e-mail address already exists. Log in, or reset your password."),
-                code="duplicate",
-            )
-        return email
-
-    def clean_contact_phone(self) -> str:
-        return clean_phone(self.cleaned_data["contact_phone"])
-
-
-class InviteColleagueForm(forms.Form):
-    email = forms.EmailField(
-        label=_("Colleague's e-mail address"),
-        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
-    )
 
 
 class PledgeForm(forms.Form):

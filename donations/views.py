@@ -3,8 +3,9 @@
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -17,8 +18,7 @@ from django.views.decorators.http import require_GET
 from django_countries import countries
 
 from closegap.ratelimit import rate_limit
-from hubs.accounts import email_verification_send
-from hubs.views import SIGN_IN_BACKEND
+from hubs.organisation_views import organisation_sign_up
 from refurbishing.destinations import device_destinations
 from refurbishing.journey import timeline
 from refurbishing.models import Device, DeviceState
@@ -73,44 +73,31 @@ from .services import (
 ROWS_PREFIX = "devices"
 
 
+def _sign_up(**details: Any) -> tuple[Donor, AbstractBaseUser]:
+    try:
+        return donor_sign_up(**details)
+    except IntegrityError:
+        # Someone signed up the same organisation between our check and the insert; the service rolled
+        # both rows back, so say so and let the person try again.
+        raise ValidationError(
+            {"registration_number": _("An organisation with this registration number has already signed up.")}
+        ) from None
+
+
 @rate_limit("signup")
 def signup(request: HttpRequest) -> HttpResponse:
     form = DonorSignUpForm(data=request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            donor, user = donor_sign_up(
-                legal_name=data["legal_name"],
-                registration_number=data["registration_number"],
-                country=data["country"],
-                address=data["address"],
-                contact_name=data["contact_name"],
-                contact_phone=data["contact_phone"],
-                email=data["email"],
-                password=data["password1"],
+    if signed_up := organisation_sign_up(request, form=form, sign_up=_sign_up, error=DonationError):
+        donor, user = signed_up
+        messages.success(
+            request,
+            _(
+                "Welcome, %(org)s. We sent a link to %(email)s: open it to confirm your address, "
+                "then tell us what you would like to donate."
             )
-        except DonationError as exc:
-            # Someone signed up with this address between our check and the insert.
-            form.add_error("email", str(exc))
-        except IntegrityError:
-            # Someone signed up the same organisation between our check and the insert; the service rolled
-            # both rows back, so say so and let the person try again.
-            form.add_error(
-                "registration_number",
-                _("An organisation with this registration number has already signed up."),
-            )
-        else:
-            login(request, user, backend=SIGN_IN_BACKEND)
-            email_verification_send(user=user, request=request)
-            messages.success(
-                request,
-                _(
-                    "Welcome, %(org)s. We sent a link to %(email)s: open it to confirm your address, "
-                    "then tell us what you would like to donate."
-                )
-                % {"org": donor.legal_name, "email": user.email},
-            )
-            return redirect("donations:pledge")
+            % {"org": donor.legal_name, "email": user.email},
+        )
+        return redirect("donations:pledge")
     return render(request, "donations/signup.html", {"form": form})
 
 

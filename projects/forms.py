@@ -1,13 +1,7 @@
-from typing import Any
-
 from django import forms
-from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
 from django.utils.translation import gettext_lazy as _
-from django_countries.fields import CountryField
 
-from hubs.accounts import normalise_email
-from hubs.forms import clean_phone
+from hubs.forms import OrganisationSignUpForm
 from hubs.models import Hub
 from refurbishing.forms import BeneficiariesForm, NoteForm
 
@@ -136,7 +130,7 @@ class StoryForm(forms.Form):
     people_count = forms.IntegerField(label=_("People reached"), min_value=0, max_value=10_000_000)
 
 
-class BeneficiarySignUpForm(UserCreationForm):
+class BeneficiarySignUpForm(OrganisationSignUpForm):
     """A beneficiary organisation, its contact person and its first user; the user signs in by e-mail."""
 
     name = forms.CharField(
@@ -144,50 +138,10 @@ class BeneficiarySignUpForm(UserCreationForm):
         max_length=200,
         widget=forms.TextInput(attrs={"autocomplete": "organization", "autofocus": True}),
     )
-    country = CountryField(blank_label=_("Choose a country")).formfield(
-        label=_("Country"), widget=forms.Select(attrs={"autocomplete": "country"})
-    )
     place = forms.CharField(label=_("Town or city"), max_length=120)
-    contact_name = forms.CharField(
-        label=_("Contact person"),
-        max_length=200,
-        help_text=_("Who the hub calls about your application and deliveries."),
-        widget=forms.TextInput(attrs={"autocomplete": "name"}),
-    )
-    contact_phone = forms.CharField(
-        label=_("Contact phone"),
-        max_length=40,
-        help_text=_("With the country code, e.g. +254 20 123 4567."),
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}),
-    )
+
+    contact_name_help = _("Who the hub calls about your application and deliveries.")
+    contact_phone_help = _("With the country code, e.g. +254 20 123 4567.")
+    email_help = _("You sign in with it. We send a link to confirm it before your first application.")
 
     field_order = ["name", "country", "place", "contact_name", "contact_phone", "email", "password1", "password2"]
-
-    class Meta(UserCreationForm.Meta):
-        fields = ("email",)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        email = self.fields["email"]
-        email.required = True
-        email.label = _("E-mail address")
-        email.help_text = _("You sign in with it. We send a link to confirm it before your first application.")
-        email.widget.attrs["autocomplete"] = "email"
-
-    def clean_email(self) -> str:
-        email = normalise_email(self.cleaned_data["email"])
-        if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                _("An account with this e-mail address already exists. Log in, or reset your password."),
-                code="duplicate",
-            )
-        return email
-
-    def clean_contact_phone(self) -> str:
-        return clean_phone(self.cleaned_data["contact_phone"])
-
-
-class InviteColleagueForm(forms.Form):
-    email = forms.EmailField(
-        label=_("Colleague's e-mail address"), widget=forms.EmailInput(attrs={"autocomplete": "off"})
-    )

@@ -14,16 +14,16 @@ urlpatterns = [
     path("shipments/<int:pk>/", views.shipment_detail, name="shipment"),
     # A beneficiary organisation signs up; its users invite and remove colleagues.
     path("sign-up/", organisation_views.signup, name="signup"),
-    path("team/", organisation_views.team, name="team"),
-    path("team/<int:organisation_id>/invite/", organisation_views.team_invite, name="team-invite"),
+    path("team/", organisation_views.beneficiary_team.team, name="team"),
+    path("team/<int:organisation_id>/invite/", organisation_views.beneficiary_team.team_invite, name="team-invite"),
     path(
         "team/<int:organisation_id>/users/<int:user_id>/remove/",
-        organisation_views.team_member_remove,
+        organisation_views.beneficiary_team.team_member_remove,
         name="team-remove",
     ),
     path(
         "team/<int:organisation_id>/invitations/<int:invitation_id>/withdraw/",
-        organisation_views.team_invitation_withdraw,
+        organisation_views.beneficiary_team.team_invitation_withdraw,
         name="team-withdraw",
     ),
     # Hub staff and managers.

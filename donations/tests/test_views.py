@@ -9,6 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from donations import views as donation_views
 from donations.factories import DonationFactory, DonorFactory
 from donations.models import Donation, Donor
 from hubs.factories import UserFactory
@@ -103,6 +104,27 @@ def test_sign_up_with_a_registered_number_is_a_form_error(client, db):
     assert "already signed up" in response.content.decode()
     assert Donor.objects.count() == 1
     assert not User.objects.filter(email__iexact="csr@brightside.example").exists()
+
+
+def test_an_organisation_signed_up_a_moment_before_is_an_error_on_its_number(client, db, monkeypatch):
+    # The race the form's check cannot see: another sign-up inserts the same number between check and insert.
+    sign_up = donation_views.donor_sign_up
+
+    def someone_else_first(**details):
+        DonorFactory(registration_number=details["registration_number"])
+        return sign_up(**details)
+
+    monkeypatch.setattr(donation_views, "donor_sign_up", someone_else_first)
+
+    response = client.post(reverse("donations:signup"), SIGN_UP)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "registration_number": ["An organisation with this registration number has already signed up."]
+    }
+    assert Donor.objects.count() == 1
+    assert not User.objects.filter(email__iexact="csr@brightside.example").exists()
+    assert "_auth_user_id" not in client.session
 
 
 def test_sign_up_checks_passwords_with_django_validators(client, db):
