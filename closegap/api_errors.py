@@ -15,6 +15,8 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from .security import NulCharacterRefused
+
 API_PREFIX = "/api/"
 NON_FIELD_ERRORS = "non_field_errors"
 
@@ -78,7 +80,9 @@ def _is_api(request: HttpRequest) -> bool:
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return JsonResponse(error_body(exceptions.ParseError.default_detail), status=status.HTTP_400_BAD_REQUEST)
+        # Our own refusals say what was wrong; anything else Django refused (a malformed body) stays generic.
+        detail = str(exception) if isinstance(exception, NulCharacterRefused) else exceptions.ParseError.default_detail
+        return JsonResponse(error_body(detail), status=status.HTTP_400_BAD_REQUEST)
     return defaults.bad_request(request, exception)
 
 

@@ -1,14 +1,14 @@
 """The OpenAPI schema documents every error an operation can answer, with the one error body.
 
 Each status is derived from what the view is built of, so an endpoint added later is documented the same way
-without anyone remembering to: a body or filters can be refused (400, and 415 for a body in a format the view
-does not parse), authentication can fail (401), a session's unsafe request needs its CSRF token and a stricter
-permission can refuse (403), a path id or a page cursor can match nothing (404), a throttle can slow the caller
-down (429). A view states any other error (409, say) with ``extend_schema(responses=...)``; an error response
-it declares without a body gets the error body here. Any operation can also meet the web server's own refusal
-of an over-long request line (414), which never reaches Django: ``add_web_server_errors``, the last
-postprocessing hook, documents it without a body on every path, the hand-written ones too. (Like the rest of
-the schema, the descriptions are for developers, in English.)
+without anyone remembering to: any request can be refused (400: a body or filters at fault, or a NUL character
+anywhere in it; 415 for a body in a format the view does not parse), authentication can fail (401), a session's
+unsafe request needs its CSRF token and a stricter permission can refuse (403), a path id or a page cursor can
+match nothing (404), a throttle can slow the caller down (429). A view states any other error (409, say) with
+``extend_schema(responses=...)``; an error response it declares without a body gets the error body here. Any
+operation can also meet the web server's own refusal of an over-long request line (414), which never reaches
+Django: ``add_web_server_errors``, the last postprocessing hook, documents it without a body on every path, the
+hand-written ones too. (Like the rest of the schema, the descriptions are for developers, in English.)
 """
 
 from typing import Any
@@ -25,7 +25,8 @@ UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 PERMISSIONS_WITHOUT_REFUSAL = (permissions.AllowAny, permissions.IsAuthenticated)
 
 DESCRIPTIONS = {
-    400: "The request is not valid: see errors for the fields at fault.",
+    400: "The request is not valid: see errors for the fields at fault (none when the request is refused whole, "
+    "e.g. for a NUL character in it).",
     401: "No valid credentials: send the header Authorization: Token <key>.",
     403: "You may not do this (or, signed in by session, the CSRF token is missing).",
     404: "Not found, or not at one of your hubs.",
@@ -43,9 +44,9 @@ class AutoSchema(openapi.AutoSchema):
         """The error statuses this operation can answer, read from what its view is built of."""
         view = self.view
         has_body = self.method in ("POST", "PUT", "PATCH")
-        statuses = set()
-        if has_body or self._get_filter_parameters():
-            statuses.add(400)
+        # Any request can be refused whole: a NUL character anywhere in its address, query or form is a 400
+        # before any view runs (closegap.security.RejectNulCharactersMiddleware).
+        statuses = {400}
         if has_body:
             statuses.add(415)
         authenticators = view.get_authenticators()

@@ -56,6 +56,8 @@ MIDDLEWARE = [
     # compressed, and the home page keeps a gzipped copy ready): pages are a third of their size on a slow link.
     "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A NUL character in the path, the query or a form field is a 400 before any view looks it up in PostgreSQL.
+    "closegap.security.RejectNulCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # After the session, before CommonMiddleware: the language from the URL (/fr/...), the cookie or
@@ -207,6 +209,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's three parsers; the JSON one refuses text holding a NUL character (closegap.parsers, closegap.security).
+    "DEFAULT_PARSER_CLASSES": [
+        "closegap.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "closegap.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,

@@ -1,5 +1,7 @@
 """One error body for the whole API, {"detail": "...", "errors": {...}}, whatever refused the request."""
 
+from urllib.parse import urlencode
+
 import pytest
 from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.test import APIClient
@@ -73,3 +75,47 @@ def test_a_throttled_token_request_answers_429_with_retry_after(staff_ke_mba, on
     response = client.post(TOKEN_URL, credentials, format="json")
     assert_error_body(response, 429)
     assert int(response["Retry-After"]) > 0
+
+
+# A NUL character (found by schemathesis: `"hub": "...\u0000..."` in a pledge). PostgreSQL cannot compare text
+# holding one, so a lookup by it raised a database error, a 500; SQLite answered "not found". Both now answer 400
+# before any lookup.
+NUL_REFUSED = "Text in the request body may not contain NUL (\\u0000) characters."
+
+
+def test_a_json_body_with_a_nul_character_is_refused_before_any_lookup(donor_user, hubs, token_client):
+    pledge = {
+        "hub": "BE-\u0000BRU",
+        "pickup_address": "Rue Haute 1",
+        "devices": [{"category": "laptop", "manufacturer": "HP"}],
+    }
+    body = assert_error_body(token_client(donor_user).post("/api/v1/donations/", pledge, format="json"), 400)
+    assert body["detail"] == NUL_REFUSED  # not the hub field's "does not exist": no lookup ran
+
+
+@pytest.mark.parametrize("field", ["hub", "pickup_address", "notes"])
+def test_a_form_field_with_a_nul_character_is_refused_before_any_lookup(donor_user, hubs, field):
+    client = APIClient()
+    client.force_authenticate(donor_user)
+    data = {"hub": "BE-BRU", "pickup_address": "Rue Haute 1", field: "ab\x00cd"}
+    for response in (
+        client.post("/api/v1/donations/", data, format="multipart"),
+        client.post("/api/v1/donations/", urlencode(data), content_type="application/x-www-form-urlencoded"),
+    ):
+        body = assert_error_body(response, 400)
+        assert "NUL character" in body["detail"]  # refused as a whole, before the serializer saw any field
+
+
+@pytest.mark.parametrize(
+    "path", ["/en/projects/?hub=BE%00", "/scan/?code=5CG%00", "/api/v1/devices/?hub=BE%00", "/en/donors/%00/"]
+)
+def test_an_address_with_a_nul_character_is_a_400(path, client, staff_ke_mba):
+    client.force_login(staff_ke_mba)
+    response = client.get(path)
+    assert response.status_code == 400
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_pledge_naming_a_hub_with_a_nul_character_is_a_400_not_a_500(donor_user, hubs, token_client):
+    pledge = {"hub": "BE-BRU\u0000", "pickup_address": "x", "devices": [{"category": "laptop", "manufacturer": "HP"}]}
+    assert_error_body(token_client(donor_user).post("/api/v1/donations/", pledge, format="json"), 400)

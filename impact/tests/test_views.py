@@ -418,7 +418,8 @@ def test_markup_in_names_is_escaped_on_public_pages(client, hubs, staff_ke_mba):
 
 
 def test_public_project_list_refuses_a_malformed_hub_code(client, db):
-    assert client.get("/en/public/projects/", {"hub": "KE-NBO\x00"}).status_code == 404
+    assert client.get("/en/public/projects/", {"hub": "KE-NBO-1"}).status_code == 404
+    assert client.get("/en/public/projects/", {"hub": "KE-NBO\x00"}).status_code == 400  # refused before the view
     assert client.get("/en/public/projects/", {"hub": "ke-nbo"}).status_code == 200
 
 

@@ -231,6 +231,8 @@ def test_a_hub_that_is_not_the_callers_is_refused(token_client, staff_be):
     response = post(token_client(staff_be), sample(SCRIPT), QUERY_STRING="hub=KE-MBA")
     assert response.status_code == 403
     response = post(token_client(staff_be), sample(SCRIPT), QUERY_STRING="hub=%00x")
+    assert response.status_code == 400 and "NUL character" in response.json()["detail"]
+    response = post(token_client(staff_be), sample(SCRIPT), QUERY_STRING="hub=K%C3%89-MBA")
     assert response.status_code == 400 and "hub code" in response.json()["detail"]
     assert Snapshot.objects.count() == 0
 
