@@ -255,11 +255,18 @@ def bulk(base: str, auth: tuple[str, str], device_ids: list[int], mode: str) -> 
 
 def bulk_runs(procs: Processes, name: str, auth: tuple[str, str], counts: dict[str, int]) -> None:
     """The bulk receive as deployed (gunicorn + Redis + a worker), then embedded, each on its own pledged devices."""
-    pledged = iter(range(PLEDGED_EVERY, 10**9, PLEDGED_EVERY))
+    import psycopg
+
+    with psycopg.connect(database_url(name)) as conn:  # still pledged (a --reuse run finds earlier runs' moves)
+        pledged = [
+            row[0] for row in conn.execute("SELECT id FROM refurbishing_device WHERE state = 'pledged' ORDER BY id")
+        ]
+    if sum(counts.values()) > len(pledged):
+        raise SystemExit(f"only {len(pledged):,} devices are still pledged in {name}: run without --reuse")
     for mode, count in counts.items():
         if count <= 0:
             continue
-        ids = [next(pledged) for _ in range(count)]
+        ids, pledged = pledged[:count], pledged[count:]
         log_dir = results_dir() / "logs" / f"hub_bulk_{mode}"
         if mode == "worker":
             flush_redis(BULK_REDIS_DB)
@@ -354,8 +361,6 @@ def main() -> int:
             print()
             procs.stop_all()  # the list servers are done; the bulk runs get the machine to themselves
             counts = {"worker": args.bulk, "embedded": args.bulk_embedded}
-            if sum(counts.values()) > args.large // PLEDGED_EVERY:
-                raise SystemExit(f"only {args.large // PLEDGED_EVERY:,} devices are pledged in the large database")
             bulk_runs(procs, f"{args.db_prefix}{args.large}", servers["large"][1], counts)
     finally:
         procs.stop_all()

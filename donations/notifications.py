@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 from hubs.accounts import notification_send_once, site_url
 from hubs.selectors import user_language
 from refurbishing.models import DeviceState
-from refurbishing.selectors import device_counts_by_state, device_donation_id, device_list_for_donation
+from refurbishing.selectors import device_counts_by_state, device_list_for_donation
 
 from .models import Donation
 
@@ -133,11 +133,10 @@ def donation_notify(*, donation_id: int, kind: str, certificate_number: str = ""
     return notification_send_once(key=key, send=_send_to_each(donation, kind, certificate_number))
 
 
-def donation_notify_after_transition(*, device_id: int, action: str) -> bool:
-    """A committed move of one device: the first receipt, or the first delivery, of its donation is news."""
+def donation_notify_after_transition(*, donation_id: int, action: str) -> bool:
+    """A committed move of a donation's device: the first receipt, or the first delivery, is news."""
     kind = NOTIFICATION_AFTER_ACTION.get(action)
-    donation_id = device_donation_id(device_id=device_id) if kind else None
-    if donation_id is None:
+    if kind is None:
         return False
     return donation_notify(donation_id=donation_id, kind=kind)
 

@@ -1,7 +1,12 @@
-"""Listens to the core's committed transitions and queues donor-side work by id. No logic lives here."""
+"""Listens to the core's committed transitions and queues donor-side work by id. No logic lives here.
+
+Each task brings one donation up to date, so it is queued once per donation for a burst of moves (a bulk move of
+200 of its devices queues one of each, not 200): ``closegap.task_queue.delay_once``.
+"""
 
 from django.dispatch import receiver
 
+from closegap.task_queue import delay_once
 from refurbishing.signals import device_transitioned
 
 from .notifications import NOTIFICATION_AFTER_ACTION
@@ -14,19 +19,19 @@ CERTIFICATE_ACTIONS = frozenset({"sanitise", "recycle", "mark_missing"})
 
 
 @receiver(device_transitioned, dispatch_uid="donations_sync_status_after_arrival")
-def queue_status_sync(sender, *, action: str, device_id: int, **kwargs) -> None:
+def queue_status_sync(sender, *, action: str, donation_id: int, **kwargs) -> None:
     if action in ARRIVAL_ACTIONS:
-        donation_sync_status.delay(device_id)
+        delay_once(donation_sync_status, donation_id)
 
 
 @receiver(device_transitioned, dispatch_uid="donations_notify_after_transition")
-def queue_notification(sender, *, action: str, device_id: int, **kwargs) -> None:
+def queue_notification(sender, *, action: str, donation_id: int, **kwargs) -> None:
     # Only the moves that can be news; the task sends each message once per donation.
     if action in NOTIFICATION_AFTER_ACTION:
-        donation_notify_after_transition.delay(device_id, action)
+        delay_once(donation_notify_after_transition, donation_id, action)
 
 
 @receiver(device_transitioned, dispatch_uid="donations_certificate_after_wipe")
-def queue_certificate_issue(sender, *, action: str, device_id: int, **kwargs) -> None:
+def queue_certificate_issue(sender, *, action: str, donation_id: int, **kwargs) -> None:
     if action in CERTIFICATE_ACTIONS:
-        donation_certificate_issue_if_ready.delay(device_id)
+        delay_once(donation_certificate_issue_if_ready, donation_id)

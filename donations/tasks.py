@@ -5,7 +5,7 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import OperationalError
 
-from refurbishing.selectors import device_donation_id
+from closegap.task_queue import task_started
 
 from . import notifications, services
 
@@ -13,18 +13,20 @@ from . import notifications, services
 TRANSIENT_ERRORS = (OperationalError, SMTPException, ConnectionError, TimeoutError)
 
 
+# The three tasks a device's move queues take the donation's id (they were given the device's id before; the
+# names changed with the arguments, so a message queued by the older code is refused rather than misread).
+
+
 @shared_task(
-    name="donations.tasks.donation_sync_status",
+    name="donations.tasks.donation_status_sync",
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
     time_limit=60,
     soft_time_limit=50,
 )
-def donation_sync_status(device_id: int) -> bool:
-    donation_id = device_donation_id(device_id=device_id)
-    if donation_id is None:
-        return False
+def donation_sync_status(donation_id: int) -> bool:
+    task_started(donation_sync_status.name, donation_id)
     return services.donation_sync_status(donation_id=donation_id)
 
 
@@ -41,15 +43,16 @@ def donation_notify(donation_id: int, kind: str, certificate_number: str = "") -
 
 
 @shared_task(
-    name="donations.tasks.donation_notify_after_transition",
+    name="donations.tasks.donation_notify_after_move",
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     max_retries=8,
     time_limit=120,
     soft_time_limit=100,
 )
-def donation_notify_after_transition(device_id: int, action: str) -> bool:
-    return notifications.donation_notify_after_transition(device_id=device_id, action=action)
+def donation_notify_after_transition(donation_id: int, action: str) -> bool:
+    task_started(donation_notify_after_transition.name, donation_id, action)
+    return notifications.donation_notify_after_transition(donation_id=donation_id, action=action)
 
 
 @shared_task(
@@ -64,17 +67,15 @@ def spreadsheet_import_run(import_id: int) -> int:
 
 
 @shared_task(
-    name="donations.tasks.donation_certificate_issue_if_ready",
+    name="donations.tasks.donation_certificate_check",
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
     time_limit=120,
     soft_time_limit=110,
 )
-def donation_certificate_issue_if_ready(device_id: int) -> str | None:
-    """Issue the device's donation's sanitisation certificate once every storage device is wiped; its number."""
-    donation_id = device_donation_id(device_id=device_id)
-    if donation_id is None:
-        return None
+def donation_certificate_issue_if_ready(donation_id: int) -> str | None:
+    """Issue the donation's sanitisation certificate once every storage device is wiped; its number."""
+    task_started(donation_certificate_issue_if_ready.name, donation_id)
     certificate = services.donation_certificate_issue_if_ready(donation_id=donation_id)
     return certificate.number if certificate else None

@@ -78,10 +78,6 @@ def device_events_all_for_recount(*, chunk_size: int = 5000) -> Iterator[dict[st
     )
 
 
-def device_donation_id(*, device_id: int) -> int | None:
-    return Device.objects.filter(pk=device_id).values_list("donation_id", flat=True).first()
-
-
 # A scan finds at most this many devices; more would mean the code is not specific enough to act on.
 SCAN_MATCHES_MAX = 20
 

@@ -71,6 +71,7 @@ def _announce(event: DeviceEvent) -> None:
     payload = {
         "event_id": event.pk,
         "device_id": event.device_id,
+        "donation_id": event.device.donation_id,
         "action": event.action,
         "to_state": event.to_state,
         "hub_id": event.hub_id,
@@ -177,6 +178,7 @@ def device_register_stream(
             payload = {
                 "event_id": event_id,
                 "device_id": device_id,
+                "donation_id": donation.pk,
                 "action": "pledge",
                 "to_state": S.PLEDGED,
                 "hub_id": hub.pk,

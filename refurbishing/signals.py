@@ -6,5 +6,5 @@ Celery task. Receivers must not hold business logic: they only schedule work by 
 
 from django.dispatch import Signal
 
-# Sent after commit with: event_id, device_id, action, to_state, hub_id.
+# Sent after commit with: event_id, device_id, donation_id, action, to_state, hub_id.
 device_transitioned = Signal()
