@@ -89,16 +89,22 @@ def account_create(
     """
     email = normalise_email(email)
     User = get_user_model()
-    with transaction.atomic():
+    taken = AccountError(_("An account with this e-mail address already exists. Log in, or reset your password."))
+    if User.objects.filter(email__iexact=email).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(
+                username=username or _free_username(email),
+                email=email,
+                password=password,
+                first_name=first_name,
+                last_name=last_name,
+            )
+    except IntegrityError:  # the same address signed up a moment ago (hubs migration 0004's unique index)
         if User.objects.filter(email__iexact=email).exists():
-            raise AccountError(_("An account with this e-mail address already exists. Log in, or reset your password."))
-        return User.objects.create_user(
-            username=username or _free_username(email),
-            email=email,
-            password=password,
-            first_name=first_name,
-            last_name=last_name,
-        )
+            raise taken from None
+        raise
 
 
 def site_url(path: str, *, request: HttpRequest | None = None) -> str:

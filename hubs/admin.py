@@ -425,6 +425,17 @@ else:  # pragma: no cover - only if contrib.auth's admin is not installed
     BaseUserAdmin = DjangoUserAdmin
 
 
+class UserChangeForm(BaseUserAdmin.form):
+    """Django's user form, refusing an e-mail address another account has (any case): people sign in with it."""
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data.get("email", "")
+        if email and User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+            raise ValidationError(_("Another account has this e-mail address."), code="email_taken")
+        return email
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    form = UserChangeForm
     inlines = (*BaseUserAdmin.inlines, UserHubMembershipInline, UserProfileInline)

@@ -43,15 +43,13 @@ def test_accounts_known_by_their_username_still_sign_in_with_it(client, db, user
     assert client.session["_auth_user_id"] == str(user.pk)
 
 
-def test_a_wrong_password_or_an_ambiguous_address_signs_nobody_in(db):
-    UserFactory(username="one", email="shared@old.example", password="pw-one-long")
-    UserFactory(username="two", email="Shared@old.example", password="pw-two-long")
+def test_a_wrong_password_signs_nobody_in_and_the_username_still_works(db):
+    UserFactory(username="one", email="one@old.example", password="pw-one-long")
     UserFactory(username="three", email="three@donor.example", password="pw-three-long")
 
     assert authenticate(username="three@donor.example", password="wrong") is None
-    # Old data may hold one address twice: then only the username says who it is.
-    assert authenticate(username="shared@old.example", password="pw-one-long") is None
     assert authenticate(username="one", password="pw-one-long").username == "one"
+    assert authenticate(username="ONE@old.example", password="pw-one-long").username == "one"
 
 
 def test_the_login_page_asks_for_the_e_mail_address(client, db):
@@ -209,3 +207,50 @@ def test_the_sites_own_password_reset_finds_the_account_by_its_address_in_any_ca
     assert response.redirect_chain[-1][0] == "/en/accounts/password_reset/done/"
     assert "administration" not in response.content.decode().lower()
     assert mail.outbox[0].to == ["csr@donor.example"]
+
+
+# --- one account per address, held by the database (hubs migration 0004) -------------------------------------
+
+
+def test_the_database_refuses_a_second_account_with_the_same_address_in_another_case(db):
+    from django.db import IntegrityError, transaction
+
+    UserFactory(username="ana", email="Ana.Ruiz@example.org")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        UserFactory(username="ana-again", email="ana.ruiz@EXAMPLE.org")
+    UserFactory(username="no-address-1", email="")
+    UserFactory(username="no-address-2", email="")  # accounts without an address are left out
+
+
+def test_two_sign_ups_at_once_give_the_second_a_sentence_not_a_server_error(db):
+    from unittest import mock
+
+    from django.db.models import QuerySet
+
+    real_exists, calls = QuerySet.exists, []
+
+    def exists_missing_the_first_sign_up(queryset) -> bool:
+        calls.append(queryset)
+        return False if len(calls) == 1 else real_exists(queryset)  # the check ran before the first one committed
+
+    UserFactory(username="first", email="same@example.org")
+    with (
+        mock.patch.object(QuerySet, "exists", exists_missing_the_first_sign_up),
+        pytest.raises(AccountError, match="already exists"),
+    ):
+        account_create(email="Same@example.org", password="a long passphrase 42")
+    assert get_user_model().objects.filter(email__iexact="same@example.org").count() == 1
+
+
+def test_the_admin_refuses_an_address_another_account_has(db):
+    from django.contrib import admin
+
+    UserFactory(username="ana", email="ana@example.org")
+    bob = UserFactory(username="bob", email="bob@example.org")
+    form_class = admin.site.get_model_admin(get_user_model()).form
+    data = {"username": "bob", "email": "ANA@example.org", "date_joined_0": "2026-01-01", "date_joined_1": "10:00"}
+    form = form_class(instance=bob, data=data)
+    assert not form.is_valid() and form.errors["email"] == ["Another account has this e-mail address."]
+    form = form_class(instance=bob, data={**data, "email": "Bob@example.org"})  # its own, in another case
+    form.is_valid()
+    assert "email" not in form.errors
