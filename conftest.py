@@ -157,6 +157,17 @@ def fresh_cache():
 
 
 @pytest.fixture
+def worker_mode():
+    """Tasks go to a (mocked) broker instead of running in place, as with a real worker (Celery not eager)."""
+    from closegap.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = eager
+
+
+@pytest.fixture
 def run_together() -> Callable[..., list[tuple[str, Any]]]:
     """``run_together(job, job, ...)``: each ``job(barrier)`` in its own thread with its own database connection,
     all released at the same moment by ``barrier.wait()``; returns ("ok", value) or ("error", exception) each."""

@@ -13,16 +13,6 @@ from refurbishing.services import device_transition
 pytestmark = pytest.mark.usefixtures("fresh_cache")  # no "queued" flag left behind by another test
 
 
-@pytest.fixture
-def worker_mode():
-    """Tasks go to a (mocked) broker instead of running in place, as with a real worker."""
-    conf = tasks.donation_sync_status.app.conf
-    eager = conf.task_always_eager
-    conf.task_always_eager = False
-    yield
-    conf.task_always_eager = eager
-
-
 def test_moves_of_one_donation_before_a_worker_starts_queue_one_status_check(
     worker_mode, hubs, staff_be, django_capture_on_commit_callbacks
 ):

@@ -13,16 +13,6 @@ from refurbishing.services import device_transition
 pytestmark = pytest.mark.usefixtures("fresh_cache")  # also drops a "fold pending" flag a test left behind
 
 
-@pytest.fixture
-def worker_mode():
-    """Tasks go to a (mocked) broker instead of running in place, as with a real worker."""
-    conf = tasks.impact_fold_events.app.conf
-    eager = conf.task_always_eager
-    conf.task_always_eager = False
-    yield
-    conf.task_always_eager = eager
-
-
 def test_a_task_delivered_twice_counts_once(hubs, staff_be):
     devices_received(2, hub=hubs["BE-BRU"], actor=staff_be)
     tasks.impact_fold_events.apply()
