@@ -103,10 +103,11 @@ def generate(name: str, events: int) -> str:
         with bulk_load(conn, "refurbishing_device", "refurbishing_deviceevent"):
             conn.execute(
                 f"""INSERT INTO refurbishing_device
-                    (id, category, manufacturer, model, serial_number, asset_tag, has_storage_media, cpu, grade,
-                     state, version, created_at, updated_at, donation_id, hub_id)
-                    SELECT d, ({_sql_array(CATEGORIES)})[1 + d % 4], 'Dell', 'Latitude 5400', 'SN' || d, '', true,
-                           '', 'B', 'delivered', 7, t.ts, t.ts + interval '14 days', 1 + d % {n_hubs}, 1 + d % {n_hubs}
+                    (id, category, manufacturer, model, serial_number, asset_tag, label_code, has_storage_media, cpu,
+                     grade, state, version, created_at, updated_at, donation_id, hub_id)
+                    SELECT d, ({_sql_array(CATEGORIES)})[1 + d % 4], 'Dell', 'Latitude 5400', 'SN' || d, '',
+                           'F' || lpad(d::text, 7, '0'), true, '', 'B', 'delivered', 7, t.ts, t.ts + interval '14 days',
+                           1 + d % {n_hubs}, 1 + d % {n_hubs}
                     FROM generate_series(1, {devices}) AS d,
                          LATERAL (SELECT now() - interval '{HISTORY_MONTHS} months'
                                          + (interval '{HISTORY_MONTHS} months' - interval '20 days')

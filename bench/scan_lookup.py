@@ -123,7 +123,7 @@ def main() -> int:
             print(f"data    : {key}: generating {name} ...", flush=True)
             print(f"          {generate(name, devices)}", flush=True)
             env = django_env(db_name=name, redis_db=None)
-            session, _token = signed_in(env, username="bench-technician", role="technician")
+            session, _token = signed_in(env, username="bench-technician", role="technician", second_factor=True)
             base = start_gunicorn(procs, env, workers=1, log_dir=results_dir() / "logs" / f"scan_{key}")
             servers[key] = (base, session)
         print("server  : gunicorn closegap.wsgi, 1 sync worker per database, production settings, plain HTTP")
