@@ -7,10 +7,12 @@ benchmark starts is stopped in a ``finally`` block, by its own process group.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime as dt
 import os
 import platform
+import random
 import secrets
 import shlex
 import signal
@@ -21,7 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import psycopg
@@ -65,6 +67,114 @@ def recreate_database(name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return database_url(name)
+
+
+def size_parser(doc: str | None, *, small: int, large: int, counted: str | None = None) -> argparse.ArgumentParser:
+    """The command line of a small-vs-large benchmark: its docstring as the help, then ``--small`` and ``--large``.
+
+    ``counted`` names what the sizes count, for their help ("events already counted" gives "events already counted
+    in the small DB"); the script adds its own options after these two.
+    """
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", type=int, default=small, help=counted and f"{counted} in the small DB")
+    parser.add_argument("--large", type=int, default=large, help=counted and f"{counted} in the large DB")
+    return parser
+
+
+@contextlib.contextmanager
+def generated_database(name: str, **settings: str) -> Iterator[tuple[psycopg.Connection, str]]:
+    """A fresh benchmark database to fill in SQL: recreated, migrated, holding the rows every generator starts from.
+
+    Those rows are demo.data's hubs (ids 1 to 5, in its order), one donor, and one received donation per hub (donation
+    i at hub i). Yields an autocommit connection and ``migrate``'s note. The connection runs with
+    ``synchronous_commit = off`` and ``maintenance_work_mem = 512MB`` (index builds in memory); ``settings`` changes
+    or adds session settings by name.
+    """
+    from demo.data import HUBS
+
+    recreate_database(name)
+    note = migrate(django_env(db_name=name, redis_db=None))
+    with psycopg.connect(database_url(name), autocommit=True) as conn:
+        for setting, value in {"synchronous_commit": "off", "maintenance_work_mem": "512MB", **settings}.items():
+            conn.execute("SELECT set_config(%s, %s, false)", (setting, value))
+        with conn.transaction():
+            for code, hub_name, country, city in HUBS:
+                conn.execute(
+                    "INSERT INTO hubs_hub (code, name, country, city, active) VALUES (%s, %s, %s, %s, true)",
+                    (code, hub_name, country, city),
+                )
+            conn.execute(
+                "INSERT INTO donations_donor (legal_name, registration_number, country, address, contact_name, "
+                "contact_phone, created_at) "
+                "VALUES ('Bench Donor NV', 'BE0000000009', 'BE', 'Bench street 1', 'Bench', '+3220000000', now())"
+            )
+            conn.execute(
+                """INSERT INTO donations_donation
+                   (reference, pickup_address, pledged_at, status, notes, hub_id, donor_id)
+                   SELECT 'BENCH-' || h.code, 'Bench street 1', now(), 'received', '', h.id, d.id
+                   FROM hubs_hub h CROSS JOIN donations_donor d ORDER BY h.id"""
+            )
+        yield conn, note
+
+
+@contextlib.contextmanager
+def bulk_load(conn: psycopg.Connection, *tables: str) -> Iterator[None]:
+    """One transaction to fill tables in SQL, with foreign-key triggers off and the ``tables``' indexes built after.
+
+    The rows a generator writes are consistent by construction, so nothing is lost by not checking each one against
+    its foreign keys. The indexes on ``tables`` that no constraint stands behind are dropped first and built again
+    after the commit, each once from all the rows: minutes where updating them row by row takes an hour at ten
+    million events. Primary keys and unique constraints stay, and still check every row.
+    """
+    indexes = conn.execute(
+        """SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+           WHERE i.indrelid::regclass::text = ANY(%s)
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)""",
+        (list(tables),),
+    ).fetchall()
+    for index, _definition in indexes:
+        conn.execute(f"DROP INDEX {index}")
+    with conn.transaction():
+        conn.execute("SET LOCAL session_replication_role = replica")
+        yield
+    for _index, definition in indexes:
+        conn.execute(definition)
+
+
+SIGN_IN_SCRIPT = """
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from rest_framework.authtoken.models import Token
+from hubs.factories import StaffFactory
+from hubs.models import Hub, HubMembership
+user = StaffFactory(username=USERNAME)
+for hub in Hub.objects.all():
+    HubMembership.objects.update_or_create(user=user, hub=hub, defaults={"role": ROLE})
+session = import_module(settings.SESSION_ENGINE).SessionStore()
+if SECOND_FACTOR:
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = "hubs.backends.EmailOrUsernameBackend"
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.create()
+token, _ = Token.objects.get_or_create(user=user)
+print(session.session_key, token.key)
+"""
+
+
+def signed_in(env: dict[str, str], *, username: str, role: str, second_factor: bool = False) -> tuple[str, str]:
+    """Create hub staff ``username`` with ``role`` at every hub; return a signed-in session key and an API token.
+
+    The session is what a browser holds after signing in (with the second factor too when ``second_factor``, as the
+    admin asks of staff), so requests carrying it pay for the same session and user look-ups as a person's.
+    """
+    options = f"USERNAME, ROLE, SECOND_FACTOR = {(username, role, second_factor)!r}\n"
+    session, token = manage(env, "shell", "-c", options + SIGN_IN_SCRIPT).stdout.strip().splitlines()[-1].split()
+    return session, token
 
 
 def flush_redis(db: int) -> None:
@@ -263,6 +373,18 @@ def percentile(samples: Sequence[float], pct: float) -> float:
         return float("nan")
     rank = max(1, -(-len(ordered) * pct // 100))  # ceil without floats drifting
     return ordered[int(rank) - 1]
+
+
+def interleaved(rng: random.Random, count: int, measure: Callable[[str], float]) -> dict[str, list[float]]:
+    """``count`` measurements each of "small" and "large", one of each at a time in a random order.
+
+    A moment when the machine is busy then slows both sides alike instead of one, and neither always goes first.
+    """
+    times: dict[str, list[float]] = {"small": [], "large": []}
+    for _ in range(count):
+        for key in ("small", "large") if rng.random() < 0.5 else ("large", "small"):
+            times[key].append(measure(key))
+    return times
 
 
 def median(values: Iterable[float]) -> float:

@@ -31,12 +31,13 @@ from bench._common import (
     REPO,
     Processes,
     banner,
+    bulk_load,
     database_url,
     django_env,
+    generated_database,
     median,
-    migrate,
-    recreate_database,
     results_dir,
+    size_parser,
     spread,
 )
 from demo.data import HUBS
@@ -95,56 +96,18 @@ def can_reuse(name: str, events: int) -> bool:
 
 def generate(name: str, events: int) -> str:
     """Fresh database, real schema, ``events`` counted events and their counter cells, built in SQL."""
-    import psycopg
-
     started = time.monotonic()
-    recreate_database(name)
-    note = migrate(django_env(db_name=name, redis_db=None))
     devices = events // EVENTS_PER_DEVICE
     n_hubs = len(HUBS)
-    with psycopg.connect(database_url(name), autocommit=True) as conn:
-        conn.execute("SET synchronous_commit = off")
-        conn.execute("SET maintenance_work_mem = '1GB'")
-        conn.execute("SET work_mem = '256MB'")
-        conn.execute("SET TimeZone = 'UTC'")
-        # Hubs, a donor and one donation per hub (ids 1..5, in this order).
-        with conn.transaction():
-            for code, hub_name, country, city in HUBS:
-                conn.execute(
-                    "INSERT INTO hubs_hub (code, name, country, city, active) VALUES (%s, %s, %s, %s, true)",
-                    (code, hub_name, country, city),
-                )
-            conn.execute(
-                "INSERT INTO donations_donor (legal_name, registration_number, country, address, created_at) "
-                "VALUES ('Bench Donor NV', 'BE0000000003', 'BE', 'Bench street 1', now())"
-            )
-            conn.execute(
-                """INSERT INTO donations_donation
-                   (reference, pickup_address, pledged_at, status, notes, hub_id, donor_id)
-                   SELECT 'BENCH-' || h.code, 'Bench street 1', now(), 'received', '', h.id, d.id
-                   FROM hubs_hub h CROSS JOIN donations_donor d ORDER BY h.id"""
-            )
-        # Build without the secondary indexes and FK checks, then index once: minutes instead of an hour.
-        # The data is consistent by construction; the indexes and constraints are the migrated ones.
-        index_defs = [
-            row[0]
-            for row in conn.execute(
-                """SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
-                   WHERE i.indrelid IN ('refurbishing_device'::regclass, 'refurbishing_deviceevent'::regclass)
-                     AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"""
-            )
-        ]
-        index_names = [re.search(r"INDEX (\S+) ON", d).group(1) for d in index_defs]
-        with conn.transaction():
-            for index in index_names:
-                conn.execute(f"DROP INDEX {index}")
-            conn.execute("SET LOCAL session_replication_role = replica")
+    with generated_database(name, maintenance_work_mem="1GB", work_mem="256MB", TimeZone="UTC") as (conn, note):
+        with bulk_load(conn, "refurbishing_device", "refurbishing_deviceevent"):
             conn.execute(
                 f"""INSERT INTO refurbishing_device
-                    (id, category, manufacturer, model, serial_number, asset_tag, has_storage_media, cpu, grade,
-                     state, version, created_at, updated_at, donation_id, hub_id)
-                    SELECT d, ({_sql_array(CATEGORIES)})[1 + d % 4], 'Dell', 'Latitude 5400', 'SN' || d, '', true,
-                           '', 'B', 'delivered', 7, t.ts, t.ts + interval '14 days', 1 + d % {n_hubs}, 1 + d % {n_hubs}
+                    (id, category, manufacturer, model, serial_number, asset_tag, label_code, has_storage_media, cpu,
+                     grade, state, version, created_at, updated_at, donation_id, hub_id)
+                    SELECT d, ({_sql_array(CATEGORIES)})[1 + d % 4], 'Dell', 'Latitude 5400', 'SN' || d, '',
+                           'F' || lpad(d::text, 7, '0'), true, '', 'B', 'delivered', 7, t.ts, t.ts + interval '14 days',
+                           1 + d % {n_hubs}, 1 + d % {n_hubs}
                     FROM generate_series(1, {devices}) AS d,
                          LATERAL (SELECT now() - interval '{HISTORY_MONTHS} months'
                                          + (interval '{HISTORY_MONTHS} months' - interval '20 days')
@@ -163,8 +126,6 @@ def generate(name: str, events: int) -> str:
                          LATERAL (SELECT (i - 1) / {EVENTS_PER_DEVICE} + 1 AS d,
                                          (i - 1) % {EVENTS_PER_DEVICE} AS k) AS x"""
             )
-        for index_def in index_defs:
-            conn.execute(index_def)
         for table in ("refurbishing_device", "refurbishing_deviceevent"):
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         # The counter cells these events add up to (what the fold would have written), by the fold's rules.
@@ -326,9 +287,7 @@ class Timer:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--small", type=int, default=100_000, help="events already counted in the small DB")
-    parser.add_argument("--large", type=int, default=10_000_000, help="events already counted in the large DB")
+    parser = size_parser(__doc__, small=100_000, large=10_000_000, counted="events already counted")
     parser.add_argument("--new", type=int, default=1000, help="new events folded per measurement")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(

@@ -24,12 +24,10 @@ through HTTP, one chain-of-custody event each:
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
 import random
-import statistics
 import sys
 import time
 
@@ -39,15 +37,18 @@ if __package__ in (None, ""):
 from bench._common import (
     Processes,
     banner,
+    bulk_load,
     database_url,
     django_env,
     flush_redis,
+    generated_database,
+    interleaved,
     manage,
     median,
-    migrate,
-    recreate_database,
     redis_url,
     results_dir,
+    signed_in,
+    size_parser,
     spread,
     start_celery_worker,
     start_gunicorn,
@@ -67,46 +68,12 @@ def _serial(i: int) -> str:
 
 
 def generate(name: str, devices: int) -> str:
-    import psycopg
-
     started = time.monotonic()
-    recreate_database(name)
-    note = migrate(django_env(db_name=name, redis_db=None))
     n_hubs = len(HUBS)
     wip_states = "ARRAY[" + ",".join(f"'{s}'" for s in WIP_STATES) + "]"
     actions = "ARRAY[" + ",".join(f"'{a}'" for a in ACTIONS) + "]"
-    with psycopg.connect(database_url(name), autocommit=True) as conn:
-        conn.execute("SET synchronous_commit = off")
-        conn.execute("SET maintenance_work_mem = '512MB'")
-        with conn.transaction():
-            for code, hub_name, country, city in HUBS:
-                conn.execute(
-                    "INSERT INTO hubs_hub (code, name, country, city, active) VALUES (%s, %s, %s, %s, true)",
-                    (code, hub_name, country, city),
-                )
-            conn.execute(
-                "INSERT INTO donations_donor (legal_name, registration_number, country, address, created_at, "
-                "contact_name, contact_phone) "
-                "VALUES ('Bench Donor NV', 'BE0000000009', 'BE', 'Bench street 1', now(), 'Bench', '+32 2 000 00 00')"
-            )
-            conn.execute(
-                """INSERT INTO donations_donation
-                   (reference, pickup_address, pledged_at, status, notes, hub_id, donor_id)
-                   SELECT 'BENCH-' || h.code, 'Bench street 1', now(), 'received', '', h.id, d.id
-                   FROM hubs_hub h CROSS JOIN donations_donor d ORDER BY h.id"""
-            )
-        indexes = conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('refurbishing_device', "
-            "'refurbishing_deviceevent') AND indexname NOT LIKE '%%_pkey'"
-        ).fetchall()
-        dropped = []
-        for index_name, definition in indexes:
-            constraint = conn.execute("SELECT 1 FROM pg_constraint WHERE conname = %s", (index_name,)).fetchone()
-            if constraint is None:  # indexes behind constraints stay
-                conn.execute(f'DROP INDEX "{index_name}"')
-                dropped.append(definition)
-        with conn.transaction():
-            conn.execute("SET LOCAL session_replication_role = replica")  # consistent by construction
+    with generated_database(name) as (conn, note):
+        with bulk_load(conn, "refurbishing_device", "refurbishing_deviceevent"):
             conn.execute(
                 f"""INSERT INTO refurbishing_device
                     (id, category, manufacturer, model, serial_number, asset_tag, label_code, has_storage_media,
@@ -130,8 +97,6 @@ def generate(name: str, devices: int) -> str:
                     FROM generate_series(1, {devices}) AS d
                     CROSS JOIN generate_series(0, {EVENTS_PER_DEVICE - 1}) AS s"""
             )
-        for definition in dropped:
-            conn.execute(definition)
         conn.execute("SELECT setval(pg_get_serial_sequence('refurbishing_device', 'id'), %s)", (devices,))
         # The dashboard's read model, folded from the events once (the migration's backfill does the same).
         conn.execute(
@@ -151,35 +116,6 @@ def generate(name: str, devices: int) -> str:
         f"{note}; {devices:,} devices, ~{events:,} events ({size} with indexes) generated in "
         f"{time.monotonic() - started:.0f} s"
     )
-
-
-SESSION_SCRIPT = """
-from importlib import import_module
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from rest_framework.authtoken.models import Token
-from hubs.factories import StaffFactory
-from hubs.models import Hub, HubMembership
-user = StaffFactory(username="bench-manager")
-for hub in Hub.objects.all():
-    HubMembership.objects.update_or_create(user=user, hub=hub, defaults={"role": HubMembership.Role.MANAGER})
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
-device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
-session = import_module(settings.SESSION_ENGINE).SessionStore()
-session[DEVICE_ID_SESSION_KEY] = device.persistent_id  # signed in with the second factor, as staff must be
-session[SESSION_KEY] = str(user.pk)
-session[BACKEND_SESSION_KEY] = "hubs.backends.EmailOrUsernameBackend"
-session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-session.create()
-token, _ = Token.objects.get_or_create(user=user)
-print(session.session_key, token.key)
-"""
-
-
-def signed_in(env: dict[str, str]) -> tuple[str, str]:
-    session, token = manage(env, "shell", "-c", SESSION_SCRIPT).stdout.strip().splitlines()[-1].split()
-    return session, token
 
 
 def request(base: str, auth: tuple[str, str], method: str, path: str, body: dict | None = None):
@@ -297,9 +233,7 @@ def redis_queue_length(db: int) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--small", type=int, default=10_000)
-    parser.add_argument("--large", type=int, default=2_000_000)
+    parser = size_parser(__doc__, small=10_000, large=2_000_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--per-page", type=int, default=10, help="requests per page, per database, per round")
     parser.add_argument("--reuse", action="store_true", help="keep databases a previous run generated")
@@ -323,7 +257,7 @@ def main() -> int:
             env = django_env(db_name=name, redis_db=None)
             if key == "small":  # production settings serve static files through a manifest (the admin needs it)
                 manage(env, "collectstatic", "--noinput")
-            auth = signed_in(env)
+            auth = signed_in(env, username="bench-manager", role="manager", second_factor=True)
             base = start_gunicorn(procs, env, workers=1, log_dir=results_dir() / "logs" / f"hub_{key}")
             servers[key] = (base, auth)
         print("server  : gunicorn closegap.wsgi, 1 sync worker per database, production settings, plain HTTP")
@@ -340,12 +274,10 @@ def main() -> int:
         rng = random.Random(3)
         for round_no in range(1, args.rounds + 1):
             for name in names:
-                times: dict[str, list[float]] = {"small": [], "large": []}
-                for _ in range(args.per_page):
-                    for key in ("small", "large") if rng.random() < 0.5 else ("large", "small"):
-                        base, auth = servers[key]
-                        times[key].append(timed_get(base, auth, pages(sizes[key])[name]))
-                small, large = statistics.median(times["small"]), statistics.median(times["large"])
+                times = interleaved(
+                    rng, args.per_page, lambda key, name=name: timed_get(*servers[key], pages(sizes[key])[name])
+                )
+                small, large = median(times["small"]), median(times["large"])
                 ms[name]["small"].append(small * 1000)
                 ms[name]["large"].append(large * 1000)
                 ratios[name].append(large / small)

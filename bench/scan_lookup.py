@@ -14,11 +14,9 @@ Target in the issue "At the bench": median(large / small) <= 1.3.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import os
 import random
-import statistics
 import sys
 import time
 
@@ -28,14 +26,15 @@ if __package__ in (None, ""):
 from bench._common import (
     Processes,
     banner,
-    database_url,
+    bulk_load,
     django_env,
-    manage,
+    generated_database,
+    interleaved,
     median,
-    migrate,
     percentile,
-    recreate_database,
     results_dir,
+    signed_in,
+    size_parser,
     spread,
     start_gunicorn,
 )
@@ -63,34 +62,10 @@ def code_for(kind: str, i: int) -> str:
 
 
 def generate(name: str, devices: int) -> str:
-    import psycopg
-
     started = time.monotonic()
-    recreate_database(name)
-    note = migrate(django_env(db_name=name, redis_db=None))
     n_hubs = len(HUBS)
-    with psycopg.connect(database_url(name), autocommit=True) as conn:
-        conn.execute("SET synchronous_commit = off")
-        conn.execute("SET maintenance_work_mem = '512MB'")
-        with conn.transaction():
-            for code, hub_name, country, city in HUBS:
-                conn.execute(
-                    "INSERT INTO hubs_hub (code, name, country, city, active) VALUES (%s, %s, %s, %s, true)",
-                    (code, hub_name, country, city),
-                )
-            conn.execute(
-                "INSERT INTO donations_donor (legal_name, registration_number, country, address, contact_name, "
-                "contact_phone, created_at) "
-                "VALUES ('Bench Donor NV', 'BE0000000009', 'BE', 'Bench street 1', 'Bench', '+3220000000', now())"
-            )
-            conn.execute(
-                """INSERT INTO donations_donation
-                   (reference, pickup_address, pledged_at, status, notes, hub_id, donor_id)
-                   SELECT 'BENCH-' || h.code, 'Bench street 1', now(), 'received', '', h.id, d.id
-                   FROM hubs_hub h CROSS JOIN donations_donor d ORDER BY h.id"""
-            )
-        with conn.transaction():
-            conn.execute("SET LOCAL session_replication_role = replica")  # consistent by construction
+    with generated_database(name) as (conn, note):
+        with bulk_load(conn):
             conn.execute(
                 f"""INSERT INTO refurbishing_device
                     (id, category, manufacturer, model, serial_number, asset_tag, label_code, has_storage_media,
@@ -115,28 +90,6 @@ def generate(name: str, devices: int) -> str:
     return f"{note}; {devices:,} devices ({size} with indexes) generated in {time.monotonic() - started:.0f} s"
 
 
-SESSION_SCRIPT = """
-from importlib import import_module
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from hubs.factories import StaffFactory
-from hubs.models import Hub, HubMembership
-user = StaffFactory(username="bench-technician")
-for hub in Hub.objects.all():
-    HubMembership.objects.get_or_create(user=user, hub=hub)
-session = import_module(settings.SESSION_ENGINE).SessionStore()
-session[SESSION_KEY] = str(user.pk)
-session[BACKEND_SESSION_KEY] = "hubs.backends.EmailOrUsernameBackend"
-session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-session.create()
-print(session.session_key)
-"""
-
-
-def signed_in_session(env: dict[str, str]) -> str:
-    return manage(env, "shell", "-c", SESSION_SCRIPT).stdout.strip().splitlines()[-1]
-
-
 def lookup(base: str, session: str, code: str) -> float:
     host, port = base.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
@@ -154,9 +107,7 @@ def lookup(base: str, session: str, code: str) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--small", type=int, default=10_000)
-    parser.add_argument("--large", type=int, default=2_000_000)
+    parser = size_parser(__doc__, small=10_000, large=2_000_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--per-kind", type=int, default=60, help="lookups per kind, per database, per round")
     parser.add_argument("--db-prefix", default="closegap_bench_scan_", help="the databases' names start with this")
@@ -172,7 +123,7 @@ def main() -> int:
             print(f"data    : {key}: generating {name} ...", flush=True)
             print(f"          {generate(name, devices)}", flush=True)
             env = django_env(db_name=name, redis_db=None)
-            session = signed_in_session(env)
+            session, _token = signed_in(env, username="bench-technician", role="technician", second_factor=True)
             base = start_gunicorn(procs, env, workers=1, log_dir=results_dir() / "logs" / f"scan_{key}")
             servers[key] = (base, session)
         print("server  : gunicorn closegap.wsgi, 1 sync worker per database, production settings, plain HTTP")
@@ -190,12 +141,12 @@ def main() -> int:
         samples: dict[str, list[float]] = {"small": [], "large": []}
         for round_no in range(1, args.rounds + 1):
             for kind in KINDS:
-                times: dict[str, list[float]] = {"small": [], "large": []}
-                for _ in range(args.per_kind):
-                    for key in ("small", "large") if rng.random() < 0.5 else ("large", "small"):
-                        base, session = servers[key]
-                        times[key].append(lookup(base, session, code_for(kind, rng.randint(1, sizes[key]))))
-                small, large = statistics.median(times["small"]), statistics.median(times["large"])
+                times = interleaved(
+                    rng,
+                    args.per_kind,
+                    lambda key, kind=kind: lookup(*servers[key], code_for(kind, rng.randint(1, sizes[key]))),
+                )
+                small, large = median(times["small"]), median(times["large"])
                 samples["small"] += times["small"]
                 samples["large"] += times["large"]
                 ratios[kind].append(large / small)

@@ -1,5 +1,5 @@
 """Bulk moves on the scan station: start one from scanned codes; its progress page and JSON, polled by
-``static/js/bulk-progress.js``."""
+``static/js/job-progress.js``."""
 
 from typing import Any
 

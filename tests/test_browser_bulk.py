@@ -1,6 +1,7 @@
 """A bulk action on 2,000 devices from the admin, in a real Chromium: the progress bar fills and the job finishes."""
 
 import contextlib
+import re
 
 import pytest
 from django.conf import settings
@@ -35,17 +36,21 @@ def test_bulk_receive_of_two_thousand_devices_fills_its_progress_bar(live_server
 
     page.wait_for_url("**/scan/bulk/*/")
     bar = page.locator("#bulk-bar")
-    seen = []
+    moved = page.locator("[data-outcome] [data-progress-field=moved]")
+    seen, moved_seen = [], []
     for _ in range(600):
         if page.locator("[data-outcome] .notice").count():
             break
         with contextlib.suppress(PlaywrightError):  # the page reloads itself once the job is over
             seen.append(int(bar.get_attribute("value", timeout=2_000) or 0))
+            moved_seen.append(int(re.sub(r"\D", "", moved.inner_text(timeout=2_000)) or 0))
         page.wait_for_timeout(100)
     assert "This bulk action is finished." in page.locator("[data-outcome]").inner_text()
     # The bar was seen part-way, and it only ever grew.
     assert any(0 < value < COUNT for value in seen), seen
     assert seen == sorted(seen)
+    # The "Moved" figure follows the polls too (the page drew one figure; more than one part-way came from them).
+    assert len({value for value in moved_seen if 0 < value < COUNT}) > 1, moved_seen
     assert page.locator("#bulk-bar").get_attribute("value") == str(COUNT)
     job = BulkJob.objects.get()
     assert (job.status, job.done, job.moved, job.refused) == ("done", COUNT, COUNT, [])

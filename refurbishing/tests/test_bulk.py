@@ -190,7 +190,7 @@ def test_admin_bulk_action_on_many_devices_goes_to_the_progress_page(client, hub
     assert response.status_code == 302 and response["Location"] == reverse("scan:bulk-job", args=[job.pk])
     page = client.get(response["Location"])
     assert page.status_code == 200
-    assert "data-bulk-progress" in page.content.decode()
+    assert "data-job-progress" in page.content.decode()
     progress = client.get(reverse("scan:bulk-job-json", args=[job.pk])).json()
     assert progress["done"] == 12 and progress["finished"] is True  # page load and this poll each ran a chunk
     assert Device.objects.filter(state=Device.State.RECEIVED).count() == 12
