@@ -61,12 +61,6 @@ class StaffSessionIdleMiddleware:
             request.session.set_expiry(settings.STAFF_SESSION_IDLE_SECONDS)
         return self.get_response(request)
 
-    @staticmethod
-    def _form_has_nul(request: HttpRequest) -> bool:
-        return contains_nul(dict(request.POST.lists())) or any(
-            contains_nul(upload.name) for upload in request.FILES.values()
-        )
-
 
 NUL = "\x00"
 FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})

@@ -2,9 +2,9 @@
 again, because the one waiting will find every event committed before it starts.
 
 For tasks whose work is "bring X up to date" (fold the new events, settle a donation's status): a bulk move of
-200 devices from one donation then queues one status check, not 200, and the worker's queue stays short. The
-task must call ``task_started`` with its own arguments first thing, so that a commit from then on queues a
-call of its own. The flag expires after ``PENDING_SECONDS``, so a lost message costs at most that long; a
+200 devices from one donation then queues one status check, not 200, and the worker's queue stays short. Such a
+task is declared with ``base=QueuedOnceTask``: as it starts, it clears its flag, so that a commit from then on
+queues a call of its own. The flag expires after ``PENDING_SECONDS``, so a lost message costs at most that long; a
 flag that expires while its call still waits behind a long queue only lets a second, harmless call in (these
 tasks are idempotent). In the embedded mode (Celery eager) there is no queue to keep short: the call runs at once.
 """
@@ -36,6 +36,9 @@ def delay_once(task: Task, *args: Hashable) -> None:
         raise
 
 
-def task_started(task_name: str, *args: Hashable) -> None:
-    """Called by the task as it starts: events committed from now on queue another call."""
-    cache.delete(pending_key(task_name, args))
+class QueuedOnceTask(Task):
+    """A task queued with ``delay_once``: starting it (by a worker, eagerly, or by beat) clears its queued flag."""
+
+    def __call__(self, *args, **kwargs):
+        cache.delete(pending_key(self.name, args))  # events committed from now on queue another call
+        return super().__call__(*args, **kwargs)

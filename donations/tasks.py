@@ -5,7 +5,7 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import OperationalError
 
-from closegap.task_queue import task_started
+from closegap.task_queue import QueuedOnceTask
 
 from . import notifications, services
 
@@ -19,6 +19,7 @@ TRANSIENT_ERRORS = (OperationalError, SMTPException, ConnectionError, TimeoutErr
 
 @shared_task(
     name="donations.tasks.donation_status_sync",
+    base=QueuedOnceTask,
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
@@ -26,7 +27,6 @@ TRANSIENT_ERRORS = (OperationalError, SMTPException, ConnectionError, TimeoutErr
     soft_time_limit=50,
 )
 def donation_sync_status(donation_id: int) -> bool:
-    task_started(donation_sync_status.name, donation_id)
     return services.donation_sync_status(donation_id=donation_id)
 
 
@@ -44,6 +44,7 @@ def donation_notify(donation_id: int, kind: str, certificate_number: str = "") -
 
 @shared_task(
     name="donations.tasks.donation_notify_after_move",
+    base=QueuedOnceTask,
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=True,
     max_retries=8,
@@ -51,7 +52,6 @@ def donation_notify(donation_id: int, kind: str, certificate_number: str = "") -
     soft_time_limit=100,
 )
 def donation_notify_after_transition(donation_id: int, action: str) -> bool:
-    task_started(donation_notify_after_transition.name, donation_id, action)
     return notifications.donation_notify_after_transition(donation_id=donation_id, action=action)
 
 
@@ -68,6 +68,7 @@ def spreadsheet_import_run(import_id: int) -> int:
 
 @shared_task(
     name="donations.tasks.donation_certificate_check",
+    base=QueuedOnceTask,
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
@@ -76,6 +77,5 @@ def spreadsheet_import_run(import_id: int) -> int:
 )
 def donation_certificate_issue_if_ready(donation_id: int) -> str | None:
     """Issue the donation's sanitisation certificate once every storage device is wiped; its number."""
-    task_started(donation_certificate_issue_if_ready.name, donation_id)
     certificate = services.donation_certificate_issue_if_ready(donation_id=donation_id)
     return certificate.number if certificate else None

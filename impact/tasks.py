@@ -3,15 +3,14 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from closegap.task_queue import delay_once, task_started
+from closegap.task_queue import QueuedOnceTask, delay_once
 
 from . import services
 
-FOLD_TASK = "impact.tasks.impact_fold_events"
-
 
 @shared_task(
-    name=FOLD_TASK,
+    name="impact.tasks.impact_fold_events",
+    base=QueuedOnceTask,
     autoretry_for=(OperationalError,),
     retry_backoff=True,
     max_retries=5,
@@ -19,7 +18,6 @@ FOLD_TASK = "impact.tasks.impact_fold_events"
     soft_time_limit=100,
 )
 def impact_fold_events() -> int:
-    task_started(FOLD_TASK)  # an event committed from now on queues a fold of its own
     return services.impact_fold_events()
 
 
