@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+# The suite runs in one process per core (pytest-xdist); PYTEST_WORKERS=0 runs it in this process alone.
+# --dist loadgroup: tests that share an xdist_group (none need one today) stay on one process; the rest spread.
+PYTEST_WORKERS ?= auto
+PYTEST_ARGS ?=
 
 .PHONY: run test install messages testtools migrate demo lint format check worker beat clean audit
 
@@ -54,7 +58,7 @@ run: demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: messages testtools
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -4,6 +4,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -19,6 +20,10 @@ from hubs.accounts import account_email_mark_verified
 from hubs.factories import HUB_CODES, HubFactory, StaffFactory, UserFactory
 from refurbishing.factories import SANITISATION
 from tests.chromium import CHROMIUM_PATH, chromium_launch
+
+# CLOSEGAP_TEST_CLOCK=2027-12-31T23:59:00+00:00 starts every test at that instant, the clock ticking on from
+# there: .ci/run replays the `clock` tests at the calendar's edges this way (README, Testing).
+TEST_CLOCK = os.environ.get("CLOSEGAP_TEST_CLOCK", "")
 
 # How long a racer may wait at the starting line, and the race may run, before the test calls it a deadlock.
 RACE_TIMEOUT = 30
@@ -62,6 +67,19 @@ def _restore_migrated_rows_after_transactional_tests(items):
             item.add_marker(
                 pytest.mark.django_db(*marker.args, **marker.kwargs, serialized_rollback=True), append=False
             )
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    """With CLOSEGAP_TEST_CLOCK set, the test runs as if it started then. time-machine moves every clock Python
+    reads (``datetime``, ``time.time``, so ``timezone.now()`` and every ``auto_now`` the database stores)."""
+    if not TEST_CLOCK:
+        yield None
+        return
+    import time_machine
+
+    with time_machine.travel(datetime.fromisoformat(TEST_CLOCK), tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture(autouse=True)
@@ -143,10 +161,12 @@ def token_client(db) -> Callable[[Any], APIClient]:
     return client_for
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def fresh_cache():
-    """The public figures are served from the cache: start from what this test's database says, and leave
-    nothing (a summary, a "fold pending" flag, a finished page) to the next test."""
+    """The public figures are served from the cache: every test starts from what its own database says, and
+    leaves nothing (a summary, a "fold pending" flag, a finished page, a rate-limit count) to the next one, so
+    no outcome depends on which tests ran before it in the same process (xdist spreads them differently on
+    each run). Tests still name it where the cache is what they are about."""
     from impact.page_cache import page_cache_clear
 
     cache.clear()

@@ -1,7 +1,24 @@
 """Tests: SQLite and eager Celery by default; DATABASE_URL / REDIS_URL point them at the real services."""
 
-from .base import *  # noqa: F403
-from .base import env
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+
+def _redis_url_of_this_test_process(url: str, worker: str) -> str:
+    """pytest-xdist runs the suite in processes gw0, gw1, ...; each gets a Redis database of its own (15, 14, ...
+    counting down from the one REDIS_URL names), since a test's cache.clear() empties its whole database."""
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(base - int(worker.removeprefix('gw'))) % 16}"))
+
+
+if os.environ.get("REDIS_URL") and os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["REDIS_URL"] = _redis_url_of_this_test_process(
+        os.environ["REDIS_URL"], os.environ["PYTEST_XDIST_WORKER"]
+    )
+
+from .base import *  # noqa: E402, F403
+from .base import env  # noqa: E402
 
 DEBUG = False
 SECRET_KEY = "test-only-key"
