@@ -4,11 +4,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from common.ratelimit import rate_limit
 from donations.views import certificate_verify
 from hubs.forms import EmailAuthenticationForm
 
 from . import views
-from .ratelimit import rate_limit
 
 urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
@@ -51,7 +51,7 @@ urlpatterns += i18n_patterns(
     prefix_default_language=True,
 )
 
-# Under /api/ Django's own error pages answer with the API's error body (closegap.api_errors).
-handler400 = "closegap.api_errors.bad_request"
-handler404 = "closegap.api_errors.page_not_found"
-handler500 = "closegap.api_errors.server_error"
+# Under /api/ Django's own error pages answer with the API's error body (common.api_errors).
+handler400 = "common.api_errors.bad_request"
+handler404 = "common.api_errors.page_not_found"
+handler500 = "common.api_errors.server_error"

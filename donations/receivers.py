@@ -1,12 +1,12 @@
 """Listens to the core's committed transitions and queues donor-side work by id. No logic lives here.
 
 Each task brings one donation up to date, so it is queued once per donation for a burst of moves (a bulk move of
-200 of its devices queues one of each, not 200): ``closegap.task_queue.delay_once``.
+200 of its devices queues one of each, not 200): ``common.task_queue.delay_once``.
 """
 
 from django.dispatch import receiver
 
-from closegap.task_queue import delay_once
+from common.task_queue import delay_once
 from refurbishing.signals import device_transitioned
 
 from .notifications import NOTIFICATION_AFTER_ACTION

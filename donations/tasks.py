@@ -5,7 +5,7 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import OperationalError
 
-from closegap.task_queue import QueuedOnceTask
+from common.task_queue import QueuedOnceTask
 
 from . import notifications, services
 

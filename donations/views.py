@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 from django_countries import countries
 
-from closegap.ratelimit import rate_limit
+from common.ratelimit import rate_limit
 from hubs.organisation_views import organisation_sign_up
 from refurbishing.destinations import device_destinations
 from refurbishing.journey import timeline

@@ -14,8 +14,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from closegap.api_errors import error_body
-from closegap.lockout import lockout_response
+from common.api_errors import error_body
+from common.lockout import lockout_response
 
 from .models import Hub
 from .second_factor import second_factor_match, second_factor_required
@@ -47,7 +47,7 @@ class AuthTokenThrottle(AnonRateThrottle):
 @extend_schema(
     tags=["auth"],
     request=AuthTokenRequestSerializer,
-    # The error body, and the 429 of the throttle, come from closegap.openapi like every operation's.
+    # The error body, and the 429 of the throttle, come from common.openapi like every operation's.
     responses={
         200: AuthTokenResponseSerializer,
         400: OpenApiResponse(description="Missing fields, or no active account with this username and password."),

@@ -9,7 +9,7 @@ from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext
 
-from closegap.api_errors import error_body
+from common.api_errors import error_body
 
 from .second_factor import second_factor_need_for_request
 

@@ -20,7 +20,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from closegap.ratelimit import rate_limit
+from common.ratelimit import rate_limit
 
 from .accounts import email_verification_send, invitation_pending_list
 from .forms import InviteColleagueForm, OrganisationSignUpForm

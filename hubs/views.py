@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from closegap.ratelimit import rate_limit
+from common.ratelimit import rate_limit
 
 from .accounts import (
     AccountError,

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from closegap.task_queue import QueuedOnceTask, delay_once
+from common.task_queue import QueuedOnceTask, delay_once
 
 from . import services
 

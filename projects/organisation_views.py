@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from closegap.ratelimit import rate_limit
+from common.ratelimit import rate_limit
 from hubs.organisation_views import OrganisationTeam, organisation_sign_up
 
 from .forms import BeneficiarySignUpForm

@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
-from closegap.pagination import CappedCountPaginator
+from common.pagination import CappedCountPaginator
 from hubs.admin import (
     HubScopedAdmin,
     ReadOnlyInlineMixin,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from closegap.pagination import CappedCountPaginator
+from common.pagination import CappedCountPaginator
 from hubs.admin import HubScopedAdmin, HubScopedInlineMixin, ReadOnlyInlineMixin, request_is_hub_staff
 from hubs.selectors import restrict_to_user_hubs
 

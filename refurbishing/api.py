@@ -100,7 +100,7 @@ class DeviceViewSet(HubScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
                 "Configure, if still at version 4", value={"action": "configure", "version": 4}, request_only=True
             ),
         ],
-        # Every error has the API's one error body (closegap.openapi adds it, and the 401, 415 and 404).
+        # Every error has the API's one error body (common.openapi adds it, and the 401, 415 and 404).
         responses={
             200: DeviceDetailSerializer,
             400: OpenApiResponse(description="Unknown action, or the move was refused."),

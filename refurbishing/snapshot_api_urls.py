@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from closegap.ratelimit import rate_limit
+from common.ratelimit import rate_limit
 
 from .snapshot_api import SnapshotCreateView
 

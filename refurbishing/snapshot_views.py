@@ -11,7 +11,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from closegap.ratelimit import rate_limit
+from common.ratelimit import rate_limit
 from hubs.models import Hub
 from hubs.selectors import hub_list_for_user, user_is_hub_staff
 

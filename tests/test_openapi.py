@@ -13,7 +13,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework import generics, serializers
 from rest_framework.test import APIClient
 
-from closegap.openapi import WEB_SERVER_ERRORS
+from common.openapi import WEB_SERVER_ERRORS
 from hubs.models import Hub
 
 ERROR_REF = "#/components/schemas/Error"

@@ -51,13 +51,13 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy and Permissions-Policy on every answer, the static files' too.
-    "closegap.security.SecurityHeadersMiddleware",
+    "common.security.SecurityHeadersMiddleware",
     # Compresses HTML and JSON answers that are not compressed yet (WhiteNoise serves static files already
     # compressed, and the home page keeps a gzipped copy ready): pages are a third of their size on a slow link.
     "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # A NUL character in the path, the query or a form field is a 400 before any view looks it up in PostgreSQL.
-    "closegap.security.RejectNulCharactersMiddleware",
+    "common.security.RejectNulCharactersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # After the session, before CommonMiddleware: the language from the URL (/fr/...), the cookie or
@@ -66,12 +66,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "closegap.security.StaffSessionIdleMiddleware",
+    "common.security.StaffSessionIdleMiddleware",
     # Whether this session signed in with its second factor, then: no guarded page before it (hubs.middleware).
     "django_otp.middleware.OTPMiddleware",
     "hubs.middleware.SecondFactorMiddleware",
     "hubs.middleware.ProfileLanguageMiddleware",
-    # After authentication: turns a lockout found while signing in into the 429 page (closegap.lockout).
+    # After authentication: turns a lockout found while signing in into the 429 page (common.lockout).
     "axes.middleware.AxesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -119,7 +119,7 @@ OTP_TOTP_ISSUER = "Close the Gap"
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
 
-# Staff record wipes: their sessions end after a working day without a request (closegap.security).
+# Staff record wipes: their sessions end after a working day without a request (common.security).
 STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=8 * 60 * 60)
 
 # Running a hub: a bulk lifecycle action takes at most this many devices (refurbishing.bulk); the hub dashboard
@@ -142,7 +142,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "closegap.context_processors.language_alternates",
+                "common.context_processors.language_alternates",
             ],
         },
     },
@@ -209,19 +209,19 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # DRF's three parsers; the JSON one refuses text holding a NUL character (closegap.parsers, closegap.security).
+    # DRF's three parsers; the JSON one refuses text holding a NUL character (common.parsers, common.security).
     "DEFAULT_PARSER_CLASSES": [
-        "closegap.parsers.JSONParser",
+        "common.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "closegap.pagination.IdCursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
     # Every error, from any endpoint, has one body: {"detail": "...", "errors": {"field": ["..."]}}; the schema
     # class documents it, with the error statuses each operation can answer.
-    "EXCEPTION_HANDLER": "closegap.api_errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "closegap.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "common.api_errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "common.openapi.AutoSchema",
     # Slows password guessing on the token endpoint.
     "DEFAULT_THROTTLE_RATES": {"auth_token": env("API_AUTH_TOKEN_RATE", default="20/minute")},
 }
@@ -240,7 +240,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "impact.openapi.add_public_impact_path",
-        "closegap.openapi.add_web_server_errors",  # last: it documents every path, the hand-written ones too
+        "common.openapi.add_web_server_errors",  # last: it documents every path, the hand-written ones too
     ],
     "ENUM_NAME_OVERRIDES": {
         "DeviceStateEnum": "refurbishing.models.DeviceState",
@@ -292,17 +292,17 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=
 AXES_LOCKOUT_PARAMETERS = [["username"], ["ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
-AXES_LOCKOUT_CALLABLE = "closegap.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "common.lockout.lockout_response"
 # The client's address, for the lockout and the rate limits alike: REMOTE_ADDR, or behind this many proxies
 # (e.g. 1 for the TLS proxy in front of docker compose) the X-Forwarded-For entry the outermost one added.
 # Without it, behind a proxy every client has the proxy's address and one guesser would lock everyone out.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_CLIENT_IP_CALLABLE = "closegap.ratelimit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "common.ratelimit.client_ip"
 # Failures count per account, whether the person typed their e-mail address or their username.
 AXES_USERNAME_CALLABLE = "hubs.accounts.axes_username"
 
 # Forms that create things for anonymous or new people: at most this many POSTs per address in a fixed
-# window ("count/s", "/m", "/h" or "/d"); past it they answer 429 with Retry-After (closegap.ratelimit).
+# window ("count/s", "/m", "/h" or "/d"); past it they answer 429 with Retry-After (common.ratelimit).
 RATE_LIMITS = {
     "signup": env("RATE_LIMIT_SIGNUP", default="5/h"),
     "pledge": env("RATE_LIMIT_PLEDGE", default="30/h"),

@@ -38,7 +38,7 @@ WHITENOISE_USE_FINDERS = True
 # `worker` tests switch this off for themselves and start a real worker.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 # Sign-in lockout and form rate limits would trip over tests that sign in or post many times; the tests
-# about them (closegap/tests/test_lockout.py, test_ratelimit.py) switch them back on.
+# about them (common/tests/test_lockout.py, test_ratelimit.py) switch them back on.
 AXES_ENABLED = False
 RATE_LIMITS_ENABLED = False
 # Staff tests sign in with force_login; the tests about the second factor (hubs/tests/test_second_factor.py)

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from closegap.pagination import CappedCountPaginator
+from common.pagination import CappedCountPaginator
 from donations.factories import DonationFactory
 from hubs.models import HubMembership
 from refurbishing.factories import DeviceFactory, device_through

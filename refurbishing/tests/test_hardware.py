@@ -272,7 +272,7 @@ def test_rate_limit_answers_429_with_retry_after(token_client, staff_be, setting
     settings.RATE_LIMITS_ENABLED = True
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "hardware_report": "2/m"}
     client = token_client(staff_be)
-    with mock.patch("closegap.ratelimit.time.time", return_value=60 * 1000 + 10):
+    with mock.patch("common.ratelimit.time.time", return_value=60 * 1000 + 10):
         for _ in range(2):
             assert post(client, sample(WB11)).status_code in (200, 201)
         response = post(client, sample(WB11))

@@ -78,7 +78,7 @@ def contains_nul(value: Any) -> bool:
 
 
 class NulCharacterRefused(BadRequest):
-    """A request refused for a NUL character; its message is the API's ``detail`` (``closegap.api_errors``)."""
+    """A request refused for a NUL character; its message is the API's ``detail`` (``common.api_errors``)."""
 
 
 class RejectNulCharactersMiddleware:
@@ -87,7 +87,7 @@ class RejectNulCharactersMiddleware:
     No text a person types holds one, and PostgreSQL can neither store nor compare text with it: a lookup with a
     NUL (a hub code, a scanned code, a reference in a query string) would raise a database error, a 500, where
     SQLite answers "not found". Refused here once for every page and every API endpoint; JSON bodies are checked
-    by the API's parser (``closegap.parsers.JSONParser``). Uploaded files' contents are not text fields and
+    by the API's parser (``common.parsers.JSONParser``). Uploaded files' contents are not text fields and
     are left to the code that reads them.
     """
 

@@ -1,7 +1,7 @@
 """One error body for the whole API: ``{"detail": "a sentence", "errors": {"field": ["what is wrong"]}}``.
 
 DRF answers a refused request with ``{"detail": ...}``, a validation error with ``{"field": [...]}`` and an
-unknown URL with Django's HTML page. Clients (and the OpenAPI schema, see ``closegap.openapi``) get one shape
+unknown URL with Django's HTML page. Clients (and the OpenAPI schema, see ``common.openapi``) get one shape
 instead: ``detail`` says what happened in words a person can act on, ``errors`` names the fields at fault
 (empty when no field is). Views that refuse a request themselves answer with the same two keys.
 """

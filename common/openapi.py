@@ -45,7 +45,7 @@ class AutoSchema(openapi.AutoSchema):
         view = self.view
         has_body = self.method in ("POST", "PUT", "PATCH")
         # Any request can be refused whole: a NUL character anywhere in its address, query or form is a 400
-        # before any view runs (closegap.security.RejectNulCharactersMiddleware).
+        # before any view runs (common.security.RejectNulCharactersMiddleware).
         statuses = {400}
         if has_body:
             statuses.add(415)

@@ -64,7 +64,7 @@ def rate_limit(name: str) -> Callable:
 
 def too_many_requests(request: HttpRequest, wait_seconds: int) -> HttpResponse:
     if request.path_info.startswith("/api/"):
-        # An API client gets the API's one error body (closegap.api_errors), not a page.
+        # An API client gets the API's one error body (common.api_errors), not a page.
         response = JsonResponse(
             {
                 "detail": ngettext(

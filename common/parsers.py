@@ -1,4 +1,4 @@
-"""The API's JSON parser: DRF's, refusing text with a NUL character (see ``closegap.security``)."""
+"""The API's JSON parser: DRF's, refusing text with a NUL character (see ``common.security``)."""
 
 from typing import Any
 

@@ -5,7 +5,7 @@ from unittest import mock
 import pytest
 from django.urls import reverse
 
-from closegap.ratelimit import parse_rate
+from common.ratelimit import parse_rate
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +27,7 @@ def test_rates_read_as_count_per_period():
 def test_past_the_limit_a_form_answers_429_with_retry_after(client, donor_user, url_name, window):
     client.force_login(donor_user)
     url = reverse(url_name)
-    with mock.patch("closegap.ratelimit.time.time", return_value=window * 1000 + 10):
+    with mock.patch("common.ratelimit.time.time", return_value=window * 1000 + 10):
         for _ in range(2):
             assert client.post(url, {}).status_code != 429
         response = client.post(url, {})
@@ -41,19 +41,19 @@ def test_past_the_limit_a_form_answers_429_with_retry_after(client, donor_user, 
 
 def test_the_limit_is_per_address_and_lifts_in_the_next_window(client, db):
     url = reverse("donations:signup")
-    with mock.patch("closegap.ratelimit.time.time", return_value=3600 * 1000):
+    with mock.patch("common.ratelimit.time.time", return_value=3600 * 1000):
         for _ in range(2):
             client.post(url, {})
         assert client.post(url, {}).status_code == 429
         assert client.post(url, {}, REMOTE_ADDR="10.0.0.2").status_code == 200
-    with mock.patch("closegap.ratelimit.time.time", return_value=3600 * 1001):
+    with mock.patch("common.ratelimit.time.time", return_value=3600 * 1001):
         assert client.post(url, {}).status_code == 200
 
 
 def test_the_429_page_speaks_french_and_dutch(client, db):
     for language, text in (("fr", "Réessayez dans"), ("nl", "Probeer het over")):
         url = f"/{language}/accounts/password_reset/"
-        with mock.patch("closegap.ratelimit.time.time", return_value=3600 * 1000):
+        with mock.patch("common.ratelimit.time.time", return_value=3600 * 1000):
             for _ in range(2):
                 client.post(url, {"email": "nobody@example.org"}, REMOTE_ADDR=language)
             response = client.post(url, {"email": "nobody@example.org"}, REMOTE_ADDR=language)
@@ -64,7 +64,7 @@ def test_the_429_page_speaks_french_and_dutch(client, db):
 def test_behind_a_proxy_the_address_is_the_one_the_proxy_saw(client, db, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     url = reverse("donations:signup")
-    with mock.patch("closegap.ratelimit.time.time", return_value=3600 * 1000):
+    with mock.patch("common.ratelimit.time.time", return_value=3600 * 1000):
         for _ in range(2):
             client.post(url, {}, HTTP_X_FORWARDED_FOR="spoofed, 203.0.113.7")
         # A forged entry to the left changes nothing; another client behind the same proxy is not limited.
