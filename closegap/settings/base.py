@@ -77,7 +77,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-# --- Security headers and sessions (closegap/security.py) ---------------------------------------------------
+# --- Security headers and sessions (common/security.py) ---------------------------------------------------
 # No inline script or style anywhere: every script and stylesheet is a static file of our own. data: images are
 # Swagger UI's icons. The widget alone drops frame-ancestors to * (it is xframe_options_exempt).
 CONTENT_SECURITY_POLICY = {

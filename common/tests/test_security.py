@@ -1,4 +1,4 @@
-"""closegap/security.py: the security headers on each kind of page, and how long staff sessions last."""
+"""common/security.py: the security headers on each kind of page, and how long staff sessions last."""
 
 import re
 
