@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 # The suite runs in one process per core (pytest-xdist); PYTEST_WORKERS=0 runs it in this process alone.
-# --dist loadgroup: tests that share an xdist_group (none need one today) stay on one process; the rest spread.
+# --dist worksteal: the browser tests, collected last (conftest.py), are what an idle process takes from the other.
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?=
 
@@ -58,7 +58,7 @@ run: demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: messages testtools
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

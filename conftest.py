@@ -1,6 +1,7 @@
 """Fixtures shared by every test. Factories live in each app's ``factories.py``."""
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Callable
@@ -38,6 +39,8 @@ def pytest_collection_modifyitems(config, items):
     tests can never pass by not running.
     """
     _restore_migrated_rows_after_transactional_tests(items)
+    _mark_tests_that_read_the_calendar(items)
+    _run_browser_tests_last(items)
     # "1" requires every service; a comma-separated list ("browser,gettext") requires those only (CI's SQLite run).
     demanded = os.environ.get("CLOSEGAP_REQUIRE_SERVICES", "")
     missing = {
@@ -55,6 +58,34 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if marker in item.keywords:
                 item.add_marker(pytest.mark.skip(reason=f"needs the {marker} service (see README, Testing)"))
+
+
+# What a test module reads when its outcome can turn on the date or the hour: clocks, calendar steps, expiries,
+# the dashboard's weeks and the charts' months. Such modules are marked `clock` (a test may also carry the
+# mark itself), and .ci/run replays them at the calendar's edges under CLOSEGAP_TEST_CLOCK.
+CALENDAR_WORDS = re.compile(
+    r"timezone\.now|localdate|localtime|date\.today|datetime|timedelta|time_machine|isocalendar|strftime"
+    r"|expir|idle|cool.?off|week|month|year|pickup|tomorrow|yesterday|in the past|_at\b",
+    re.IGNORECASE,
+)
+
+
+def _mark_tests_that_read_the_calendar(items):
+    reads_calendar: dict[str, bool] = {}
+    for item in items:
+        path = str(item.path)
+        if path not in reads_calendar:
+            reads_calendar[path] = bool(CALENDAR_WORDS.search(item.path.read_text(encoding="utf-8")))
+        if reads_calendar[path]:
+            item.add_marker(pytest.mark.clock)
+
+
+def _run_browser_tests_last(items):
+    """Browser tests take seconds to minutes each, the rest milliseconds. Run last, they are what an idle
+    xdist process steals (``--dist worksteal`` takes from the end of the other's queue), so the two cores
+    share them instead of one running every browser test after the other. The order within each part stays
+    as collected."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
 def _restore_migrated_rows_after_transactional_tests(items):
