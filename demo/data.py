@@ -154,14 +154,15 @@ COORDINATOR = "coordinator-demo"
 PROJECT_REQUESTS = [
     {"category": "laptop", "quantity": 10, "min_ram_gb": None, "min_grade": "C", "keyboard_layout": "QWERTY US"},
 ]
-# coordinator-demo's new application, waiting for the hub manager's review.
-APPLICATION_HUB = "KE-MBA"
+# coordinator-demo's new application for their school in Bukavu, waiting for the review of the Brussels hub's
+# manager (Brussels serves the projects in DR Congo, as for the school's first project above).
+APPLICATION_HUB = "BE-BRU"
 APPLICATION = {
     "organisation": "Lycée Technique de Bukavu",
     "name": "Solar-powered classroom",
     "kind": "education",
-    "country": "KE",
-    "place": "Kilifi",
+    "country": "CD",
+    "place": "Bukavu",
     "expected_beneficiaries": 240,
     "requests": [
         {"category": "laptop", "quantity": 20, "min_ram_gb": 8, "min_cpu": "entry", "ssd_required": True},

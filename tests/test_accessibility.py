@@ -316,7 +316,7 @@ VISITS = [
     Visit("hub projects", "manager-ke-mba", lambda: reverse("projects:hub")),
     Visit(
         "hub application review",
-        "manager-ke-mba",
+        "manager-be-bru",
         lambda: reverse("projects:hub-review", args=[_first(Project.objects.filter(status="submitted")).pk]),
     ),
     Visit(

@@ -24,3 +24,18 @@ def test_every_demo_step_carries_fields_its_form_accepts(db):
     for step in [step for path in data.PATHS.values() for step in path]:
         fields = dict(step.fields) | ({"grade": data.GRADES[0]} if step.draws_grade else {})
         validate_action_fields(step.action, fields)  # raises LifecycleError listing what is wrong
+
+
+def test_every_demo_project_is_served_by_a_hub_that_serves_its_country():
+    # Brussels serves the projects in DR Congo; every other hub the projects of its own country. A school in
+    # Bukavu listed at a Kenyan place (as the demo once had) would be caught here.
+    serves = {code: {country} for code, _name, country, _city in data.HUBS} | {"BE-BRU": {"CD"}}
+    for code, rows in data.PROJECTS.items():
+        for organisation, _name, _kind, country, _expected in rows:
+            assert country in serves[code], (organisation, code, country)
+    assert data.APPLICATION["country"] in serves[data.APPLICATION_HUB]
+    same_organisation = [
+        row for rows in data.PROJECTS.values() for row in rows if row[0] == data.APPLICATION["organisation"]
+    ]
+    assert all(row[3] == data.APPLICATION["country"] for row in same_organisation)
+    assert data.APPLICATION["place"] in data.APPLICATION["organisation"]

@@ -197,7 +197,7 @@ class Command(BaseCommand):
                     project_coordinator_add(project=project, user=coordinator)
                 project_requests_add(project=project, requests=data.PROJECT_REQUESTS)
                 projects[code].append(project)
-        # An application waiting for the Mombasa manager's review.
+        # An application waiting for its hub manager's review (demo.data.APPLICATION_HUB).
         project_apply(applicant=coordinator, **data.APPLICATION, hub=hubs[data.APPLICATION_HUB])
         return projects
 
