@@ -163,7 +163,12 @@ def device_progress_aggregates(*, prefix: str = "") -> dict[str, Count]:
     return {
         "progress_pledged": Count(f"{prefix}id"),
         "progress_received": count(state__in=STATES_RECEIVED),
-        "progress_with_storage": count(state__in=STATES_RECEIVED, has_storage_media=True),
+        # Every device with storage media the donation still counts on, pledged ones included: "0 sanitised, of
+        # 2 with storage media" agrees with "2 devices with storage media have still to arrive".
+        "progress_with_storage": Count(
+            f"{prefix}id",
+            filter=Q(**{f"{prefix}has_storage_media": True}) & ~Q(**{f"{prefix}state": DeviceState.MISSING}),
+        ),
         "progress_sanitised": count(state__in=STATES_SANITISED, has_storage_media=True),
         "progress_refurbished": count(state__in=STATES_REFURBISHED),
         "progress_delivered": count(state=DeviceState.DELIVERED),

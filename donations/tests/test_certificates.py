@@ -86,6 +86,11 @@ def test_certificate_url_answers_409_listing_what_is_pending_then_the_pdf(client
     assert "PENDING-SN-1" in response.content.decode()
     portal = client.get(reverse("donations:detail", args=[donation.reference])).content.decode()
     assert "Not yet available: 1 device with storage media has still to arrive or be wiped." in portal
+    # The progress line beside it counts the same awaited device (it said "0 sanitised, of 0 with storage media").
+    progress = re.sub(
+        r"\s+", " ", re.sub(r"<[^>]+>", "", portal.split('class="counts progress"', 1)[1].split("</ul>")[0])
+    )
+    assert "0 sanitised, of 1 with storage media" in progress
 
     device_through(device, "receive", "sanitise", actor=staff_be)
     response = client.get(url)

@@ -54,7 +54,7 @@ def test_progress_counts_every_stage_in_one_query(donation, staff_be, donor_user
     assert donations[donation.pk] == {
         "pledged": 7,
         "received": 5,  # all but the pledged and the missing one
-        "with_storage": 4,  # of those, the ones with storage media (not the monitor)
+        "with_storage": 5,  # with storage media, arrived or still awaited (not the monitor, not the missing one)
         "sanitised": 3,
         "refurbished": 1,
         "delivered": 0,
