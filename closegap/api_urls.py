@@ -9,7 +9,7 @@ urlpatterns = [
     path("auth/token/current/", AuthTokenCurrentView.as_view(), name="api-auth-token-current"),
     path("", include("hubs.api_urls")),
     path("", include("refurbishing.api_urls")),
-    path("", include("refurbishing.snapshot_api_urls")),
+    path("", include("refurbishing.hardware.api_urls")),
     path("", include("donations.api_urls")),
     path("", include("projects.api_urls")),
     path("", include("impact.api_urls")),

@@ -33,7 +33,7 @@ urlpatterns += i18n_patterns(
     # Public: anyone holding a certificate checks it here (the address its QR code carries, without a language).
     path("verify/<str:number>/", certificate_verify, name="certificate-verify"),
     path("projects/", include("projects.urls")),
-    path("scan/snapshots/", include("refurbishing.snapshot_urls")),
+    path("scan/snapshots/", include("refurbishing.hardware.urls")),
     path("accounts/after-login/", views.after_login, name="after-login"),
     # Before Django's own: the same view, limited per address (each POST may send an e-mail).
     path(

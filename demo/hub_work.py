@@ -7,8 +7,8 @@ from typing import Any
 
 from hubs.models import Hub
 from refurbishing.models import Device, DeviceState, RecyclingPartner
-from refurbishing.recycling import recycling_batch_add_waiting, recycling_batch_create
-from refurbishing.transfers import transfer_send
+from refurbishing.recycling.services import recycling_batch_add_waiting, recycling_batch_create
+from refurbishing.transfers.services import transfer_send
 
 PARTNERS = (
     # name, country, certification, contact

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from refurbishing.errors import LifecycleError
 from refurbishing.models import Device, DeviceState
-from refurbishing.scan_views import fragment_aware, hub_staff_required, labels_response, wants_fragment
+from refurbishing.scan.responses import fragment_aware, hub_staff_required, labels_response, wants_fragment
 from refurbishing.selectors import device_list_for_donation
 
 from .models import Donation

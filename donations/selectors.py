@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from hubs.models import Hub
 from hubs.selectors import hub_ids_for_user
-from refurbishing.hardware_selectors import sanitisation_rows_for_donation
+from refurbishing.hardware.selectors import sanitisation_rows_for_donation
 from refurbishing.models import Device, DeviceState, SanitisationRecord
 from refurbishing.selectors import (
     PROGRESS_STAGES,

@@ -20,7 +20,7 @@ from django_countries import countries
 from common.ratelimit import rate_limit
 from hubs.organisation_views import organisation_sign_up
 from refurbishing.destinations import device_destinations
-from refurbishing.journey import timeline
+from refurbishing.history.journey import timeline
 from refurbishing.models import Device, DeviceState
 from refurbishing.selectors import device_event_list
 

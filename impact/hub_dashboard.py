@@ -1,8 +1,5 @@
 """A hub's dashboard for its managers: where work piles up, what is stuck, and the weekly throughput."""
 
-from importlib import import_module
-from typing import Any
-
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -19,14 +16,9 @@ from refurbishing.dashboard import (
 )
 from refurbishing.lifecycle import ACTION_LABELS
 from refurbishing.models import DeviceState
+from refurbishing.selectors import recycling_batch_list_open, transfer_list_open
 
 from .charts import Series, monthly_bars
-
-
-def _optional_rows(selector: str, *, hub_id: int) -> list[Any] | None:
-    """Rows from a selector the core may not have yet (recycling batches, transfers); None when it has none."""
-    function = getattr(import_module("refurbishing.selectors"), selector, None)
-    return None if function is None else list(function(hub_id=hub_id))
 
 
 @login_required
@@ -66,7 +58,7 @@ def hub_dashboard(request: HttpRequest, code: str) -> HttpResponse:
             if throughput.by_action
             else [],
             "table_actions": [str(ACTION_LABELS.get(a, a)) for a in throughput.by_action],
-            "batches": _optional_rows("recycling_batch_list_open", hub_id=hub.pk),
-            "transfers": _optional_rows("transfer_list_open", hub_id=hub.pk),
+            "batches": list(recycling_batch_list_open(hub_id=hub.pk)),
+            "transfers": list(transfer_list_open(hub_id=hub.pk)),
         },
     )

@@ -31,18 +31,18 @@ from hubs.admin import (
 )
 from hubs.models import Hub
 from hubs.selectors import restrict_to_user_hubs
+from refurbishing.scan.responses import labels_response
 
 from .actions import action_form_class
-from .admin_hardware import DriveInline, SnapshotInline, save_drive_formset
-from .bulk import bulk_device_ids, bulk_fields_from_cleaned, bulk_job_max_devices, bulk_job_start
+from .bulk.services import bulk_device_ids, bulk_fields_from_cleaned, bulk_job_max_devices, bulk_job_start
 from .errors import LifecycleError
 from .filters import parse_row_id
+from .hardware.admin import DriveInline, SnapshotInline, save_drive_formset
+from .history.timeline import device_timeline
 from .lifecycle import ACTION_LABELS, ACTIONS, actions_from, transitions_for
 from .models import BulkJob, ConfigurationRecord, Device, DeviceEvent, InspectionRecord, SanitisationRecord
-from .scan_views import labels_response
 from .selectors import device_list
 from .services import EDITABLE_FIELDS, REGISTERABLE_FIELDS, device_register_many, device_update
-from .timeline import device_timeline
 
 # Labels printed from one selection, at most (a bigger PDF is better made from a filtered list).
 LABELS_MAX_DEVICES = 500
@@ -517,4 +517,4 @@ class DeviceEventAdmin(HubScopedAdmin):
         return queryset.filter(device_id__in=devices), False
 
 
-from . import admin_recycling  # noqa: E402, F401  (batches, partners, transfers)
+from refurbishing.recycling import admin as admin_recycling  # noqa: E402, F401  (batches, partners, transfers)

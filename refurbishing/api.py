@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from hubs.viewsets import HubScopedViewSetMixin
 
 from .actions import device_perform_action
-from .bulk import bulk_device_ids, bulk_job_for_user, bulk_job_max_devices, bulk_job_progress, bulk_job_start
+from .bulk.services import bulk_device_ids, bulk_job_for_user, bulk_job_max_devices, bulk_job_progress, bulk_job_start
 from .errors import LifecycleError
 from .filters import DeviceFilter
 from .lifecycle import ACTIONS
@@ -44,7 +44,8 @@ BULK_CONTROL_KEYS = ("action", "device_ids", "filter", "version")
 DEVICE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The device's id.")
 
 
-def _refusal(message: str, *, code: int, errors: Mapping[str, Any] | None = None) -> Response:
+def refusal_response(message: str, *, code: int, errors: Mapping[str, Any] | None = None) -> Response:
+    """The API's one error body (common.api_errors) for a refusal a view decides itself: 400, 404, 409..."""
     return Response({"detail": message, "errors": dict(errors or {})}, status=code)
 
 
@@ -115,11 +116,11 @@ class DeviceViewSet(HubScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         device = self.get_object()
         body = request.data
         if not isinstance(body, Mapping):
-            return _refusal("Send a JSON object with an action.", code=status.HTTP_400_BAD_REQUEST)
+            return refusal_response("Send a JSON object with an action.", code=status.HTTP_400_BAD_REQUEST)
         action_name = body.get("action")
         if not isinstance(action_name, str) or action_name not in ACTIONS:
             message = f"'{action_name or ''}' is not a device action. Choose one of: {', '.join(ACTIONS)}."
-            return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"action": [message]})
+            return refusal_response(message, code=status.HTTP_400_BAD_REQUEST, errors={"action": [message]})
 
         seen_version = body.get("version")
         if seen_version not in (None, ""):
@@ -127,7 +128,7 @@ class DeviceViewSet(HubScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
                 seen_version = int(seen_version)
             except (TypeError, ValueError):
                 message = "The version must be a whole number."
-                return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"version": [message]})
+                return refusal_response(message, code=status.HTTP_400_BAD_REQUEST, errors={"version": [message]})
             # A cheap early answer for a stale client; the service repeats the check under the row lock,
             # against the version read above, which is what catches a move that lands in between.
             if seen_version != device.version:
@@ -135,7 +136,7 @@ class DeviceViewSet(HubScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
                     f"{device} was changed by someone else since you loaded it (it is now "
                     f"{device.get_state_display()}, version {device.version}). Reload it and try again."
                 )
-                return _refusal(message, code=status.HTTP_409_CONFLICT, errors={"version": [message]})
+                return refusal_response(message, code=status.HTTP_409_CONFLICT, errors={"version": [message]})
 
         fields = {key: value for key, value in body.items() if key not in CONTROL_KEYS}
         with transaction.atomic():
@@ -143,7 +144,7 @@ class DeviceViewSet(HubScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
                 device = device_perform_action(device=device, action=action_name, actor=request.user, fields=fields)
             except LifecycleError as error:
                 code = STATUS_BY_ERROR_CODE.get(error.code, status.HTTP_400_BAD_REQUEST)
-                return _refusal(error.message, code=code, errors=error.field_errors)
+                return refusal_response(error.message, code=code, errors=error.field_errors)
             # Still where the caller may act? If not, the move is rolled back and answered 403.
             self.check_still_in_scope(device)
 
@@ -183,42 +184,42 @@ class DeviceViewSet(HubScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     def bulk(self, request: Request) -> Response:
         body = request.data
         if not isinstance(body, Mapping):
-            return _refusal("Send a JSON object with an action.", code=status.HTTP_400_BAD_REQUEST)
+            return refusal_response("Send a JSON object with an action.", code=status.HTTP_400_BAD_REQUEST)
         action_name = body.get("action")
         if not isinstance(action_name, str) or action_name not in ACTIONS:
             message = f"'{action_name or ''}' is not a device action. Choose one of: {', '.join(ACTIONS)}."
-            return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"action": [message]})
+            return refusal_response(message, code=status.HTTP_400_BAD_REQUEST, errors={"action": [message]})
         scoped = device_list(user=request.user)
         ids, chooser = body.get("device_ids"), body.get("filter")
         if (ids is None) == (chooser is None):
             message = "Give either device_ids or filter."
-            return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"device_ids": [message]})
+            return refusal_response(message, code=status.HTTP_400_BAD_REQUEST, errors={"device_ids": [message]})
         if ids is not None:
             if not isinstance(ids, list) or not all(isinstance(pk, int) and not isinstance(pk, bool) for pk in ids):
                 message = "device_ids must be a list of whole numbers."
-                return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"device_ids": [message]})
+                return refusal_response(message, code=status.HTTP_400_BAD_REQUEST, errors={"device_ids": [message]})
             if len(ids) > bulk_job_max_devices():
                 message = f"Send at most {bulk_job_max_devices()} devices in one bulk action."
-                return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"device_ids": [message]})
+                return refusal_response(message, code=status.HTTP_400_BAD_REQUEST, errors={"device_ids": [message]})
             # Ids outside the caller's hubs are dropped here, as if they did not exist.
             device_ids = bulk_device_ids(queryset=scoped.filter(pk__in=[pk for pk in ids if 0 < pk < 2**63]))
         else:
             if not isinstance(chooser, Mapping):
                 message = 'filter must be an object, e.g. {"hub": "KE-MBA", "state": "received"}.'
-                return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"filter": [message]})
+                return refusal_response(message, code=status.HTTP_400_BAD_REQUEST, errors={"filter": [message]})
             filterset = DeviceFilter(data=chooser, queryset=scoped)
             if not filterset.is_valid():
                 errors = {name: [str(m) for m in messages] for name, messages in filterset.errors.items()}
-                return _refusal("The filter is not valid.", code=status.HTTP_400_BAD_REQUEST, errors=errors)
+                return refusal_response("The filter is not valid.", code=status.HTTP_400_BAD_REQUEST, errors=errors)
             device_ids = bulk_device_ids(queryset=filterset.qs)
         if len(device_ids) > bulk_job_max_devices():
             message = f"The filter chooses more than {bulk_job_max_devices()} devices; narrow it down."
-            return _refusal(message, code=status.HTTP_400_BAD_REQUEST, errors={"filter": [message]})
+            return refusal_response(message, code=status.HTTP_400_BAD_REQUEST, errors={"filter": [message]})
         fields = {key: value for key, value in body.items() if key not in BULK_CONTROL_KEYS}
         try:
             job = bulk_job_start(actor=request.user, action=action_name, device_ids=device_ids, fields=fields)
         except LifecycleError as error:
-            return _refusal(error.message, code=status.HTTP_400_BAD_REQUEST, errors=error.field_errors)
+            return refusal_response(error.message, code=status.HTTP_400_BAD_REQUEST, errors=error.field_errors)
         return Response(bulk_job_progress(job=job, drive=False), status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -233,5 +234,5 @@ class DeviceViewSet(HubScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
         try:
             job = bulk_job_for_user(user=request.user, pk=int(job_id))
         except (BulkJob.DoesNotExist, OverflowError, ValueError):
-            return _refusal("Not found.", code=status.HTTP_404_NOT_FOUND)
+            return refusal_response("Not found.", code=status.HTTP_404_NOT_FOUND)
         return Response(bulk_job_progress(job=job))

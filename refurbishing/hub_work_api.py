@@ -11,11 +11,11 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .api import STATUS_BY_ERROR_CODE, _refusal
+from .api import STATUS_BY_ERROR_CODE, refusal_response
 from .errors import LifecycleError
 from .models import RecyclingBatch, Transfer
-from .recycling import recycling_batch_close, recycling_batch_list
-from .transfers import transfer_check_in_close, transfer_check_in_scan, transfer_list, transfer_summary
+from .recycling.services import recycling_batch_close, recycling_batch_list
+from .transfers.services import transfer_check_in_close, transfer_check_in_scan, transfer_list, transfer_summary
 
 OBJECT_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The object's id.")
 
@@ -101,7 +101,7 @@ def _body(request: Request) -> Mapping | None:
 
 
 def _error(error: LifecycleError) -> Response:
-    return _refusal(
+    return refusal_response(
         error.message, code=STATUS_BY_ERROR_CODE.get(error.code, status.HTTP_400_BAD_REQUEST), errors=error.field_errors
     )
 

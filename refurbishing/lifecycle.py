@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from .errors import LifecycleError
-from .hardware_services import drives_described, snapshots_link_on_receive, unwiped_drives
+from .hardware.services import drives_described, snapshots_link_on_receive, unwiped_drives
 from .models import DeviceState as S
 from .models import TransferDevice
 
@@ -326,7 +326,7 @@ TRANSITIONS: tuple[Transition, ...] = (
 
 ACTIONS: tuple[str, ...] = tuple(dict.fromkeys(t.action for t in TRANSITIONS))
 
-# Travel between hubs (``refurbishing.transfers``): links of the chain of custody that keep the device's state,
+# Travel between hubs (``refurbishing.transfers.services``): links of the chain of custody that keep the device's state,
 # because its work is not redone, only its place changes. The impact counters skip them: a device counts as
 # received once, at its first hub. ``transfer_missing`` closes the journey of a device that never arrived.
 TRANSFER_ACTIONS: tuple[str, ...] = ("transfer_ship", "transfer_receive", "transfer_missing")

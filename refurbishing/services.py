@@ -762,7 +762,7 @@ def device_transfer_record(
     ``transfer_ship`` at the origin ``hub`` keeps the device where it is; ``transfer_receive`` at the destination
     ``hub`` moves the device there; ``transfer_missing`` marks a device that never arrived as missing at its
     origin. The state is otherwise kept, so the work done before the journey stays done. The actor must work at
-    ``hub``; ``refurbishing.transfers`` checks the rest (who may send, what may travel).
+    ``hub``; ``refurbishing.transfers.services`` checks the rest (who may send, what may travel).
     """
     if action not in TRANSFER_ACTIONS:
         raise LifecycleError(_("'%(action)s' is not a transfer between hubs.") % {"action": action})

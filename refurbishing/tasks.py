@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from . import bulk
+from refurbishing.bulk import services as bulk
 
 
 @shared_task(

@@ -2,7 +2,9 @@
 
 from django.urls import path
 
-from . import bulk_views, scan_views, transfer_views
+from refurbishing.bulk import views as bulk_views
+from refurbishing.scan import views as scan_views
+from refurbishing.transfers import views as transfer_views
 
 app_name = "scan"
 urlpatterns = [

@@ -122,7 +122,7 @@ OTP_STATIC_THROTTLE_FACTOR = 1
 # Staff record wipes: their sessions end after a working day without a request (common.security).
 STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=8 * 60 * 60)
 
-# Running a hub: a bulk lifecycle action takes at most this many devices (refurbishing.bulk); the hub dashboard
+# Running a hub: a bulk lifecycle action takes at most this many devices (refurbishing.bulk.services); the hub dashboard
 # calls a device in work "stuck" after this many days without a change, and charts this many weeks.
 BULK_JOB_MAX_DEVICES = env.int("BULK_JOB_MAX_DEVICES", default=100_000)
 HUB_DASHBOARD_STUCK_DAYS = env.int("HUB_DASHBOARD_STUCK_DAYS", default=14)

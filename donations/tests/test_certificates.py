@@ -218,7 +218,7 @@ def test_certificate_lists_each_wiped_drive_with_its_serial(client, donation, do
     """A device whose drives are known is certified drive by drive (NIST SP 800-88's media serial and type)."""
     from django.utils import timezone
 
-    from refurbishing.hardware_services import drive_create, drive_sanitisation_record_create
+    from refurbishing.hardware.services import drive_create, drive_sanitisation_record_create
 
     laptop = DeviceFactory(donation=donation, serial_number="TWO-DRIVES-1")
     device_through(laptop, "receive", actor=staff_be)

@@ -426,7 +426,7 @@ def test_fit_rules_read_the_drives_and_the_configuration_record(hubs, coordinato
     """What the technician recorded at the bench is what a request is matched on: an SSD among the drives, and
     the keyboard layout and language of the configuration record, however they were written."""
     from refurbishing.factories import CONFIGURATION, DeviceFactory, device_through
-    from refurbishing.hardware_services import drive_create, drive_sanitisation_record_create
+    from refurbishing.hardware.services import drive_create, drive_sanitisation_record_create
     from refurbishing.services import device_transition
 
     hub = hubs["KE-MBA"]

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from donations.factories import DonationFactory
-from refurbishing import bulk
-from refurbishing.bulk import bulk_job_progress, bulk_job_start
+from refurbishing.bulk import services as bulk
+from refurbishing.bulk.services import bulk_job_progress, bulk_job_start
 from refurbishing.factories import DeviceFactory, device_through
 from refurbishing.models import BulkJob, Device, DeviceEvent
 from refurbishing.services import device_register_many

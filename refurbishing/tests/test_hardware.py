@@ -17,12 +17,12 @@ from rest_framework.test import APIClient
 
 from refurbishing.errors import LifecycleError
 from refurbishing.factories import DeviceFactory, device_through
-from refurbishing.hardware_selectors import (
+from refurbishing.hardware.selectors import (
     sanitisation_rows_for_device,
     sanitisation_rows_for_donation,
     snapshot_waiting_for_serial,
 )
-from refurbishing.hardware_services import drive_create, drive_sanitisation_record_create, snapshot_create
+from refurbishing.hardware.services import drive_create, drive_sanitisation_record_create, snapshot_create
 from refurbishing.models import Device, Drive, DriveSanitisation, Snapshot
 from refurbishing.services import device_transition
 from refurbishing.tests.test_workbench import _mutations, sample

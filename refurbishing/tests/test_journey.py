@@ -3,7 +3,7 @@
 import pytest
 
 from refurbishing.factories import DeviceFactory, device_through
-from refurbishing.journey import event_in_words, timeline
+from refurbishing.history.journey import event_in_words, timeline
 from refurbishing.models import DeviceEvent
 from refurbishing.selectors import device_event_list
 from refurbishing.services import device_transition

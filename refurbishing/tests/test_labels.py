@@ -6,8 +6,8 @@ import zxingcpp
 from django.urls import reverse
 
 from refurbishing.factories import DeviceFactory
-from refurbishing.labels import LAYOUTS, labels_pdf
 from refurbishing.models import LABEL_CODE_ALPHABET, LABEL_CODE_LENGTH
+from refurbishing.scan.labels import LAYOUTS, labels_pdf
 from refurbishing.services import label_codes_unused
 
 BASE = "https://devices.closegap.example"

@@ -19,7 +19,11 @@ from refurbishing.models import (
     RecyclingBatchDevice,
     RecyclingPartner,
 )
-from refurbishing.recycling import recycling_batch_add_devices, recycling_batch_add_waiting, recycling_batch_close
+from refurbishing.recycling.services import (
+    recycling_batch_add_devices,
+    recycling_batch_add_waiting,
+    recycling_batch_close,
+)
 from refurbishing.services import device_transition
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from refurbishing.errors import LifecycleError
 from refurbishing.factories import TO_CONFIGURED, DeviceFactory, device_through, devices_received
 from refurbishing.models import Device, DeviceEvent, DeviceState, Transfer, TransferDevice
 from refurbishing.services import device_transition
-from refurbishing.transfers import transfer_check_in_close, transfer_check_in_scan, transfer_send
+from refurbishing.transfers.services import transfer_check_in_close, transfer_check_in_scan, transfer_send
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from refurbishing.workbench import (
+from refurbishing.hardware.workbench import (
     NotAWorkbenchReport,
     ReportTooLarge,
     decode_report,

@@ -1,6 +1,6 @@
 """Admin for hardware reports (read-only evidence), drives (an inline on the device) and per-drive wipes.
 
-Writes go through ``refurbishing.hardware_services``; rows are scoped to the user's hubs by ``hubs.selectors``.
+Writes go through ``refurbishing.hardware.services``; rows are scoped to the user's hubs by ``hubs.selectors``.
 """
 
 import json
@@ -16,11 +16,10 @@ from django.utils.translation import gettext_lazy as _
 from common.pagination import CappedCountPaginator
 from hubs.admin import HubScopedAdmin, HubScopedInlineMixin, ReadOnlyInlineMixin, request_is_hub_staff
 from hubs.selectors import restrict_to_user_hubs
-
-from .errors import LifecycleError
-from .hardware_selectors import differences_in_words
-from .hardware_services import drive_create, drive_sanitisation_record_create, drive_update
-from .models_hardware import Drive, DriveSanitisation, Snapshot
+from refurbishing.errors import LifecycleError
+from refurbishing.hardware.selectors import differences_in_words
+from refurbishing.hardware.services import drive_create, drive_sanitisation_record_create, drive_update
+from refurbishing.models.hardware import Drive, DriveSanitisation, Snapshot
 
 
 def differences_html(snapshot: Snapshot):

@@ -15,10 +15,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from .errors import LifecycleError
-from .models import Transfer
-from .scan_views import fragment_aware, hub_staff_required, wants_fragment
-from .transfers import (
+from refurbishing.errors import LifecycleError
+from refurbishing.models import Transfer
+from refurbishing.scan.responses import fragment_aware, hub_staff_required, wants_fragment
+from refurbishing.transfers.services import (
     transfer_check_in_close,
     transfer_check_in_scan,
     transfer_for_check_in,

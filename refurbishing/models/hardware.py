@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .models import SanitisationRecord
+from refurbishing.models.devices import SanitisationRecord
 
 
 class MediaType(models.TextChoices):

@@ -1,7 +1,7 @@
 """Admin for e-waste batches, recycling partners and transfers between hubs (scoped like every hub admin).
 
-Writes go through ``refurbishing.recycling`` and ``refurbishing.transfers``: adding the hub's devices waiting to be
-recycled to a batch, closing it (managers), sending devices to another hub (managers).
+Writes go through ``refurbishing.recycling.services`` and ``refurbishing.transfers.services``: adding the
+hub's devices waiting to be recycled to a batch, closing it (managers), sending devices to another hub (managers).
 """
 
 from django import forms
@@ -18,12 +18,11 @@ from django.utils.translation import gettext_lazy, ngettext
 from hubs.admin import HubScopedAdmin, ReadOnlyInlineMixin, UserHubListFilter
 from hubs.models import Hub
 from hubs.selectors import hub_ids_managed_by, user_is_hub_manager
-
-from .errors import LifecycleError
-from .models import Device, RecyclingBatch, RecyclingBatchDevice, RecyclingPartner, Transfer, TransferDevice
-from .recycling import recycling_batch_add_waiting, recycling_batch_close, recycling_batch_list
-from .selectors import device_find_by_code
-from .transfers import transfer_list, transfer_send
+from refurbishing.errors import LifecycleError
+from refurbishing.models import Device, RecyclingBatch, RecyclingBatchDevice, RecyclingPartner, Transfer, TransferDevice
+from refurbishing.recycling.services import recycling_batch_add_waiting, recycling_batch_close, recycling_batch_list
+from refurbishing.selectors import device_find_by_code
+from refurbishing.transfers.services import transfer_list, transfer_send
 
 LISTED = 20
 

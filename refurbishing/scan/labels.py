@@ -16,7 +16,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from .models import Device
+from refurbishing.models import Device
 
 QR_BORDER_MODULES = 2  # a narrower quiet zone than the standard 4 still scans, and leaves room for the text
 

@@ -12,8 +12,15 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
-from .models import ConfigurationRecord, Device, DeviceEvent, DeviceState, InspectionRecord, SanitisationRecord
-from .selectors import device_event_list, device_records
+from refurbishing.models import (
+    ConfigurationRecord,
+    Device,
+    DeviceEvent,
+    DeviceState,
+    InspectionRecord,
+    SanitisationRecord,
+)
+from refurbishing.selectors import device_event_list, device_records
 
 
 @dataclass

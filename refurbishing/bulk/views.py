@@ -9,12 +9,12 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET
 
-from .bulk import bulk_job_for_user, bulk_job_progress, bulk_job_start
-from .errors import LifecycleError
-from .lifecycle import ACTION_LABELS
-from .models import BulkJob
-from .scan_views import hub_staff_required
-from .selectors import device_find_by_code
+from refurbishing.bulk.services import bulk_job_for_user, bulk_job_progress, bulk_job_start
+from refurbishing.errors import LifecycleError
+from refurbishing.lifecycle import ACTION_LABELS
+from refurbishing.models import BulkJob
+from refurbishing.scan.responses import hub_staff_required
+from refurbishing.selectors import device_find_by_code
 
 # The page lists this many refused devices; the rest are counted (the API and JSON carry them all).
 REFUSED_LISTED = 200

@@ -23,11 +23,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .actions import device_perform_action, validate_action_fields
-from .errors import LifecycleError
-from .lifecycle import ACTIONS, transitions_for
-from .models import BulkJob, Device
-from .selectors import device_list
+from refurbishing.actions import device_perform_action, validate_action_fields
+from refurbishing.errors import LifecycleError
+from refurbishing.lifecycle import ACTIONS, transitions_for
+from refurbishing.models import BulkJob, Device
+from refurbishing.selectors import device_list
 
 # Devices moved per task run: small enough that a chunk's transaction and row locks stay short.
 BULK_JOB_CHUNK = 200
@@ -67,7 +67,7 @@ def bulk_job_start(
 
     The fields are checked once here, so a mistake is answered at once instead of once per device.
     """
-    from .tasks import bulk_job_run
+    from refurbishing.tasks import bulk_job_run
 
     if action not in ACTIONS:
         raise LifecycleError(

@@ -10,9 +10,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from hubs.selectors import restrict_to_user_hubs
-
-from .models import Device, SanitisationRecord
-from .models_hardware import Drive, DriveSanitisation, Snapshot
+from refurbishing.models import Device, SanitisationRecord
+from refurbishing.models.hardware import Drive, DriveSanitisation, Snapshot
 
 User = AbstractBaseUser | AnonymousUser
 

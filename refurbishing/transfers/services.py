@@ -18,11 +18,10 @@ from django.utils.translation import gettext as _
 
 from hubs.models import Hub
 from hubs.selectors import hub_ids_for_user, user_can_act_in_hub, user_is_hub_manager
-
-from .errors import LifecycleError
-from .lifecycle import TRANSFERABLE_STATES
-from .models import Device, Transfer, TransferDevice
-from .services import device_transfer_record
+from refurbishing.errors import LifecycleError
+from refurbishing.lifecycle import TRANSFERABLE_STATES
+from refurbishing.models import Device, Transfer, TransferDevice
+from refurbishing.services import device_transfer_record
 
 ItemStatus = TransferDevice.Status
 

@@ -14,7 +14,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .models import DeviceEvent, DeviceState, SanitisationRecord
+from refurbishing.models import DeviceEvent, DeviceState, SanitisationRecord
 
 
 @dataclass(frozen=True)

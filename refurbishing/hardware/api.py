@@ -13,11 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hubs.selectors import hub_list_for_user, user_is_hub_staff
-
-from .errors import LifecycleError
-from .hardware_selectors import snapshot_result
-from .hardware_services import snapshot_create
-from .workbench import NotAWorkbenchReport, ReportTooLarge, decode_report
+from refurbishing.errors import LifecycleError
+from refurbishing.hardware.selectors import snapshot_result
+from refurbishing.hardware.services import snapshot_create
+from refurbishing.hardware.workbench import NotAWorkbenchReport, ReportTooLarge, decode_report
 
 HUB_CODE = re.compile(r"[A-Z]{2}-[A-Z]{3}")
 STATUS_BY_ERROR_CODE = {

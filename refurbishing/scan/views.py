@@ -6,33 +6,26 @@ costs a few kilobytes, not a page. Every move goes through ``device_perform_acti
 and its guards), exactly like the admin and the API.
 """
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
-from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from hubs.models import Hub
-from hubs.selectors import restrict_to_user_hubs, user_is_hub_staff
+from hubs.selectors import restrict_to_user_hubs
+from refurbishing.actions import action_form_class, device_perform_action
+from refurbishing.errors import LifecycleError
+from refurbishing.history.timeline import device_timeline
+from refurbishing.lifecycle import ACTION_LABELS, actions_from, transitions_for
+from refurbishing.models import ConfigurationRecord, Device, SanitisationRecord
+from refurbishing.scan.responses import fragment_aware, hub_staff_required, labels_response, wants_fragment
+from refurbishing.selectors import device_find_by_code, device_get_by_label_code, device_in_scope, device_list
 
-from .actions import action_form_class, device_perform_action
-from .errors import LifecycleError
-from .labels import LAYOUTS, labels_pdf
-from .lifecycle import ACTION_LABELS, actions_from, transitions_for
-from .models import ConfigurationRecord, Device, SanitisationRecord
-from .selectors import device_find_by_code, device_get_by_label_code, device_in_scope, device_list
-from .timeline import device_timeline
-
-FRAGMENT_HEADER = "HTTP_X_FRAGMENT"
 # What a technician types once and repeats on every device of a batch: offered again on the next form.
 REMEMBERED_FIELDS = {
     "sanitise": (
@@ -50,34 +43,10 @@ REMEMBERED_FIELDS = {
 }
 
 
-def hub_staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed-out visitors go to the login page; anyone signed in who works at no hub gets a 404."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not user_is_hub_staff(user=request.user):
-            raise Http404(_("The scan station is for hub staff."))
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
-def wants_fragment(request: HttpRequest) -> bool:
-    return request.META.get(FRAGMENT_HEADER) == "1"
-
-
 def render_scan(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
     """The whole page, or only the result fragment when scan.js asked for it."""
     template = "refurbishing/scan/_result.html" if wants_fragment(request) else "refurbishing/scan/station.html"
     return fragment_aware(render(request, template, context, status=status))
-
-
-def fragment_aware(response: HttpResponse) -> HttpResponse:
-    """One address answers a page or a fragment: caches must tell them apart, and keep neither (staff data)."""
-    patch_vary_headers(response, ["X-Fragment"])
-    add_never_cache_headers(response)
-    return response
 
 
 # Moves a stray tap must not make: their button opens a short form to confirm (with a note) first.
@@ -213,20 +182,6 @@ def device_action(request: HttpRequest, label_code: str, action: str) -> HttpRes
 # Labels
 
 LABELS_MAX = 500
-
-
-def label_url(request: HttpRequest, device: Device) -> str:
-    """The address a device's QR code holds: its card on the scan station, the same in every language."""
-    return request.build_absolute_uri(reverse("scan:device", args=[device.label_code]))
-
-
-def labels_response(request: HttpRequest, devices: list[Device], *, layout: str, filename: str) -> HttpResponse:
-    if layout not in LAYOUTS:
-        layout = "a4"
-    pdf = labels_pdf(devices, url_for=lambda device: label_url(request, device), layout=layout)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{filename}-{layout}.pdf"'
-    return response
 
 
 @hub_staff_required

@@ -19,11 +19,10 @@ from django.utils.translation import gettext as _
 
 from hubs.models import Hub
 from hubs.selectors import hub_ids_for_user, user_can_act_in_hub
-
-from .errors import LifecycleError
-from .models import Device
-from .models_hardware import Drive, DriveSanitisation, MediaType, Snapshot
-from .workbench import NotAWorkbenchReport, ParsedReport, parse_report
+from refurbishing.errors import LifecycleError
+from refurbishing.hardware.workbench import NotAWorkbenchReport, ParsedReport, parse_report
+from refurbishing.models import Device
+from refurbishing.models.hardware import Drive, DriveSanitisation, MediaType, Snapshot
 
 # A wipe recorded as finished further ahead than this is a typing mistake, not a clock drift.
 COMPLETED_AT_TOLERANCE = timedelta(minutes=10)

@@ -77,6 +77,12 @@ class _ProtectedStateDescriptor(DeferredAttribute):
 class DeviceStateField(models.CharField):
     descriptor_class = _ProtectedStateDescriptor
 
+    def deconstruct(self):
+        # Migrations name the field where the app's models are imported from, not the module inside the
+        # package that defines it, so moving it between modules needs no migration.
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "refurbishing.models.DeviceStateField", args, kwargs
+
 
 class DeviceQuerySet(RestrictedQuerySet):
     def update(self, **kwargs):
@@ -411,15 +417,3 @@ class ConfigurationRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.operating_system} {self.os_version}".strip()
-
-
-# Hardware reports, drives and per-drive wipes live in their own module; imported here so they are the app's models.
-from .models_bulk import BulkJob, HubWeeklyThroughput  # noqa: E402, F401
-from .models_hardware import Drive, DriveSanitisation, MediaType, Snapshot  # noqa: E402, F401
-from .models_recycling import (  # noqa: E402, F401
-    RecyclingBatch,
-    RecyclingBatchDevice,
-    RecyclingPartner,
-    Transfer,
-    TransferDevice,
-)

@@ -19,10 +19,9 @@ from django.utils.translation import gettext as _
 
 from hubs.models import Hub
 from hubs.selectors import restrict_to_user_hubs, user_can_act_in_hub, user_is_hub_manager
-
-from .errors import LifecycleError
-from .models import Device, DeviceState, RecyclingBatch, RecyclingBatchDevice, RecyclingPartner
-from .services import device_transition
+from refurbishing.errors import LifecycleError
+from refurbishing.models import Device, DeviceState, RecyclingBatch, RecyclingBatchDevice, RecyclingPartner
+from refurbishing.services import device_transition
 
 CENT = Decimal("0.01")
 

@@ -3,8 +3,7 @@
 from django.urls import path
 
 from common.ratelimit import rate_limit
-
-from .snapshot_api import SnapshotCreateView
+from refurbishing.hardware.api import SnapshotCreateView
 
 urlpatterns = [
     path("snapshots/", rate_limit("hardware_report")(SnapshotCreateView.as_view()), name="api-snapshot-create"),

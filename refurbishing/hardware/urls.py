@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import snapshot_views
+from refurbishing.hardware import views as snapshot_views
 
 app_name = "snapshots"
 urlpatterns = [

@@ -14,12 +14,11 @@ from django.utils.translation import gettext_lazy
 from common.ratelimit import rate_limit
 from hubs.models import Hub
 from hubs.selectors import hub_list_for_user, user_is_hub_staff
-
-from .errors import LifecycleError
-from .hardware_selectors import differences_in_words, snapshot_result
-from .hardware_services import snapshot_create
-from .models import Device
-from .workbench import NotAWorkbenchReport, decode_report
+from refurbishing.errors import LifecycleError
+from refurbishing.hardware.selectors import differences_in_words, snapshot_result
+from refurbishing.hardware.services import snapshot_create
+from refurbishing.hardware.workbench import NotAWorkbenchReport, decode_report
+from refurbishing.models import Device
 
 
 def hub_staff_required(view):

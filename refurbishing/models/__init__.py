@@ -1,0 +1,36 @@
+"""The refurbishing app's models, one module per part: devices and their records (the lifecycle core),
+hardware reports and drives, e-waste batches and transfers, bulk jobs. Everything is re-exported here, so
+`from refurbishing.models import Device` names the model wherever it lives, and app_label stays `refurbishing`."""
+
+from .bulk import (  # noqa: F401
+    BulkJob,
+    HubWeeklyThroughput,
+)
+from .devices import (  # noqa: F401
+    LABEL_CODE_ALPHABET,
+    LABEL_CODE_LENGTH,
+    ConfigurationRecord,
+    Device,
+    DeviceEvent,
+    DeviceQuerySet,
+    DeviceState,
+    DeviceStateField,
+    InspectionRecord,
+    ProtectedStateError,
+    SanitisationRecord,
+    label_code_new,
+    label_codes_new,
+)
+from .hardware import (  # noqa: F401
+    Drive,
+    DriveSanitisation,
+    MediaType,
+    Snapshot,
+)
+from .recycling import (  # noqa: F401
+    RecyclingBatch,
+    RecyclingBatchDevice,
+    RecyclingPartner,
+    Transfer,
+    TransferDevice,
+)
