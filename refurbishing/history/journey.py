@@ -5,8 +5,6 @@ know yet is told as a plain move between two states, so a new lifecycle action n
 """
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,20 +12,8 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from refurbishing.history.entries import TimelineEntry, state_label
 from refurbishing.models import DeviceEvent, DeviceState, SanitisationRecord
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One dated line of a device's journey."""
-
-    occurred_at: datetime
-    hub_code: str
-    words: str
-
-
-def _state(value: str) -> str:
-    return str(DeviceState(value).label) if value in DeviceState.values else value
 
 
 def _weight(value: Any) -> str:
@@ -104,12 +90,12 @@ def event_in_words(event: DeviceEvent) -> str:
     if sentence is not None:
         return sentence(event, hub, dict(event.data or {}))
     return _("Moved from %(from)s to %(to)s at %(hub)s.") % {
-        "from": _state(event.from_state) if event.from_state else _("nothing"),
-        "to": _state(event.to_state),
+        "from": state_label(event.from_state) if event.from_state else _("nothing"),
+        "to": state_label(event.to_state),
         "hub": hub,
     }
 
 
 def timeline(events: Iterable[DeviceEvent]) -> list[TimelineEntry]:
     """A device's journey, oldest first, for ``templates/refurbishing/_timeline.html``."""
-    return [TimelineEntry(event.occurred_at, event.hub.code, event_in_words(event)) for event in events]
+    return [TimelineEntry(when=event.occurred_at, what=event_in_words(event), where=event.hub.code) for event in events]

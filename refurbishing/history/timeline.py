@@ -5,13 +5,12 @@ The admin's device page and the scan station both show it; neither shows an even
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from refurbishing.history.entries import TimelineEntry, state_label
 from refurbishing.models import (
     ConfigurationRecord,
     Device,
@@ -21,20 +20,6 @@ from refurbishing.models import (
     SanitisationRecord,
 )
 from refurbishing.selectors import device_event_list, device_records
-
-
-@dataclass
-class TimelineEntry:
-    when: datetime
-    what: str
-    who: str
-    where: str
-    details: list[str] = field(default_factory=list)
-    note: str = ""
-
-
-def _state(value: str) -> str:
-    return str(DeviceState(value).label) if value in DeviceState.values else value
 
 
 def _what(event: DeviceEvent) -> str:
@@ -61,8 +46,8 @@ def _what(event: DeviceEvent) -> str:
     if event.action in sentences:
         return sentences[event.action]
     return _("Moved from %(from)s to %(to)s (%(action)s)") % {
-        "from": _state(event.from_state) or "—",
-        "to": _state(event.to_state),
+        "from": state_label(event.from_state) or "—",
+        "to": state_label(event.to_state),
         "action": event.action.replace("_", " "),
     }
 

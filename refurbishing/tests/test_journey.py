@@ -18,15 +18,15 @@ def test_every_step_reads_as_a_sentence_naming_the_hub(hubs, staff_be):
 
     entries = timeline(device_event_list(device=device))
 
-    assert [entry.words for entry in entries] == [
+    assert [entry.what for entry in entries] == [
         "Pledged by the donor, to be received at Hub BE-BRU.",
         "Received at Hub BE-BRU.",
         "Data wiped and verified at Hub BE-BRU: purge (secure erase, crypto erase, degauss).",
         "Tested at Hub BE-BRU: not fit for reuse, set aside for e-waste recycling.",
         "Handed over at Hub BE-BRU for responsible e-waste recycling (2.5 kg).",
     ]
-    assert all(entry.hub_code == "BE-BRU" for entry in entries)
-    assert entries == sorted(entries, key=lambda entry: entry.occurred_at)
+    assert all(entry.where == "BE-BRU" for entry in entries)
+    assert entries == sorted(entries, key=lambda entry: entry.when)
 
 
 def test_delivery_says_how_many_people_it_reaches(hubs):
