@@ -158,7 +158,7 @@ if SECOND_FACTOR:
     device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
 session[SESSION_KEY] = str(user.pk)
-session[BACKEND_SESSION_KEY] = "hubs.backends.EmailOrUsernameBackend"
+session[BACKEND_SESSION_KEY] = "hubs.accounts.backends.EmailOrUsernameBackend"
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
 token, _ = Token.objects.get_or_create(user=user)

@@ -22,8 +22,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 
 from donations.models import Donation
+from hubs.accounts.second_factor import user_is_staff_like
 from hubs.models import UserProfile
-from hubs.second_factor import user_is_staff_like
 from refurbishing.models import DeviceEvent
 
 DELETED_USERNAME = "deleted-user-{id}"

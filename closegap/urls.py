@@ -41,7 +41,7 @@ urlpatterns += i18n_patterns(
         rate_limit("password_reset")(auth_views.PasswordResetView.as_view()),
         name="password_reset",
     ),
-    # Before Django's own: sign-in takes the e-mail address (hubs.forms, hubs.backends).
+    # Before Django's own: sign-in takes the e-mail address (hubs.forms, hubs.accounts.backends).
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm), name="login"),
     path("accounts/", include("hubs.urls")),
     path("accounts/my-data/", views.my_data, name="my-data"),

@@ -12,9 +12,9 @@ from hubs.forms import OrganisationSignUpForm
 from hubs.models import Hub
 from refurbishing.models import Device
 
+from .imports.spreadsheet import IMPORT_FIELDS, NO_STORAGE_CATEGORIES
 from .models import Donor
 from .services import normalise_registration_number
-from .spreadsheet import IMPORT_FIELDS, NO_STORAGE_CATEGORIES
 
 # A pledge typed by hand starts short and grows by ADD_ROWS, up to MAX_ROWS devices in one pledge.
 DEFAULT_ROWS = 5

@@ -45,15 +45,7 @@ from refurbishing.services import (
     device_transition,
 )
 
-from .models import Certificate, Donation, DonationChange, Donor, SpreadsheetImport
-from .notifications import donation_certificate_ready_notify
-from .selectors import (
-    certificate_current,
-    certificate_pending_devices,
-    certificate_rows_for_donation,
-    recycling_rows_for_donation,
-)
-from .spreadsheet import (
+from .imports.spreadsheet import (
     IMPORT_FIELDS,
     Problem,
     RowCleaner,
@@ -61,6 +53,14 @@ from .spreadsheet import (
     match_headers,
     open_sheet,
     storage_default,
+)
+from .models import Certificate, Donation, DonationChange, Donor, SpreadsheetImport
+from .notifications import donation_certificate_ready_notify
+from .selectors import (
+    certificate_current,
+    certificate_pending_devices,
+    certificate_rows_for_donation,
+    recycling_rows_for_donation,
 )
 
 logger = logging.getLogger(__name__)

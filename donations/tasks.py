@@ -6,8 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from common.task_queue import QueuedOnceTask
-
-from . import notifications, services
+from donations import notifications, services
 
 # A mail server that is briefly away, or a database that is: try again later; the sent-marker keeps it once.
 TRANSIENT_ERRORS = (OperationalError, SMTPException, ConnectionError, TimeoutError)

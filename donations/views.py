@@ -18,13 +18,15 @@ from django.views.decorators.http import require_GET
 from django_countries import countries
 
 from common.ratelimit import rate_limit
-from hubs.organisation_views import organisation_sign_up
+from donations import exports
+from donations.imports import spreadsheet
+from hubs.accounts.organisation_views import organisation_sign_up
 from refurbishing.destinations import device_destinations
 from refurbishing.history.journey import timeline
 from refurbishing.models import Device, DeviceState
 from refurbishing.selectors import device_event_list
 
-from . import documents, reports, spreadsheet, spreadsheets
+from . import documents, reports
 from .forms import (
     ADD_ROWS,
     DEFAULT_ROWS,
@@ -453,7 +455,7 @@ def _stamp() -> str:
 
 
 def _csv_response(filename: str, header, rows) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(spreadsheets.csv_lines(header, rows), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(exports.csv_lines(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -473,7 +475,7 @@ def _device_list(request: HttpRequest, donation: Donation | None, extension: str
     if extension == "csv":
         # Streamed in chunks: an organisation's list can run to tens of thousands of devices.
         return _csv_response(f"{name}.csv", header, reports.device_list_rows(devices.iterator(chunk_size=2000)))
-    content = spreadsheets.xlsx_bytes(
+    content = exports.xlsx_bytes(
         title=_("Devices"), header=header, rows=reports.device_list_rows(devices.iterator(chunk_size=2000))
     )
     return _file_response(f"{name}.xlsx", content, XLSX)
@@ -503,7 +505,7 @@ def asset_report(request: HttpRequest, reference: str, extension: str) -> HttpRe
     rows = reports.asset_report_rows(devices.iterator(chunk_size=2000))
     name = f"{donation.reference}-asset-report-{_stamp()}"
     if extension == "xlsx":
-        content = spreadsheets.xlsx_bytes(title=donation.reference, header=header, rows=rows)
+        content = exports.xlsx_bytes(title=donation.reference, header=header, rows=rows)
         return _file_response(f"{name}.xlsx", content, XLSX)
     return _file_response(
         f"{name}.pdf", documents.asset_report_pdf(donation=donation, header=header, rows=rows), "application/pdf"

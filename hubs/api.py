@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 from common.api_errors import error_body
 from common.lockout import lockout_response
 
+from .accounts.second_factor import second_factor_match, second_factor_required
 from .models import Hub
-from .second_factor import second_factor_match, second_factor_required
 from .selectors import hub_list_for_user
 from .serializers import AuthTokenRequestSerializer, AuthTokenResponseSerializer, HubSerializer
 from .services import api_token_create, api_token_revoke

@@ -11,7 +11,7 @@ from django.utils.translation import gettext
 
 from common.api_errors import error_body
 
-from .second_factor import second_factor_need_for_request
+from .accounts.second_factor import second_factor_need_for_request
 
 # The profile's language, copied into the session at login (hubs.receivers) and by the language switcher, so
 # finding it costs no query on each request.
@@ -65,7 +65,7 @@ class ProfileLanguageMiddleware:
 
 
 # Addresses (after the language prefix, if any) that a session must have passed its second factor to reach,
-# when the person needs one (hubs.second_factor.second_factor_need). The two-factor pages themselves and
+# when the person needs one (hubs.accounts.second_factor.second_factor_need). The two-factor pages themselves and
 # signing out stay open, or nobody could get through.
 SECOND_FACTOR_GUARDED = ("admin/", "scan/", "api/", "donors/", "projects/", "accounts/")
 SECOND_FACTOR_OPEN = ("accounts/two-factor/", "accounts/logout/", "accounts/login/")

@@ -4,8 +4,8 @@ asks of them (SecondFactorMiddleware), so pages do not ask the database on every
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
+from .accounts.second_factor import second_factor_remember
 from .middleware import PROFILE_LANGUAGE_SESSION_KEY
-from .second_factor import second_factor_remember
 from .selectors import user_language
 
 

@@ -2,7 +2,9 @@
 
 from django.urls import path
 
-from . import two_factor_views, views
+from hubs.accounts import two_factor_views
+
+from . import views
 
 urlpatterns = [
     path("security/", two_factor_views.account, name="account"),

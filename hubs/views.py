@@ -22,7 +22,7 @@ from .accounts import (
 )
 from .forms import InvitationAcceptForm
 
-SIGN_IN_BACKEND = "hubs.backends.EmailOrUsernameBackend"
+SIGN_IN_BACKEND = "hubs.accounts.backends.EmailOrUsernameBackend"
 
 
 def verify_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:

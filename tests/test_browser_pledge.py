@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from donations import services as donation_services
 from donations import tasks as donation_tasks
+from donations.imports.spreadsheet import RowCleaner
 from donations.models import Donation
-from donations.spreadsheet import RowCleaner
 from refurbishing.models import Device
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -42,7 +42,7 @@ INSTALLED_APPS = [
     "demo",
     # Records every sign-in, and locks out guessing (see "Sign-in lockout" below).
     "axes",
-    # A second factor (TOTP with recovery codes) for the people who certify wipes (hubs.second_factor).
+    # A second factor (TOTP with recovery codes) for the people who certify wipes (hubs.accounts.second_factor).
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -110,7 +110,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Hub staff and superusers sign in with a second factor (TOTP from an authenticator app, or a recovery code)
-# before the admin, the scan station and staff API operations (hubs.second_factor); anyone else may turn it on
+# before the admin, the scan station and staff API operations (hubs.accounts.second_factor); anyone else may turn it on
 # for themselves. Only the local default exempts the README's demo accounts; production forces both values.
 SECOND_FACTOR_REQUIRED_FOR_STAFF = env.bool("SECOND_FACTOR_REQUIRED_FOR_STAFF", default=True)
 SECOND_FACTOR_EXEMPT_USERNAMES: list[str] = []
@@ -166,8 +166,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # Axes first: it refuses a locked-out account or address before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    # Django's ModelBackend, taking the e-mail address (any case) as well as the username (hubs.backends).
-    "hubs.backends.EmailOrUsernameBackend",
+    # Django's ModelBackend, taking the e-mail address (any case) as well as the username (hubs.accounts.backends).
+    "hubs.accounts.backends.EmailOrUsernameBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "after-login"
@@ -319,7 +319,7 @@ RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
 # The largest eReuse Workbench hardware report accepted, in bytes (real ones are 5-300 KB).
 HARDWARE_REPORT_MAX_BYTES = env.int("HARDWARE_REPORT_MAX_BYTES", default=2 * 1024 * 1024)
 
-# Donors' asset lists (donations.spreadsheet): the largest upload, how far an XLSX may expand when unzipped
+# Donors' asset lists (donations.imports.spreadsheet): the largest upload, how far an XLSX may expand when unzipped
 # (a small file can hide gigabytes), and the most rows one import takes. Bigger files: split them.
 IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=20 * 1000 * 1000)
 IMPORT_MAX_XLSX_EXPANDED_BYTES = env.int("IMPORT_MAX_XLSX_EXPANDED_BYTES", default=200 * 1000 * 1000)

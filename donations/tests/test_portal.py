@@ -10,9 +10,9 @@ from django.urls import reverse
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from donations.exports import spreadsheet_safe
 from donations.factories import DonationFactory
 from donations.selectors import donation_list_with_progress, progress_of
-from donations.spreadsheets import spreadsheet_safe
 from refurbishing.factories import DeviceFactory, device_through
 from refurbishing.models import Device
 from refurbishing.services import device_transition

@@ -8,7 +8,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from donations.spreadsheet import (
+from donations.imports.spreadsheet import (
     RowCleaner,
     SpreadsheetError,
     match_category,

@@ -11,8 +11,8 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import ValidationError
 
 from hubs.accounts import account_create
+from hubs.accounts.organisation_views import organisation_sign_up
 from hubs.forms import OrganisationSignUpForm
-from hubs.organisation_views import organisation_sign_up
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from hubs.second_factor import recovery_codes_regenerate
+from hubs.accounts.second_factor import recovery_codes_regenerate
 
 pytestmark = pytest.mark.django_db
 REQUIRED = {"SECOND_FACTOR_REQUIRED_FOR_STAFF": True, "SECOND_FACTOR_EXEMPT_USERNAMES": []}

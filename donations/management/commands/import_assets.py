@@ -12,9 +12,9 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 
+from donations.imports.spreadsheet import IMPORT_FIELDS
 from donations.models import Donation
 from donations.services import DonationError, donation_import_spreadsheet
-from donations.spreadsheet import IMPORT_FIELDS
 
 
 class Command(BaseCommand):

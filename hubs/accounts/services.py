@@ -24,7 +24,7 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from .models import EmailVerification, Invitation, NotificationSent, UserProfile
+from hubs.models import EmailVerification, Invitation, NotificationSent, UserProfile
 
 INVITATION_SALT = "hubs.accounts.invitation"
 # An invitation link works for a week; a verification link as long as a password reset link.

@@ -1,4 +1,4 @@
-"""The person's own security pages: the second factor, recovery codes and API tokens (hubs.second_factor)."""
+"""The person's own security pages: the second factor, recovery codes and API tokens (hubs.accounts.second_factor)."""
 
 import segno
 from django import forms
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from rest_framework.authtoken.models import Token
 
-from .second_factor import (
+from hubs.accounts.second_factor import (
     recovery_codes_left,
     recovery_codes_regenerate,
     second_factor_disable,
@@ -26,7 +26,7 @@ from .second_factor import (
     totp_device_pending,
     user_is_verified,
 )
-from .services import api_token_create, api_token_revoke
+from hubs.services import api_token_create, api_token_revoke
 
 
 class SecondFactorCodeForm(forms.Form):

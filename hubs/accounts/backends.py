@@ -3,7 +3,7 @@
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
-from .accounts import account_username_for_login
+from hubs.accounts.services import account_username_for_login
 
 
 class EmailOrUsernameBackend(ModelBackend):

@@ -17,7 +17,7 @@ from django_otp import devices_for_user, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .selectors import user_is_hub_staff
+from hubs.selectors import user_is_hub_staff
 
 AnyUser = AbstractBaseUser | AnonymousUser
 Need = Literal["setup", "verify"]

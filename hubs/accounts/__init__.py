@@ -1,0 +1,35 @@
+"""People's accounts: sign-up, invitations, e-mail confirmation, passwords, the second factor and the
+sign-in backend. services.py holds the account services, re-exported here as `hubs.accounts.<name>`;
+second_factor, backends and the account views are modules of their own."""
+
+from .services import (  # noqa: F401
+    INVITATION_KINDS,
+    INVITATION_MAX_AGE_SECONDS,
+    INVITATION_SALT,
+    AccountError,
+    EmailVerificationTokenGenerator,
+    InvitationKind,
+    account_create,
+    account_email_mark_verified,
+    account_username_for_login,
+    axes_username,
+    email_is_verified,
+    email_verification_confirm,
+    email_verification_send,
+    email_verification_token,
+    invitation_accept,
+    invitation_accept_new_account,
+    invitation_create,
+    invitation_from_token,
+    invitation_kind,
+    invitation_pending_list,
+    invitation_revoke,
+    invitation_send,
+    invitation_token,
+    mail_send,
+    normalise_email,
+    notification_send_once,
+    register_invitation_kind,
+    site_url,
+    user_with_email,
+)
