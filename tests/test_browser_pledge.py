@@ -9,10 +9,10 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from donations import services as donation_services
 from donations import tasks as donation_tasks
 from donations.imports.spreadsheet import RowCleaner
 from donations.models import Donation
+from donations.services import imports as donation_imports
 from refurbishing.models import Device
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -44,7 +44,7 @@ def worker(monkeypatch):
 
     def run(import_id):
         try:
-            donation_services.spreadsheet_import_run(import_id=import_id)
+            donation_imports.spreadsheet_import_run(import_id=import_id)
         finally:
             connection.close()
 
@@ -54,7 +54,7 @@ def worker(monkeypatch):
         thread.start()
 
     monkeypatch.setattr(RowCleaner, "clean", slow_clean)
-    monkeypatch.setattr(donation_services, "PROGRESS_EVERY", 5)
+    monkeypatch.setattr(donation_imports, "PROGRESS_EVERY", 5)
     monkeypatch.setattr(donation_tasks.spreadsheet_import_run, "delay", delay)
     yield threads
     for thread in threads:
