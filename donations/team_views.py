@@ -1,6 +1,6 @@
 """The donor organisation's users: invite colleagues by e-mail, remove them, withdraw an invitation.
 
-The pages are the ones every organisation account shares (hubs.accounts.organisation_views); this module says they are
+The pages are the ones every organisation account shares (hubs.accounts.organisation_pages); this module says they are
 about donors: their organisations, their services, and a 403 for a user who belongs to none.
 """
 
@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from hubs.accounts.organisation_views import OrganisationTeam
+from hubs.accounts.organisation_pages import OrganisationTeam
 
 from .models import Donor
 from .selectors import donor_list_for_user

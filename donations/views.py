@@ -20,7 +20,7 @@ from django_countries import countries
 from common.ratelimit import rate_limit
 from donations import exports
 from donations.imports import spreadsheet
-from hubs.accounts.organisation_views import organisation_sign_up
+from hubs.accounts.organisation_pages import organisation_sign_up
 from refurbishing.destinations import device_destinations
 from refurbishing.history.journey import timeline
 from refurbishing.models import Device, DeviceState

@@ -20,9 +20,8 @@ from .accounts import (
     invitation_from_token,
     invitation_kind,
 )
+from .accounts.backends import SIGN_IN_BACKEND
 from .forms import InvitationAcceptForm
-
-SIGN_IN_BACKEND = "hubs.accounts.backends.EmailOrUsernameBackend"
 
 
 def verify_email(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:

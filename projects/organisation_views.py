@@ -1,6 +1,6 @@
 """A beneficiary organisation signs up, and its users invite or remove colleagues (projects.organisations).
 
-The pages are the ones every organisation account shares (hubs.accounts.organisation_views); this module says they are
+The pages are the ones every organisation account shares (hubs.accounts.organisation_pages); this module says they are
 about beneficiary organisations: their form, their services, their wording and the project portal's menu.
 """
 
@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from common.ratelimit import rate_limit
-from hubs.accounts.organisation_views import OrganisationTeam, organisation_sign_up
+from hubs.accounts.organisation_pages import OrganisationTeam, organisation_sign_up
 
 from .forms import BeneficiarySignUpForm
 from .models import BeneficiaryOrganisation

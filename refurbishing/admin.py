@@ -517,4 +517,5 @@ class DeviceEventAdmin(HubScopedAdmin):
         return queryset.filter(device_id__in=devices), False
 
 
-from refurbishing.recycling import admin as admin_recycling  # noqa: E402, F401  (batches, partners, transfers)
+from refurbishing.recycling import admin as admin_recycling  # noqa: E402, F401  (batches, partners)
+from refurbishing.transfers import admin as admin_transfers  # noqa: E402, F401

@@ -42,11 +42,24 @@ CONTROL_KEYS = ("action", "version")
 BULK_CONTROL_KEYS = ("action", "device_ids", "filter", "version")
 # The id in the path is a number (the router only matches digits), not the free string the regex suggests.
 DEVICE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The device's id.")
+OBJECT_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The object's id.")
 
 
 def refusal_response(message: str, *, code: int, errors: Mapping[str, Any] | None = None) -> Response:
     """The API's one error body (common.api_errors) for a refusal a view decides itself: 400, 404, 409..."""
     return Response({"detail": message, "errors": dict(errors or {})}, status=code)
+
+
+def lifecycle_error_response(error: LifecycleError) -> Response:
+    """A guard's refusal as the one error body, with the status its code names (409 for a conflict...)."""
+    return refusal_response(
+        error.message, code=STATUS_BY_ERROR_CODE.get(error.code, status.HTTP_400_BAD_REQUEST), errors=error.field_errors
+    )
+
+
+def request_mapping(request: Request) -> Mapping | None:
+    """The request's body when it is an object (a JSON list or string is not a body these endpoints read)."""
+    return request.data if isinstance(request.data, Mapping) else None
 
 
 @extend_schema_view(

@@ -1,7 +1,8 @@
 from rest_framework.routers import SimpleRouter
 
 from .api import DeviceViewSet
-from .hub_work_api import RecyclingBatchViewSet, TransferViewSet
+from .recycling.api import RecyclingBatchViewSet
+from .transfers.api import TransferViewSet
 
 router = SimpleRouter()
 router.register("devices", DeviceViewSet, basename="api-device")

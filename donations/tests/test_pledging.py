@@ -11,7 +11,7 @@ from donations.factories import DonationFactory, DonorFactory
 from donations.models import Donation, DonationChange
 from donations.selectors import hub_suggested_for_donor
 from donations.services import DonationError, donation_cancel, donation_update
-from donations.tests.test_views import laptop, pledge_data
+from donations.tests.pledge_forms import laptop, pledge_data
 from hubs.accounts import account_email_mark_verified
 from hubs.factories import UserFactory
 from refurbishing.factories import DeviceFactory

@@ -12,43 +12,13 @@ from django.urls import reverse
 from donations import views as donation_views
 from donations.factories import DonationFactory, DonorFactory
 from donations.models import Donation, Donor
+from donations.tests.pledge_forms import laptop, pledge_data
 from hubs.factories import UserFactory
 from refurbishing.factories import DeviceFactory
 from refurbishing.models import Device
 from refurbishing.services import device_transition
 
 User = get_user_model()
-ROW_FIELDS = ("category", "manufacturer", "model", "serial_number", "asset_tag", "quantity", "has_storage_media")
-# The storage select's answers: "" takes the category's usual answer.
-STORAGE_ANSWER = {True: "yes", False: "no", None: ""}
-
-
-def pledge_data(hub, rows, *, total=5, **extra):
-    """POST data for the pledge form: ``rows`` filled, the rest of ``total`` left empty (defaults as rendered)."""
-    data = {
-        "hub": hub.pk,
-        "pickup_address": "Rue Haute 1, 1000 Brussels",
-        "pickup_date": "",
-        "notes": "",
-        "devices-TOTAL_FORMS": str(total),
-        "devices-INITIAL_FORMS": "0",
-        "devices-MIN_NUM_FORMS": "0",
-        "devices-MAX_NUM_FORMS": "200",
-    }
-    for index in range(total):
-        row = rows[index] if index < len(rows) else {}
-        for name in ROW_FIELDS:
-            if name == "has_storage_media":
-                value = STORAGE_ANSWER[row.get(name)]
-            else:
-                value = row.get(name, "1" if name == "quantity" else "")
-            data[f"devices-{index}-{name}"] = value
-    data.update(extra)
-    return data
-
-
-def laptop(serial, **fields):
-    return {"category": "laptop", "manufacturer": "Dell", "model": "Latitude 5490", "serial_number": serial} | fields
 
 
 # --- sign-up ------------------------------------------------------------------------------------------------

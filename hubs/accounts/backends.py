@@ -5,6 +5,9 @@ from django.http import HttpRequest
 
 from hubs.accounts.services import account_username_for_login
 
+# The backend a person signed in by a form of ours (sign-in, sign-up, invitation) is logged in with, by path.
+SIGN_IN_BACKEND = "hubs.accounts.backends.EmailOrUsernameBackend"
+
 
 class EmailOrUsernameBackend(ModelBackend):
     """Django's own checks (active user, password hashing in constant time), keyed by address or username."""

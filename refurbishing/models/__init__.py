@@ -1,5 +1,5 @@
 """The refurbishing app's models, one module per part: devices and their records (the lifecycle core),
-hardware reports and drives, e-waste batches and transfers, bulk jobs. Everything is re-exported here, so
+hardware reports and drives, e-waste batches, transfers, bulk jobs. Everything is re-exported here, so
 `from refurbishing.models import Device` names the model wherever it lives, and app_label stays `refurbishing`."""
 
 from .bulk import (  # noqa: F401
@@ -31,6 +31,8 @@ from .recycling import (  # noqa: F401
     RecyclingBatch,
     RecyclingBatchDevice,
     RecyclingPartner,
+)
+from .transfers import (  # noqa: F401
     Transfer,
     TransferDevice,
 )

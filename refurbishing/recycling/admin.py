@@ -1,7 +1,7 @@
-"""Admin for e-waste batches, recycling partners and transfers between hubs (scoped like every hub admin).
+"""Admin for e-waste batches and recycling partners (scoped like every hub admin).
 
-Writes go through ``refurbishing.recycling.services`` and ``refurbishing.transfers.services``: adding the
-hub's devices waiting to be recycled to a batch, closing it (managers), sending devices to another hub (managers).
+Writes go through ``refurbishing.recycling.services``: adding the hub's devices waiting to be recycled to a
+batch and closing it (managers).
 """
 
 from django import forms
@@ -9,51 +9,19 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from hubs.admin import HubScopedAdmin, ReadOnlyInlineMixin, UserHubListFilter
-from hubs.models import Hub
-from hubs.selectors import hub_ids_managed_by, user_is_hub_manager
+from hubs.selectors import user_is_hub_manager
 from refurbishing.errors import LifecycleError
-from refurbishing.models import Device, RecyclingBatch, RecyclingBatchDevice, RecyclingPartner, Transfer, TransferDevice
+from refurbishing.hub_work_form import hub_work_form_page
+from refurbishing.models import Device, RecyclingBatch, RecyclingBatchDevice, RecyclingPartner
 from refurbishing.recycling.services import recycling_batch_add_waiting, recycling_batch_close, recycling_batch_list
-from refurbishing.selectors import device_find_by_code
-from refurbishing.transfers.services import transfer_list, transfer_send
 
 LISTED = 20
-
-
-def _form_page(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    *,
-    title: str,
-    form: forms.Form,
-    submit_label: str,
-    cancel_url: str,
-    intro: str = "",
-    listed: list | None = None,
-    total: int = 0,
-) -> TemplateResponse:
-    opts = modeladmin.model._meta
-    form.required_css_class = "required"
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "intro": intro,
-        "opts": opts,
-        "form": form,
-        "media": modeladmin.media + form.media,
-        "submit_label": submit_label,
-        "cancel_url": cancel_url,
-        "listed": listed or [],
-        "more_listed": max(total - len(listed or []), 0),
-    }
-    return TemplateResponse(request, "admin/refurbishing/hub_work_form.html", context)
 
 
 @admin.register(RecyclingPartner)
@@ -210,7 +178,7 @@ class RecyclingBatchAdmin(HubScopedAdmin):
                 )
                 return redirect(change_url)
         devices = list(Device.objects.filter(recycling_item__batch=batch).order_by("id")[:LISTED])
-        return _form_page(
+        return hub_work_form_page(
             self,
             request,
             title=_("Close recycling batch %(reference)s") % {"reference": batch.reference},
@@ -223,117 +191,4 @@ class RecyclingBatchAdmin(HubScopedAdmin):
             cancel_url=change_url,
             listed=devices,
             total=batch.device_count,
-        )
-
-
-class TransferDeviceInline(ReadOnlyInlineMixin, admin.TabularInline):
-    model = TransferDevice
-    fields = ("device", "status", "received_at")
-    readonly_fields = fields
-    extra = 0
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("device")
-
-
-class TransferSendForm(forms.Form):
-    from_hub = forms.ModelChoiceField(label=gettext_lazy("from hub"), queryset=Hub.objects.none())
-    to_hub = forms.ModelChoiceField(label=gettext_lazy("to hub"), queryset=Hub.objects.all().order_by("code"))
-    reference = forms.CharField(label=gettext_lazy("container or waybill reference"), max_length=60)
-    codes = forms.CharField(
-        label=gettext_lazy("devices"),
-        widget=forms.Textarea(attrs={"rows": 8}),
-        help_text=gettext_lazy("One label code, serial number or asset tag per line (scan them one after another)."),
-    )
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        managed = hub_ids_managed_by(user=user)
-        hubs = Hub.objects.all() if managed is None else Hub.objects.filter(pk__in=managed)
-        self.fields["from_hub"].queryset = hubs.order_by("code")
-        self.user = user
-
-    def clean(self):
-        cleaned = super().clean()
-        devices, unknown = [], []
-        for line in (cleaned.get("codes") or "").splitlines():
-            code = line.strip()
-            if not code:
-                continue
-            found = device_find_by_code(user=self.user, code=code)
-            if len(found) == 1:
-                devices.append(found[0])
-            else:
-                unknown.append(code)
-        if unknown:
-            self.add_error(
-                "codes",
-                _("Not found at your hubs, or not one device: %(codes)s") % {"codes": ", ".join(unknown[:20])},
-            )
-        cleaned["devices"] = list({d.pk: d for d in devices}.values())
-        return cleaned
-
-
-@admin.register(Transfer)
-class TransferAdmin(HubScopedAdmin):
-    """Transfers leaving or reaching the user's hubs; managers send devices from the "add" page."""
-
-    staff_can_add = True
-    list_display = ("reference", "from_hub", "to_hub", "status", "device_count", "missing_count", "shipped_at")
-    list_filter = ("status",)
-    list_select_related = ("from_hub", "to_hub")
-    search_fields = ("=reference",)
-    ordering = ("-shipped_at",)
-    inlines = [TransferDeviceInline]
-    fields = ("reference", "from_hub", "to_hub", "status", "shipped_at", "shipped_by", "received_at")
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        return transfer_list(user=request.user)
-
-    def has_add_permission(self, request):
-        managed = hub_ids_managed_by(user=request.user)
-        return super().has_add_permission(request) and (managed is None or bool(managed))
-
-    @admin.display(description=gettext_lazy("devices"))
-    def device_count(self, obj: Transfer) -> int:
-        return obj.device_count
-
-    @admin.display(description=gettext_lazy("missing"))
-    def missing_count(self, obj: Transfer) -> int:
-        return obj.missing_count
-
-    def add_view(self, request, form_url="", extra_context=None):
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        form = TransferSendForm(data=request.POST if request.method == "POST" else None, user=request.user)
-        if request.method == "POST" and form.is_valid():
-            try:
-                transfer = transfer_send(
-                    from_hub=form.cleaned_data["from_hub"],
-                    to_hub=form.cleaned_data["to_hub"],
-                    devices=form.cleaned_data["devices"],
-                    reference=form.cleaned_data["reference"],
-                    actor=request.user,
-                )
-            except LifecycleError as error:
-                form.add_error(None, error.message)
-            else:
-                messages.success(
-                    request,
-                    _("Transfer %(reference)s sent to %(hub)s.")
-                    % {"reference": transfer.reference, "hub": transfer.to_hub.code},
-                )
-                return redirect(reverse("admin:refurbishing_transfer_change", args=[transfer.pk]))
-        return _form_page(
-            self,
-            request,
-            title=_("Send devices to another hub"),
-            intro=_(
-                "Received or configured devices of a hub you manage travel to another hub, which checks them in "
-                "by scanning on arrival."
-            ),
-            form=form,
-            submit_label=_("Send"),
-            cancel_url=reverse("admin:refurbishing_transfer_changelist"),
         )

@@ -11,6 +11,7 @@ from donations.factories import DonationFactory
 from hubs.models import HubMembership
 from refurbishing.factories import DeviceFactory, device_through
 from refurbishing.models import Device, DeviceEvent, InspectionRecord, SanitisationRecord
+from refurbishing.tests.admin_forms import change_form_data
 
 CHANGELIST = "admin:refurbishing_device_changelist"
 # Far past any id a database stores (bigint), and past what SQLite can bind at all.
@@ -24,26 +25,6 @@ def _device_change_url(device):
 
 def _messages(response):
     return [str(message) for message in response.context["messages"]]
-
-
-def _change_form_data(response):
-    """The change form as the browser would post it back: field values plus every inline's management form."""
-    data = {}
-    form = response.context["adminform"].form
-    for name in form.fields:
-        value = form[name].value()
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            if value:
-                data[name] = "on"
-            continue
-        data[name] = value
-    for inline in response.context["inline_admin_formsets"]:
-        management = inline.formset.management_form
-        for name in management.fields:
-            data[f"{management.prefix}-{name}"] = management[name].value()
-    return data
 
 
 def _run_action(client, action, devices, **extra):
@@ -97,7 +78,7 @@ def test_staff_cannot_view_or_change_a_device_of_another_hub(client, hubs, staff
 def test_staff_cannot_move_a_device_to_a_hub_they_do_not_work_at(client, hubs, staff_ke_mba):
     device = DeviceFactory(donation__hub=hubs["KE-MBA"])
     client.force_login(staff_ke_mba)
-    data = _change_form_data(client.get(_device_change_url(device)))
+    data = change_form_data(client.get(_device_change_url(device)))
 
     response = client.post(_device_change_url(device), {**data, "hub": hubs["ZA-JNB"].pk, "model": "Moved"})
 
@@ -112,7 +93,7 @@ def test_staff_edit_goes_through_the_service(client, hubs, staff_ke_mba):
     HubMembership.objects.create(user=staff_ke_mba, hub=hubs["KE-NBO"])
     device = DeviceFactory(donation__hub=hubs["KE-MBA"])
     client.force_login(staff_ke_mba)
-    data = _change_form_data(client.get(_device_change_url(device)))
+    data = change_form_data(client.get(_device_change_url(device)))
 
     with CaptureQueriesContext(connection) as queries:
         response = client.post(_device_change_url(device), {**data, "hub": hubs["KE-NBO"].pk, "ram_gb": "16"})
@@ -130,7 +111,7 @@ def test_an_edit_the_service_refuses_saves_nothing(client, hubs, staff_ke_mba):
     HubMembership.objects.create(user=staff_ke_mba, hub=hubs["KE-NBO"])
     device = device_through(DeviceFactory(donation__hub=hubs["KE-MBA"]), "mark_missing", actor=staff_ke_mba)
     client.force_login(staff_ke_mba)
-    data = _change_form_data(client.get(_device_change_url(device)))
+    data = change_form_data(client.get(_device_change_url(device)))
 
     response = client.post(
         _device_change_url(device), {**data, "hub": hubs["KE-NBO"].pk, "model": "Renamed"}, follow=True

@@ -25,7 +25,8 @@ from refurbishing.hardware.selectors import (
 from refurbishing.hardware.services import drive_create, drive_sanitisation_record_create, snapshot_create
 from refurbishing.models import Device, Drive, DriveSanitisation, Snapshot
 from refurbishing.services import device_transition
-from refurbishing.tests.test_workbench import _mutations, sample
+from refurbishing.tests.admin_forms import change_form_data
+from refurbishing.tests.workbench_reports import mutations, sample
 
 URL = "/api/v1/snapshots/"
 SCRIPT = "snapshot_workbench-script.json"
@@ -191,7 +192,7 @@ def test_no_mutated_report_gives_a_server_error(token_client, staff_be, hubs):
     script["data"]["smartctl"] = json.dumps(json.loads(script["data"]["smartctl"])[:1])
     script["data"].pop("inxi")
     statuses = {}
-    for report in [*_mutations(sample(WB11)), *_mutations(script)]:
+    for report in [*mutations(sample(WB11)), *mutations(script)]:
         if isinstance(report.get("uuid"), str) and report["uuid"] == sample(WB11)["uuid"]:
             report["uuid"] = str(uuid.uuid4())  # each stored afresh, so each is matched and applied
         response = post(client, report)
@@ -452,9 +453,8 @@ def test_device_admin_shows_drives_and_adds_one_by_hand(client, staff_be, dell_w
     assert response.status_code == 200
     html = response.content.decode()
     assert "TW0XXM305508539G1361" in html and "hardware report" in html.lower()
-    from refurbishing.tests.test_admin import _change_form_data
 
-    data = _change_form_data(response)
+    data = change_form_data(response)
     prefix = next(f.formset.prefix for f in response.context["inline_admin_formsets"] if f.formset.model is Drive)
     drives = list(dell_with_drives.drives.order_by("id"))
     data[f"{prefix}-TOTAL_FORMS"] = str(len(drives) + 1)

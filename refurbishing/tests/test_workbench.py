@@ -2,7 +2,6 @@
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 
@@ -16,12 +15,7 @@ from refurbishing.hardware.workbench import (
     parse_report,
     serial,
 )
-
-SAMPLES = Path(__file__).parent / "samples" / "workbench"
-
-
-def sample(name: str) -> dict:
-    return json.loads((SAMPLES / name).read_text(encoding="utf-8"))
+from refurbishing.tests.workbench_reports import mutations, sample
 
 
 @pytest.fixture
@@ -238,39 +232,6 @@ def test_malformed_dmidecode_still_reads_its_wellformed_structures(script_report
     assert parse_report(script_report).serial_number == "5CQ6VY1"
 
 
-def _mutations(report: dict):
-    """Reports a careless or hostile sender could make from a real one: fields dropped, retyped, emptied."""
-    odd_values = [None, "", 0, -1, 1e308, True, [], {}, "x" * 500, "\x00", [None], {"bytes": "many"}]
-
-    def paths(node, prefix=()):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                yield (*prefix, key)
-                yield from paths(value, (*prefix, key))
-        elif isinstance(node, list):
-            for index, value in enumerate(node[:3]):
-                yield (*prefix, index)
-                yield from paths(value, (*prefix, index))
-
-    for number, path in enumerate(paths(report)):
-        if path[-1] == "uuid" and len(path) == 1:
-            continue
-        for odd in (odd_values[number % len(odd_values)], None):
-            mutated = copy.deepcopy(report)
-            parent = mutated
-            for key in path[:-1]:
-                parent = parent[key]
-            parent[path[-1]] = odd
-            yield mutated
-            mutated = copy.deepcopy(report)
-            parent = mutated
-            for key in path[:-1]:
-                parent = parent[key]
-            if isinstance(parent, dict):
-                del parent[path[-1]]
-                yield mutated
-
-
 def _string_mutations(report: dict):
     """The embedded tool outputs cut short, or with lines shuffled: dmidecode text and smartctl JSON."""
     data = report["data"]
@@ -292,7 +253,7 @@ def test_no_mutated_report_breaks_the_parser(script_report, wb11_report):
     """Every mutation either parses (with warnings, maybe) or is refused as not a report, never anything else."""
     script_small = copy.deepcopy(script_report)
     script_small["data"]["smartctl"] = json.dumps(json.loads(script_report["data"]["smartctl"])[:1])
-    reports = [*_mutations(wb11_report), *_mutations(script_small), *_string_mutations(script_report)]
+    reports = [*mutations(wb11_report), *mutations(script_small), *_string_mutations(script_report)]
     assert len(reports) > 150
     outcomes = {"parsed": 0, "refused": 0}
     for report in reports:

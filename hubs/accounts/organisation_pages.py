@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from common.ratelimit import rate_limit
+from hubs.accounts.backends import SIGN_IN_BACKEND
 from hubs.accounts.services import email_verification_send, invitation_pending_list
 from hubs.forms import InviteColleagueForm, OrganisationSignUpForm
-from hubs.views import SIGN_IN_BACKEND
 
 
 def organisation_sign_up(

@@ -11,7 +11,7 @@ from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import ValidationError
 
 from hubs.accounts import account_create
-from hubs.accounts.organisation_views import organisation_sign_up
+from hubs.accounts.organisation_pages import organisation_sign_up
 from hubs.forms import OrganisationSignUpForm
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,88 @@
+"""API: recycling batches at the caller's hubs, and closing one (managers)."""
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from refurbishing.api import OBJECT_ID, lifecycle_error_response, request_mapping
+from refurbishing.errors import LifecycleError
+from refurbishing.models import RecyclingBatch
+from refurbishing.recycling.services import recycling_batch_close, recycling_batch_list
+
+
+class RecyclingBatchSerializer(serializers.ModelSerializer):
+    hub = serializers.CharField(source="hub.code", read_only=True)
+    partner = serializers.CharField(source="partner.name", read_only=True)
+    device_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = RecyclingBatch
+        fields = [
+            "id",
+            "reference",
+            "hub",
+            "partner",
+            "status",
+            "total_weight_kg",
+            "weights_by_category",
+            "certificate_reference",
+            "certificate_date",
+            "device_count",
+            "closed_at",
+        ]
+        read_only_fields = fields
+
+
+class RecyclingBatchCloseSerializer(serializers.Serializer):
+    total_weight_kg = serializers.DecimalField(max_digits=10, decimal_places=2, required=False)
+    weights_by_category = serializers.DictField(
+        child=serializers.DecimalField(max_digits=10, decimal_places=2), required=False
+    )
+    certificate_reference = serializers.CharField(max_length=80, required=False)
+    certificate_date = serializers.DateField(required=False)
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["recycling"], summary="Recycling batches at your hubs"),
+    retrieve=extend_schema(tags=["recycling"], summary="One recycling batch", parameters=[OBJECT_ID]),
+)
+class RecyclingBatchViewSet(viewsets.ReadOnlyModelViewSet):
+    """E-waste batches at the caller's hubs."""
+
+    serializer_class = RecyclingBatchSerializer
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[RecyclingBatch]:
+        return recycling_batch_list(user=self.request.user)
+
+    @extend_schema(
+        tags=["recycling"],
+        summary="Close a batch: recycle every device in it (managers only)",
+        description=(
+            "Moves every device of the batch to recycled in one transaction, each with its share of the weighed "
+            "total on its event. Give the weighed total (or weights per category) and the partner's certificate "
+            "here or beforehand in the admin."
+        ),
+        parameters=[OBJECT_ID],
+        request=RecyclingBatchCloseSerializer,
+        responses={
+            200: RecyclingBatchSerializer,
+            400: OpenApiResponse(description="The batch is closed or empty, a weight is missing, or a device refused."),
+            403: OpenApiResponse(description="You are not a manager of the batch's hub."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        batch = get_object_or_404(self.get_queryset(), pk=pk)
+        serializer = RecyclingBatchCloseSerializer(data=request_mapping(request) or {})
+        serializer.is_valid(raise_exception=True)
+        try:
+            recycling_batch_close(batch=batch, actor=request.user, **serializer.validated_data)
+        except LifecycleError as error:
+            return lifecycle_error_response(error)
+        fresh = self.get_queryset().get(pk=batch.pk)
+        return Response(RecyclingBatchSerializer(fresh).data)
