@@ -351,9 +351,15 @@ def start_celery_worker(
     return procs.start("celery", argv, env, log_dir / "celery.log")
 
 
-def http_status(url: str, timeout: float = 5.0) -> int:
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # the 3xx itself is the answer
+        return None
+
+
+def http_status(url: str, timeout: float = 5.0, *, follow: bool = True) -> int:
+    opener = urllib.request.build_opener() if follow else urllib.request.build_opener(_NoRedirect)
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with opener.open(url, timeout=timeout) as response:
             response.read()
             return response.status
     except urllib.error.HTTPError as exc:

@@ -45,7 +45,10 @@ IMPACT_SUMMARY_SCHEMA = _object(
                 "co2e_avoided_kg": {"type": "integer"},
                 "co2e_avoided_by_reuse_kg": {"type": "integer"},
                 "co2e_avoided_by_recycling_kg": {"type": "integer"},
+                "basis": {"type": "string", "enum": ["platform"]},
                 "ewaste_diverted_kg": {"type": "number"},
+                "ewaste_recycled_through_platform_kg": {"type": "number"},
+                "ewaste_historic_kg": {"type": "number"},
                 "method": {"type": "string"},
                 "factors": {
                     "type": "array",

@@ -83,8 +83,19 @@ def _monthly_rows(per_month: dict[str, dict[str, Decimal]]) -> list[dict[str, An
 
 
 def _environment(
-    delivered_by_category: dict[str, Decimal], ewaste_kg: Decimal, factors: list[EmissionFactor]
+    delivered_by_category: dict[str, Decimal],
+    ewaste_kg: Decimal,
+    factors: list[EmissionFactor],
+    *,
+    historic_ewaste_kg: Decimal = Decimal(0),
 ) -> dict[str, Any]:
+    """Both CO2e estimates on one basis: what went through the platform (devices delivered, e-waste recycled).
+
+    ``ewaste_kg`` is the e-waste recycled through the platform; ``historic_ewaste_kg`` (opening balances, from
+    before the platform) is diverted too and counted in ``ewaste_diverted_kg``, but not in the CO2e estimates,
+    as the devices delivered before the platform are not: otherwise reuse would count the platform's years and
+    recycling every year since the organisation began.
+    """
     by_key = {f.applies_to: f for f in factors}
     reuse = sum(
         (count * by_key[category].kg_co2e for category, count in delivered_by_category.items() if category in by_key),
@@ -96,12 +107,16 @@ def _environment(
         "co2e_avoided_kg": int(reuse + recycling),
         "co2e_avoided_by_reuse_kg": int(reuse),
         "co2e_avoided_by_recycling_kg": int(recycling),
-        "ewaste_diverted_kg": float(round(ewaste_kg, 1)),
+        "basis": "platform",
+        "ewaste_diverted_kg": float(round(ewaste_kg + historic_ewaste_kg, 1)),
+        "ewaste_recycled_through_platform_kg": float(round(ewaste_kg, 1)),
+        "ewaste_historic_kg": float(round(historic_ewaste_kg, 1)),
         "method": (
-            "Devices delivered through the platform, times the avoided manufacturing emissions of a new device "
-            "of the same category, plus all e-waste recycled (the historic total included) times the avoided "
-            "emissions per kg. Devices of categories without a published factor, and devices delivered before "
-            "the platform (whose categories were not recorded), are not included."
+            "Both estimates count only what went through the platform: devices delivered through it, times the "
+            "avoided manufacturing emissions of a new device of the same category, plus e-waste recycled through "
+            "it times the avoided emissions per kg. The historic totals from before the platform (devices and "
+            "e-waste) are counted in the totals but not in these estimates, and neither are devices of categories "
+            "without a published factor."
         ),
         "factors": [
             {
@@ -123,9 +138,11 @@ def impact_summary_build() -> dict[str, Any]:
     per_kind: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     per_month: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     delivered_by_category: dict[str, Decimal] = defaultdict(Decimal)
+    platform: dict[str, Decimal] = defaultdict(Decimal)  # through the platform: counters, no opening balances
     cells = ImpactCounter.objects.values_list("hub_id", "metric", "project_kind", "device_category", "month", "value")
     for hub_id, metric, kind, category, month, value in cells:
         per_hub[hub_id][metric] += value
+        platform[metric] += value
         if kind:
             per_kind[kind][metric] += value
         per_month[_month_key(month)][metric] += value
@@ -153,8 +170,12 @@ def impact_summary_build() -> dict[str, Any]:
     summary["by_country"] = [{"country": country, **_figures(per_country[country])} for country in sorted(per_country)]
     summary["by_project_kind"] = _kind_rows(per_kind)
     summary["monthly"] = _monthly_rows(per_month)
+    platform_ewaste = platform[Metric.EWASTE_RECYCLED_KG]
     summary["environment"] = _environment(
-        delivered_by_category, totals[Metric.EWASTE_RECYCLED_KG], list(EmissionFactor.objects.order_by("applies_to"))
+        delivered_by_category,
+        platform_ewaste,
+        list(EmissionFactor.objects.order_by("applies_to")),
+        historic_ewaste_kg=totals[Metric.EWASTE_RECYCLED_KG] - platform_ewaste,
     )
     return summary
 

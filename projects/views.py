@@ -443,6 +443,10 @@ def hub_shipment(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         try:
             if "ship" in request.POST:
+                # What was typed beside the button is kept: the carrier and tracking reference are saved first,
+                # so a refused ship loses nothing either.
+                if carrier_form.is_valid() and carrier_form.has_changed():
+                    shipment_set_carrier(shipment=shipment, actor=request.user, **carrier_form.cleaned_data)
                 shipment_ship(shipment=shipment, actor=request.user)
                 messages.success(request, _("Shipment %(id)s is shipped, with all its devices.") % {"id": shipment.pk})
             elif carrier_form.is_valid():

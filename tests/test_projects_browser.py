@@ -59,19 +59,23 @@ def test_from_application_to_confirmed_delivery(live_server, browser, hubs, coor
         manager.click("text=Accept the suggestion")
     assert "2 devices allocated." in manager.locator(".messages").inner_text()
     manager.fill("#id_carrier", "G4S Kenya")
-    manager.fill("#id_tracking_reference", "G4S-123")
     with manager.expect_navigation():
         manager.click("text=Put the shipment together")
     shipment = Shipment.objects.get(project=project)
     assert manager.locator("caption", has_text="Devices in this shipment").count() == 1
+    # The tracking reference arrives when the parcel is handed over: typed, then straight to "Ship".
+    manager.fill("#id_tracking_reference", "G4S-123")
     with manager.expect_navigation():
         manager.click("text=Ship the whole shipment")
-    assert Shipment.objects.get(pk=shipment.pk).status == "shipped"
+    shipment.refresh_from_db()
+    assert (shipment.status, shipment.carrier, shipment.tracking_reference) == ("shipped", "G4S Kenya", "G4S-123")
 
     # The coordinator confirms the delivery from the shipment's list of devices.
     applicant.goto(live_server.url + reverse("projects:shipments"))
     with applicant.expect_navigation():
         applicant.click(f"text=#{shipment.pk}")
+    facts = applicant.locator("dl.facts").inner_text()
+    assert "G4S Kenya" in facts and "G4S-123" in facts
     applicant.fill("#id_people_served", "60")
     with applicant.expect_navigation():
         applicant.click("form.confirm button[type=submit]")

@@ -139,9 +139,17 @@ def test_apply_then_review_then_allocate_then_ship_on_the_pages(
     shipment = Shipment.objects.get(project=project)
     page = client.get(reverse("projects:hub-shipment", args=[shipment.pk])).content.decode()
     assert devices[0].serial_number in page or devices[1].serial_number in page
-    client.post(reverse("projects:hub-shipment", args=[shipment.pk]), {"ship": "1"})
+    # The tracking reference typed beside "Ship the whole shipment" is kept, and the coordinator sees it.
+    client.post(
+        reverse("projects:hub-shipment", args=[shipment.pk]),
+        {"ship": "1", "carrier": "G4S", "tracking_reference": "G4S-KE-0042"},
+    )
     shipment.refresh_from_db()
-    assert shipment.status == "shipped"
+    assert (shipment.status, shipment.carrier, shipment.tracking_reference) == ("shipped", "G4S", "G4S-KE-0042")
+    client.force_login(coordinator)
+    seen = client.get(reverse("projects:shipment", args=[shipment.pk])).content.decode()
+    assert "Tracking reference" in seen and "G4S-KE-0042" in seen
+    client.force_login(manager_ke_mba)
     pdf = client.get(reverse("projects:packing-list", args=[shipment.pk]))
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
 
