@@ -105,14 +105,30 @@ class PledgeForm(forms.Form):
         help_text=_("Opening hours, loading dock, contact person..."),
     )
 
-    def __init__(self, *args: Any, donors: QuerySet[Donor], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, donors: QuerySet[Donor], offered_hub: tuple[Hub | None, str] = (None, ""), **kwargs: Any
+    ) -> None:
+        hub, why = offered_hub
+        if hub is not None:
+            kwargs.setdefault("initial", {}).setdefault("hub", hub)
         super().__init__(*args, **kwargs)
         # Most users belong to one organisation: no question to ask then (the view uses that one).
         if len(donors) < 2:
             del self.fields["donor"]
         else:
             self.fields["donor"].queryset = donors
-        self.fields["hub"].label_from_instance = lambda hub: f"{hub.name} ({hub.code})"
+        field = self.fields["hub"]
+        field.label_from_instance = lambda hub: f"{hub.name} ({hub.code})"
+        # Never a hub picked for the person without saying so: the offered one is named, with the reason.
+        field.empty_label = _("Choose the receiving hub")
+        if why == "usual":
+            field.help_text = _(
+                "%(hub)s, where your last donation went. The hub collects, wipes and refurbishes the devices."
+            ) % {"hub": f"{hub.name} ({hub.code})"}
+        elif why == "country":
+            field.help_text = _(
+                "%(hub)s, the hub nearest to your country. The hub collects, wipes and refurbishes the devices."
+            ) % {"hub": f"{hub.name} ({hub.code})"}
 
     def clean_pickup_date(self):
         return _pickup_date_not_past(self.cleaned_data.get("pickup_date"))
@@ -193,15 +209,28 @@ class SpreadsheetPledgeForm(PledgeForm, SpreadsheetUploadForm):
 class ColumnMappingForm(forms.Form):
     """The device field each column of the file fills; the person corrects what the matcher guessed."""
 
-    def __init__(self, *args: Any, headers: list[str], mapping: list[str | None], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        headers: list[str],
+        mapping: list[str | None],
+        samples: list[list[str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         choices = [("", _("(ignore this column)")), *[(name, label) for name, label in IMPORT_FIELDS.items()]]
+        samples = samples or []
         for index, header in enumerate(headers):
+            values = samples[index] if index < len(samples) else []
             self.fields[f"column_{index}"] = forms.ChoiceField(
                 label=header or _("Column %(number)d") % {"number": index + 1},
                 choices=choices,
                 required=False,
                 initial=mapping[index] if index < len(mapping) else "",
+                # What the column holds, so the person can tell "Storage" in GB from "Storage" as "256 GB SSD".
+                help_text=(_("For example: %(values)s") % {"values": " · ".join(values)})
+                if values
+                else _("Empty in the first rows."),
             )
 
     def clean(self):

@@ -146,6 +146,10 @@ class SpreadsheetImport(models.Model):
     imported = models.PositiveIntegerField(_("devices imported"), default=0)
     problems = models.JSONField(_("problems"), default=list, blank=True)
     problem_count = models.PositiveIntegerField(_("problem count"), default=0)
+    # What the check found, for the page that asks before anything is written: a few values of each column
+    # ("samples"), the first devices as they will be written ("rows") and the totals ("devices", "by_category",
+    # "with_storage").
+    preview = models.JSONField(_("preview"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

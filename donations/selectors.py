@@ -83,6 +83,22 @@ def hub_suggested_for_donor(*, donor: Donor) -> Hub | None:
     return None
 
 
+def hub_usual_for_donor(*, donor: Donor) -> tuple[Hub | None, str]:
+    """The hub to offer first, and why: the active hub of the donor's latest donation ("usual"), else the one
+    its country suggests ("country"); (None, "") when neither says, and the person chooses."""
+    latest = (
+        Donation.objects.filter(donor=donor, hub__active=True)
+        .exclude(status=Donation.Status.CANCELLED)
+        .select_related("hub")
+        .order_by("-pledged_at", "-id")
+        .first()
+    )
+    if latest is not None:
+        return latest.hub, "usual"
+    suggested = hub_suggested_for_donor(donor=donor)
+    return suggested, "country" if suggested is not None else ""
+
+
 def donation_change_list(*, donation: Donation) -> QuerySet[DonationChange]:
     return donation.changes.select_related("actor").order_by("occurred_at", "id")
 

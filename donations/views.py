@@ -21,9 +21,10 @@ from common.ratelimit import rate_limit
 from donations import exports
 from donations.imports import spreadsheet
 from hubs.accounts.organisation_pages import organisation_sign_up
+from hubs.models import Hub
 from refurbishing.destinations import device_destinations
 from refurbishing.history.journey import timeline
-from refurbishing.models import Device, DeviceState
+from refurbishing.models import Device, DeviceState, MediaType
 from refurbishing.selectors import device_event_list
 
 from . import documents, reports
@@ -51,7 +52,7 @@ from .selectors import (
     donation_list_for_user,
     donation_list_with_progress,
     donor_list_for_user,
-    hub_suggested_for_donor,
+    hub_usual_for_donor,
     progress_of,
     spreadsheet_import_get_for_user,
 )
@@ -133,13 +134,13 @@ def pledge(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         first = donors[0]
         form = PledgeForm(
-            donors=donors, initial={"pickup_address": first.address, "hub": hub_suggested_for_donor(donor=first)}
+            donors=donors, initial={"pickup_address": first.address}, offered_hub=hub_usual_for_donor(donor=first)
         )
         formset = DeviceRowFormSet(prefix=ROWS_PREFIX)
         formset.extra = _requested_rows(request)
         return render(request, "donations/pledge.html", {"form": form, "formset": formset})
 
-    form = PledgeForm(data=request.POST, donors=donors)
+    form = PledgeForm(data=request.POST, donors=donors, offered_hub=hub_usual_for_donor(donor=donors[0]))
     formset = DeviceRowFormSet(data=request.POST, prefix=ROWS_PREFIX)
     if "add_rows" in request.POST:
         form, formset = _with_more_rows(form, formset, donors=donors)
@@ -321,8 +322,13 @@ def import_pledge(request: HttpRequest) -> HttpResponse:
     if not donor_user_may_pledge(user=request.user):  # a pledge from a file is a pledge: the address comes first
         return render(request, "donations/verify_required.html", status=403)
     first = donors[0]
-    initial = {"pickup_address": first.address, "hub": hub_suggested_for_donor(donor=first)}
-    form = SpreadsheetPledgeForm(data=request.POST or None, files=request.FILES or None, donors=donors, initial=initial)
+    form = SpreadsheetPledgeForm(
+        data=request.POST or None,
+        files=request.FILES or None,
+        donors=donors,
+        initial={"pickup_address": first.address},
+        offered_hub=hub_usual_for_donor(donor=first),
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         donor = data.get("donor") or first
@@ -388,8 +394,12 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
     spreadsheet_import = _own_import(request, pk)
     if spreadsheet_import.status != SpreadsheetImport.Status.UPLOADED:
         return redirect("donations:import_progress", pk=spreadsheet_import.pk)
+    preview = spreadsheet_import.preview or {}
     form = ColumnMappingForm(
-        data=request.POST or None, headers=spreadsheet_import.headers, mapping=spreadsheet_import.mapping
+        data=request.POST or None,
+        headers=spreadsheet_import.headers,
+        mapping=spreadsheet_import.mapping,
+        samples=preview.get("samples"),
     )
     if request.method == "POST" and form.is_valid():
         mapping = form.mapping()
@@ -412,8 +422,44 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "unknown_columns": unknown,
             "hidden_problems": max(0, spreadsheet_import.problem_count - len(spreadsheet_import.problems)),
+            "hub": _import_hub(spreadsheet_import),
+            "preview_rows": [_preview_row(row) for row in preview.get("rows", [])],
+            "preview_devices": preview.get("devices", 0),
+            "preview_by_category": sorted(
+                ((_category_label(category), count) for category, count in preview.get("by_category", {}).items()),
+                key=lambda pair: (-pair[1], pair[0]),
+            ),
+            "preview_with_storage": preview.get("with_storage", 0),
         },
     )
+
+
+def _import_hub(spreadsheet_import: SpreadsheetImport) -> Hub | None:
+    """The hub the devices go to: the donation's, or the one chosen for the new pledge."""
+    if spreadsheet_import.donation_id:
+        return spreadsheet_import.donation.hub
+    hub_id = (spreadsheet_import.pledge or {}).get("hub_id")
+    return Hub.objects.filter(pk=hub_id).first() if hub_id else None
+
+
+def _category_label(category: str) -> str:
+    return str(Device.Category(category).label) if category in Device.Category.values else category
+
+
+def _preview_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A checked row as the page shows it: labels for codes, sizes with their units."""
+    kind = row.get("storage_kind") or ""
+    storage = ""
+    if row.get("storage_gb"):
+        storage = f"{row['storage_gb']} GB"
+        if kind in MediaType.values:
+            storage += f" {MediaType(kind).label}"
+    return {
+        **row,
+        "category_label": _category_label(row.get("category") or ""),
+        "ram": f"{row['ram_gb']} GB" if row.get("ram_gb") else "",
+        "storage": storage,
+    }
 
 
 @login_required

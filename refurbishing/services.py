@@ -57,6 +57,7 @@ REGISTERABLE_FIELDS = (
     "cpu",
     "ram_gb",
     "storage_gb",
+    "storage_kind",
     "year",
     "weight_kg",
 )
@@ -192,7 +193,7 @@ REGISTER_CHUNK_SIZE = 5000
 
 def _device_values(row: Mapping[str, Any]) -> dict[str, Any]:
     values = {name: row.get(name) for name in REGISTERABLE_FIELDS}
-    for name in ("model", "serial_number", "asset_tag", "cpu"):
+    for name in ("model", "serial_number", "asset_tag", "cpu", "storage_kind"):
         values[name] = values[name] or ""
     values["has_storage_media"] = bool(values["has_storage_media"])
     return values

@@ -41,6 +41,7 @@ IMPORT_FIELDS: dict[str, Any] = {
     "cpu": gettext_lazy("CPU"),
     "ram_gb": gettext_lazy("RAM (GB)"),
     "storage_gb": gettext_lazy("Storage (GB)"),
+    "storage_kind": gettext_lazy("Storage kind (SSD, HDD, NVMe)"),
     "year": gettext_lazy("Year"),
     "weight_kg": gettext_lazy("Weight (kg)"),
     "has_storage_media": gettext_lazy("Has storage media"),
@@ -107,6 +108,69 @@ _STORAGE_UNITS |= {"gio": 1, "tb": 1000, "tib": 1000, "to": 1000, "tio": 1000}
 _WEIGHT_UNITS = {"kg": 1, "g": 1 / 1000, "gr": 1 / 1000, "lb": 0.45359237, "lbs": 0.45359237}
 UNITS = {"ram_gb": _RAM_UNITS, "storage_gb": _STORAGE_UNITS, "weight_kg": _WEIGHT_UNITS}
 _ALL_UNITS = frozenset(_RAM_UNITS) | frozenset(_STORAGE_UNITS) | frozenset(_WEIGHT_UNITS)
+# In a value, not a header (where a lone letter would be a word): "512G", "1T", "512M".
+_VALUE_UNITS = {
+    "ram_gb": _RAM_UNITS | {"g": 1, "gig": 1, "m": 1 / 1024},
+    "storage_gb": _STORAGE_UNITS | {"g": 1, "gig": 1, "t": 1000, "m": 1 / 1000},
+}
+
+# What a size may say after its unit, as asset lists write it: the drive's kind ("256 GB SSD", "1TB HDD",
+# "512G NVMe", "500 GB SATA HDD") or the memory's ("16GB DDR4", "8 GB SO-DIMM"). A drive's kind is kept
+# (allocation asks for SSDs); the memory's words are read past. Any other word makes the value unreadable.
+STORAGE_KIND_WORDS = {
+    "ssd": "ssd",
+    "solidstate": "ssd",
+    "nvme": "nvme",
+    "hdd": "hdd",
+    "hd": "hdd",
+    "sshd": "hdd",
+    "harddisk": "hdd",
+    "harddrive": "hdd",
+    "disquedur": "hdd",
+    "hardeschijf": "hdd",
+    "emmc": "other",
+    "flash": "other",
+}
+_SIZE_WORDS = frozenset(STORAGE_KIND_WORDS) | frozenset(
+    {"sata", "m2", "pcie", "disk", "drive", "disque", "schijf", "total", "ram", "memory", "memoire", "geheugen"}
+    | {"ddr", "ddr2", "ddr3", "ddr4", "ddr5", "lpddr3", "lpddr4", "lpddr4x", "lpddr5", "lpddr5x"}
+    | {"dimm", "sodimm", "so", "udimm", "ecc"}
+)
+_SIZE_RE = re.compile(r"^\s*([-+]?[0-9][0-9 .,'\u00a0\u202f]*)(.*)$")
+
+
+def size_kind(words: list[str]) -> str | None:
+    """The storage kind named by the words of a value ("SSD", "Hard disk", "NVMe"), or None."""
+    joined = "".join(words)
+    if joined in STORAGE_KIND_WORDS:
+        return STORAGE_KIND_WORDS[joined]
+    return next((STORAGE_KIND_WORDS[word] for word in words if word in STORAGE_KIND_WORDS), None)
+
+
+def parse_size(text: str, *, field: str) -> tuple[Decimal, str | None, str | None]:
+    """A size as asset lists write it ("256 GB SSD", "1TB HDD", "512G NVMe", "16GB DDR4", "1,5 To"): the number,
+    its unit (a key of the field's units, or None) and the storage kind it names (``MediaType`` value, or None).
+
+    Raises ValueError when it is not a size.
+    """
+    match = _SIZE_RE.match(text.replace("M.2", "M2").replace("m.2", "m2"))
+    if not match:
+        raise ValueError(text)
+    number, _unit = parse_number(match.group(1), integer_field=True)
+    words = _words(match.group(2))
+    unit = None
+    if words and words[0] in _VALUE_UNITS[field]:
+        unit = words.pop(0)
+    elif (
+        words
+        and (glued := re.fullmatch(r"([a-z]+?)(ssd|hdd|nvme)", words[0]))
+        and glued.group(1) in _VALUE_UNITS[field]
+    ):
+        unit, words[0] = glued.group(1), glued.group(2)  # "256GBSSD", as some exports squeeze it
+    if any(word not in _SIZE_WORDS for word in words):
+        raise ValueError(text)
+    return number, unit, size_kind(words)
+
 
 # Header names, as people and asset managers write them (Snipe-IT, GLPI in English and French, Lansweeper,
 # Intune, eReuse DeviceHub), in English, French and Dutch. Compared without case, accents, spaces or
@@ -274,6 +338,20 @@ HEADER_ALIASES: dict[str, list[str]] = {
         "bouwjaar",
         "aankoopdatum",
         "aankoopjaar",
+    ],  # fmt: skip
+    "storage_kind": [
+        "storage kind",
+        "storage type",
+        "storage media type",
+        "disk type",
+        "drive type",
+        "media type",
+        "type de stockage",
+        "type de disque",
+        "opslagtype",
+        "type opslag",
+        "schijftype",
+        "storage_kind",
     ],  # fmt: skip
     "weight_kg": ["weight", "poids", "gewicht", "weight_kg", "mass", "masse"],
     "has_storage_media": [
@@ -640,8 +718,19 @@ class RowCleaner:
                 problem("category", _("missing category"))
         device["category"] = category or ""
 
+        kind = None
         for name in ("ram_gb", "storage_gb"):
-            device[name] = self._integer(name, raw[name], problem)
+            device[name], named_kind = self._integer(name, raw[name], problem)
+            if name == "storage_gb":
+                kind = named_kind
+        if raw["storage_kind"]:
+            kind = size_kind(_words(raw["storage_kind"]))
+            if kind is None:
+                problem(
+                    "storage_kind",
+                    _("not a storage kind (SSD, HDD, NVMe): “%(value)s”") % {"value": raw["storage_kind"][:40]},
+                )
+        device["storage_kind"] = kind or ""
         device["year"] = self._year(raw["year"], problem)
         device["weight_kg"] = self._weight(raw["weight_kg"], problem)
 
@@ -656,9 +745,10 @@ class RowCleaner:
             problem("has_storage_media", _("not yes or no: “%(value)s”") % {"value": raw["has_storage_media"][:40]})
         return (None if problems else device), problems
 
-    def _integer(self, name: str, text: str, problem) -> int | None:
+    def _integer(self, name: str, text: str, problem) -> tuple[int | None, str | None]:
+        """A size in the field's unit, and the storage kind the value named ("256 GB SSD"), if any."""
         if not text:
-            return None
+            return None, None
         if text.isdigit() and self.units.get(name) in (None, "gb", "go", "gib", "gio"):
             # The common case, a plain whole number in the field's unit: no parsing needed.
             value = int(text)
@@ -666,14 +756,19 @@ class RowCleaner:
                 value = max(1, round(value / (1024 if name == "ram_gb" else 1000)))
             if value > INTEGER_LIMITS[name]:
                 problem(name, _("too large: “%(value)s”") % {"value": text[:40]})
-                return None
-            return value
+                return None, None
+            return value, None
         try:
-            number, unit = parse_number(text, integer_field=True)
+            number, unit, kind = parse_size(text, field=name)
         except ValueError:
-            problem(name, _("unreadable number “%(value)s”") % {"value": text[:40]})
-            return None
-        units = UNITS[name]
+            if name == "ram_gb":
+                problem(name, _("unreadable size “%(value)s”: write it as 8 or 8 GB") % {"value": text[:40]})
+            else:
+                problem(
+                    name, _("unreadable size “%(value)s”: write it as 256, 256 GB or 256 GB SSD") % {"value": text[:40]}
+                )
+            return None, None
+        units = _VALUE_UNITS[name]
         unit = unit if unit in units else self.units.get(name)
         if unit in units:
             number = number * Decimal(str(units[unit]))
@@ -683,14 +778,14 @@ class RowCleaner:
             number = number / 1000  # megabytes
         if number < 0:
             problem(name, _("cannot be negative: “%(value)s”") % {"value": text[:40]})
-            return None
+            return None, None
         value = int(number.quantize(Decimal(1), rounding=ROUND_HALF_UP))
         if number > 0 and value == 0:
             value = 1
         if value > INTEGER_LIMITS[name]:
             problem(name, _("too large: “%(value)s”") % {"value": text[:40]})
-            return None
-        return value
+            return None, None
+        return value, kind
 
     def _year(self, text: str, problem) -> int | None:
         if not text:

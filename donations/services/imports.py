@@ -5,6 +5,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import IO, Any
 
 from django.conf import settings
@@ -39,6 +40,26 @@ from .pledges import check_editable, donation_change_record, donation_create
 
 PROGRESS_EVERY = 1000
 EXISTING_CHECK_CHUNK = 2000
+SAMPLE_ROWS = 50
+SAMPLES_PER_COLUMN = 3
+PREVIEW_DEVICES = 5
+PREVIEW_FIELDS = (
+    "row_number",
+    "category",
+    "manufacturer",
+    "model",
+    "serial_number",
+    "asset_tag",
+    "ram_gb",
+    "storage_gb",
+    "storage_kind",
+    "has_storage_media",
+)
+
+
+def _json_value(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +74,32 @@ class ImportOutcome:
     imported: int = 0
     problems: list[Problem] = field(default_factory=list)
     donation: Donation | None = None
+    # A few distinct values of each column, from the first rows: shown beside the mapping.
+    samples: list[list[str]] = field(default_factory=list)
+    # A dry run's first clean devices as they will be written, and the totals of all of them.
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    by_category: dict[str, int] = field(default_factory=dict)
+    with_storage: int = 0
+
+    def note_samples(self, cells: list[str]) -> None:
+        """Keep up to SAMPLES_PER_COLUMN distinct values of each column, read from the first SAMPLE_ROWS rows."""
+        if self.rows > SAMPLE_ROWS:
+            return
+        if not self.samples:
+            self.samples = [[] for _header in self.headers]
+        for index, value in enumerate(cells[: len(self.headers)]):
+            value = " ".join(str(value).split())[:40]
+            kept = self.samples[index]
+            if value and value not in kept and len(kept) < SAMPLES_PER_COLUMN:
+                kept.append(value)
+
+    def note_device(self, device: Mapping[str, Any]) -> None:
+        """Count a clean device in the totals, and keep it for the preview if it is among the first."""
+        category = device.get("category") or ""
+        self.by_category[category] = self.by_category.get(category, 0) + 1
+        self.with_storage += bool(device.get("has_storage_media"))
+        if len(self.preview) < PREVIEW_DEVICES:
+            self.preview.append({name: _json_value(device.get(name)) for name in PREVIEW_FIELDS})
 
     @property
     def unknown_columns(self) -> list[str]:
@@ -116,11 +163,12 @@ def _validated_rows(
                     Problem(row_number, serial_column, _("serial number already registered for this manufacturer"))
                 )
             else:
-                yield device
+                yield device | {"row_number": row_number}
         pending.clear()
 
     for row_number, cells in sheet.rows:
         outcome.rows += 1
+        outcome.note_samples(cells)
         if outcome.rows > max_rows:
             outcome.problems.append(
                 Problem(
@@ -208,7 +256,9 @@ def donation_import_spreadsheet(
                 )
         if outcome.problems:
             # Still say how many rows the file has, so the person recognises it while fixing the mapping.
-            outcome.rows = sum(1 for _row in sheet.rows)
+            for _row_number, cells in sheet.rows:
+                outcome.rows += 1
+                outcome.note_samples(cells)
             return outcome
         # A dry run asks which serials are registered a chunk at a time; an import lets the writer find them
         # among the rows it has written (one query on PostgreSQL), and reports them the same way.
@@ -216,8 +266,8 @@ def donation_import_spreadsheet(
             sheet=sheet, cleaner=cleaner, outcome=outcome, progress=progress, check_registered=dry_run
         )
         if dry_run:
-            for _device in rows:
-                pass
+            for device in rows:
+                outcome.note_device(device)
         else:
             try:
                 with transaction.atomic():
@@ -271,6 +321,13 @@ def _store_check(spreadsheet_import: SpreadsheetImport, outcome: ImportOutcome) 
     spreadsheet_import.total_rows = outcome.rows
     spreadsheet_import.problems = [p.as_dict() for p in outcome.problems[:PROBLEMS_KEPT]]
     spreadsheet_import.problem_count = len(outcome.problems)
+    spreadsheet_import.preview = {
+        "samples": outcome.samples,
+        "rows": outcome.preview,
+        "devices": sum(outcome.by_category.values()),
+        "by_category": outcome.by_category,
+        "with_storage": outcome.with_storage,
+    }
 
 
 def spreadsheet_import_create(
@@ -317,7 +374,7 @@ def spreadsheet_import_check(*, spreadsheet_import: SpreadsheetImport, mapping: 
         dry_run=True,
     )
     _store_check(spreadsheet_import, outcome)
-    spreadsheet_import.save(update_fields=["headers", "mapping", "total_rows", "problems", "problem_count"])
+    spreadsheet_import.save(update_fields=["headers", "mapping", "total_rows", "problems", "problem_count", "preview"])
     return spreadsheet_import
 
 

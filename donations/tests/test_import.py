@@ -71,7 +71,7 @@ def test_a_file_with_problems_writes_nothing_and_lists_every_problem(donation, h
         "row 4, column Type: unknown category “fridge”",
         "row 5, column Serial: serial number also on row 2",
         "row 6, column Serial: serial number already registered for this manufacturer",
-        "row 7, column RAM: unreadable number “eight”",
+        "row 7, column RAM: unreadable size “eight”: write it as 8 or 8 GB",
     ]
     assert (Device.objects.count(), DeviceEvent.objects.count()) == before
     assert not DonationChange.objects.exists()

@@ -258,3 +258,83 @@ def test_a_pledge_from_a_spreadsheet_waits_for_a_verified_address(client, db):
     response = client.get(reverse("donations:import_pledge"))
     assert response.status_code == 403
     assert "Confirm your e-mail address first" in response.content.decode()
+
+
+def _snipe_it_export(rows: int = 30) -> list[list]:
+    """A Snipe-IT asset export as donors send it: sizes written with their units and the drive's kind."""
+    header = ["Asset Tag", "Name", "Serial", "Model", "Category", "Manufacturer", "Status", "RAM", "Storage"]
+    storages = ["256 GB SSD", "512G NVMe", "1TB HDD"]
+    body = [
+        [f"CTG-{n:04d}", f"LT-{n:04d}", f"5CG{n:07d}", "EliteBook 840 G5", "Laptops", "HP", "Ready to Deploy"]
+        + [("8 GB", "16GB DDR4")[n % 2], storages[n % 3]]
+        for n in range(1, rows + 1)
+    ]
+    return [header, *body]
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_snipe_it_export_with_sizes_and_kinds_is_read_and_previewed_before_anything_is_written(
+    signed_in, hubs, donor_user, kind, django_capture_on_commit_callbacks
+):
+    """Issue 21 (2) and 20 (3): "256 GB SSD" was refused whole with 30 "unreadable number" lines; the check
+    page now reads it, shows each column's values beside its field, names the hub and the first rows."""
+    rows = _snipe_it_export()
+    if kind == "csv":
+        content = "\n".join(",".join(row) for row in rows).encode()
+    else:
+        workbook = openpyxl.Workbook()
+        for row in rows:
+            workbook.active.append(row)
+        out = io.BytesIO()
+        workbook.save(out)
+        content = out.getvalue()
+    DonationFactory(donor=donor_user.donors.get(), hub=hubs["KE-NBO"])  # the donor's usual hub is Nairobi
+    form = signed_in.get(reverse("donations:import_pledge")).content.decode()
+    assert f'<option value="{hubs["KE-NBO"].pk}" selected>' in form
+    assert "where your last donation went" in form
+
+    response = upload(
+        signed_in,
+        reverse("donations:import_pledge"),
+        content,
+        f"snipe-it-assets.{kind}",
+        hub=hubs["KE-NBO"].pk,
+        pickup_address="Rue Haute 1",
+        pickup_date="",
+        notes="",
+    )
+    spreadsheet_import = SpreadsheetImport.objects.get()
+    assert spreadsheet_import.problem_count == 0, spreadsheet_import.problems
+    assert not Device.objects.filter(serial_number__startswith="5CG").exists()
+
+    page = signed_in.get(response.url).content.decode()
+    assert "No problems found" in page
+    assert "Receiving hub: <strong>" in page and "(KE-NBO)" in page
+    # Each column's values beside the field it fills.
+    assert "For example: 512G NVMe · 1TB HDD · 256 GB SSD" in page
+    assert "For example: 16GB DDR4 · 8 GB" in page
+    # The first rows as they will be written, with the totals.
+    assert "30 devices can be imported (Laptop: 30)." in page
+    assert "The first 5 devices, as they will be written" in page
+    assert "<td>5CG0000001</td>" in page and "<td>512 GB NVMe SSD</td>" in page and "<td>16 GB</td>" in page
+    assert "<td>5CG0000006</td>" not in page
+
+    post = {f"column_{i}": name or "" for i, name in enumerate(spreadsheet_import.mapping)} | {"import": "1"}
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in.post(response.url, post)
+    devices = Device.objects.filter(serial_number__startswith="5CG").order_by("serial_number")
+    assert devices.count() == 30
+    assert [(d.ram_gb, d.storage_gb, d.storage_kind) for d in devices[:3]] == [
+        (16, 512, "nvme"),
+        (8, 1000, "hdd"),
+        (16, 256, "ssd"),
+    ]
+    assert {d.hub.code for d in devices} == {"KE-NBO"}
+
+
+def test_without_a_usual_hub_the_person_chooses_one(signed_in, donor_user, hubs):
+    donor = donor_user.donors.get()
+    donor.country = "US"  # no hub in or near it
+    donor.save(update_fields=["country"])
+    form = signed_in.get(reverse("donations:import_pledge")).content.decode()
+    assert '<option value="" selected>Choose the receiving hub</option>' in form

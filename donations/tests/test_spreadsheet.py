@@ -206,6 +206,43 @@ def test_weights_years_and_storage_units():
     assert device["storage_gb"] == 1000
 
 
+@pytest.mark.parametrize(
+    ("ram", "storage", "expected"),
+    [
+        ("8 GB", "256 GB SSD", (8, 256, "ssd")),
+        ("16GB DDR4", "1TB HDD", (16, 1000, "hdd")),
+        ("8", "512G NVMe", (8, 512, "nvme")),
+        ("8192", "500 GB SATA HDD", (8, 500, "hdd")),
+        ("4 GB SO-DIMM", "128 GB eMMC", (4, 128, "other")),
+        ("8 Go", "1,5 To", (8, 1500, "")),
+        ("32 GB", "2 TB M.2 NVMe", (32, 2000, "nvme")),
+        ("8", "256GBSSD", (8, 256, "ssd")),
+    ],
+)
+def test_sizes_are_read_with_their_units_and_kinds(ram, storage, expected):
+    """As Snipe-IT, GLPI and hand-made lists write them: the unit glued or spaced, the drive's kind after it."""
+    cleaner = RowCleaner(
+        headers=["Serial", "Brand", "Type", "RAM", "Storage"],
+        mapping=["serial_number", "manufacturer", "category", "ram_gb", "storage_gb"],
+    )
+    device, problems = cleaner.clean(2, ["S1", "Dell", "laptop", ram, storage])
+    assert problems == []
+    assert (device["ram_gb"], device["storage_gb"], device["storage_kind"]) == expected
+
+
+def test_a_storage_kind_column_is_read_and_a_size_that_is_not_one_says_how_to_write_it():
+    headers = ["Serial", "Brand", "Type", "Storage", "Disk type"]
+    cleaner = RowCleaner(headers=headers, mapping=match_headers(headers))
+    assert cleaner.mapping[-1] == "storage_kind"
+    device, problems = cleaner.clean(2, ["S1", "Dell", "laptop", "256", "Solid state"])
+    assert problems == [] and (device["storage_gb"], device["storage_kind"]) == (256, "ssd")
+    _device, problems = cleaner.clean(3, ["S2", "Dell", "laptop", "256 GB or 512", "floppy"])
+    assert [str(p) for p in problems] == [
+        "row 3, column Storage: unreadable size “256 GB or 512”: write it as 256, 256 GB or 256 GB SSD",
+        "row 3, column Disk type: not a storage kind (SSD, HDD, NVMe): “floppy”",
+    ]
+
+
 def test_every_kind_of_row_problem_names_row_column_and_reason():
     headers = ["Serial", "Brand", "Type", "RAM", "Year", "Weight"]
     cleaner = RowCleaner(headers=headers, mapping=match_headers(headers))
@@ -213,7 +250,7 @@ def test_every_kind_of_row_problem_names_row_column_and_reason():
     assert [str(p) for p in problems] == [
         "row 7, column Serial: missing serial number",
         "row 7, column Type: unknown category “Frigo”",
-        "row 7, column RAM: unreadable number “lots”",
+        "row 7, column RAM: unreadable size “lots”: write it as 8 or 8 GB",
         "row 7, column Year: unreadable year “soon”",
         "row 7, column Weight: unreadable number “heavy”",
     ]

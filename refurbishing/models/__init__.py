@@ -16,6 +16,7 @@ from .devices import (  # noqa: F401
     DeviceState,
     DeviceStateField,
     InspectionRecord,
+    MediaType,
     ProtectedStateError,
     SanitisationRecord,
     label_code_new,
@@ -24,7 +25,6 @@ from .devices import (  # noqa: F401
 from .hardware import (  # noqa: F401
     Drive,
     DriveSanitisation,
-    MediaType,
     Snapshot,
 )
 from .recycling import (  # noqa: F401

@@ -11,6 +11,15 @@ from django.utils.translation import gettext_lazy as _
 from hubs.querysets import RestrictedQuerySet
 
 
+class MediaType(models.TextChoices):
+    """What kind of storage a drive is, or a device has (from a hardware report, a spreadsheet or the bench)."""
+
+    HDD = "hdd", _("HDD (spinning disk)")
+    SSD = "ssd", _("SSD")
+    NVME = "nvme", _("NVMe SSD")
+    OTHER = "other", _("other storage")
+
+
 class DeviceState(models.TextChoices):
     # A context of their own: in French a device is "expédié" where a shipment is "expédiée".
     PLEDGED = "pledged", pgettext_lazy("device state", "pledged")
@@ -149,6 +158,13 @@ class Device(models.Model):
     cpu = models.CharField(_("CPU"), max_length=120, blank=True)
     ram_gb = models.PositiveSmallIntegerField(_("RAM (GB)"), null=True, blank=True)
     storage_gb = models.PositiveIntegerField(_("storage (GB)"), null=True, blank=True)
+    storage_kind = models.CharField(
+        _("storage kind"),
+        max_length=8,
+        choices=MediaType.choices,
+        blank=True,
+        help_text=_("As the donor's list, the hardware report or the bench says: an SSD, an HDD..."),
+    )
     year = models.PositiveSmallIntegerField(
         _("year"),
         null=True,

@@ -8,14 +8,7 @@ from django.db import models
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from refurbishing.models.devices import SanitisationRecord
-
-
-class MediaType(models.TextChoices):
-    HDD = "hdd", _("HDD (spinning disk)")
-    SSD = "ssd", _("SSD")
-    NVME = "nvme", _("NVMe SSD")
-    OTHER = "other", _("other storage")
+from refurbishing.models.devices import MediaType, SanitisationRecord
 
 
 class Snapshot(models.Model):
