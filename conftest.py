@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 from django.utils import translation
 from rest_framework.authtoken.models import Token
@@ -245,6 +246,40 @@ def run_together() -> Callable[..., list[tuple[str, Any]]]:
         return results  # type: ignore[return-value]
 
     return run
+
+
+# What seed_demo wrote, dumped once per test run and shared by the xdist processes: a browser test that needs the
+# demo loads it in ~3 s instead of seeding it again (~20 s each; the accessibility test alone needs it 3 times).
+DEMO_DUMP_EXCLUDE = ["contenttypes", "auth.permission", "sessions", "admin.logentry"]
+
+
+@pytest.fixture
+def demo_data(settings, fresh_cache, tmp_path_factory):
+    """The demo data (``manage.py seed_demo``) in this test's database: seeded by the first test of the run that
+    asks, then loaded from that dump (natural keys, so content types and permissions match whatever their ids)."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # one folder for every xdist process of this run
+    dump = shared / "demo-data.json"
+    if dump.exists():
+        call_command("loaddata", str(dump), verbosity=0)
+    else:
+        settings.DEBUG = True  # seed_demo refuses to write without it
+        call_command("seed_demo", verbosity=0)
+        settings.DEBUG = False
+        partial = dump.with_suffix(f".{os.getpid()}.tmp")
+        call_command(
+            "dumpdata",
+            natural_foreign=True,
+            natural_primary=True,
+            exclude=DEMO_DUMP_EXCLUDE,
+            output=str(partial),
+            verbosity=0,
+        )
+        partial.replace(dump)  # whole or not at all, whichever process finishes first
+    from impact.selectors import impact_summary_refresh
+
+    impact_summary_refresh()
 
 
 @pytest.fixture

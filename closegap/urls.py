@@ -17,9 +17,6 @@ urlpatterns = [
     # The admin, the API and the probes keep one address; they speak the cookie's, the profile's or the
     # browser's language (LocaleMiddleware, hubs.middleware).
     path("admin/", admin.site.urls),
-    # The scan station: one address per device label, whatever the language (the QR codes printed on labels).
-    path("scan/check-in/", include("donations.check_in_urls")),
-    path("scan/", include("refurbishing.urls")),
     path("api/v1/", include("closegap.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -33,7 +30,11 @@ urlpatterns += i18n_patterns(
     # Public: anyone holding a certificate checks it here (the address its QR code carries, without a language).
     path("verify/<str:number>/", certificate_verify, name="certificate-verify"),
     path("projects/", include("projects.urls")),
+    # The scan station, under the prefix like every page. A label's QR code holds the address without one
+    # (/scan/d/<code>/, refurbishing.scan.responses.label_url), which redirects to the scanner's language.
+    path("scan/check-in/", include("donations.check_in_urls")),
     path("scan/snapshots/", include("refurbishing.hardware.urls")),
+    path("scan/", include("refurbishing.urls")),
     path("accounts/after-login/", views.after_login, name="after-login"),
     # Before Django's own: the same view, limited per address (each POST may send an e-mail).
     path(

@@ -95,6 +95,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 
 COORDINATOR_SESSION_KEY = "closegap_coordinator"
+# Whether the person gives equipment for an organisation: hub staff see the donor links only if they do.
+DONOR_SESSION_KEY = "closegap_donor"
 
 
 @login_required
@@ -104,9 +106,11 @@ def after_login(request: HttpRequest) -> HttpResponse:
     coordinates = project_list_for_user(user=user).exists()
     # The site's navigation offers "My projects" to coordinators without a query on every page.
     request.session[COORDINATOR_SESSION_KEY] = coordinates
+    donates = donor_list_for_user(user=user).exists()
+    request.session[DONOR_SESSION_KEY] = donates
     if user.is_staff and user_is_hub_staff(user=user):
         return redirect("admin:index")
-    if coordinates and not donor_list_for_user(user=user).exists():
+    if coordinates and not donates:
         return redirect("projects:portal")
     return redirect("donations:portal")
 

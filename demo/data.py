@@ -52,6 +52,11 @@ STATE_PLAN = {
     "recycled": 5,
 }
 DONATIONS_PER_HUB = 3
+# How long ago each donation but the newest was pledged (the newest is pledged today, still to collect): the
+# demo's history spreads over the 24 months the public chart shows.
+DONATION_AGE_MONTHS = (20, 10)
+# Devices per shipment: a project's devices go out a few at a time, over the months.
+DEVICES_PER_SHIPMENT = 2
 # One more donation at these hubs whose every device is accounted for (wiped, then reused or recycled), so its
 # data sanitisation certificate is issued. The other donations still wait for devices to arrive or to be wiped:
 # their certificate is pending.

@@ -85,6 +85,8 @@ def check_in(request: HttpRequest, reference: str) -> HttpResponse:
             # Keep the code and ask for the device's description, on the same form.
             context["form"] = CheckInScanForm(initial={"scan": form.cleaned_data["scan"]})
             context["ask_description"] = True
+            # Devices pledged without serials, of several categories: only the category is needed to claim one.
+            context["ask_category_only"] = set(error.field_errors) == {"category"}
         return _render(request, donation, context, status=400)
     return _render(request, donation, {"result": result})
 

@@ -153,8 +153,9 @@ class CheckInScanRequestSerializer(serializers.Serializer):
 
 class CheckInScanResponseSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(
-        choices=["received", "unexpected", "already_received"],
-        help_text="received: a pledged device arrived; unexpected: not pledged, added to the donation and "
+        choices=["received", "claimed", "unexpected", "already_received"],
+        help_text="received: a pledged device arrived; claimed: a device pledged without a serial (by quantity) "
+        "arrived, and the scanned code is now its serial; unexpected: not pledged, added to the donation and "
         "received; already_received: scanned before, nothing changed.",
     )
     message = serializers.CharField()

@@ -30,7 +30,9 @@ def _n(value: float) -> str:
     return f"{value:.1f}"
 
 
-LABEL_CHAR_W = 9  # about one character of the 16px label font, in viewBox units
+# About one character of the label font at its phone size (20px in viewBox units, css/site.css): the 640-unit
+# charts shrink to about 350 px on a phone, where 16 units were 8 px; 20 units stay about 11 px.
+LABEL_CHAR_W = 11.5
 LABEL_MAX_CHARS = 28
 AXIS_LABELS = 6  # month names along a monthly chart's axis: "nov. 2025" takes about 80 of its 640 units
 
@@ -83,16 +85,26 @@ def monthly_bars(*, title: str, months: Sequence[str], series: Sequence[Series],
                     _fmt(value),
                 )
             )
-        # At most AXIS_LABELS month names ("Nov 2025", "nov. 2025") along the axis, so they never overlap.
-        if m % math.ceil(groups / AXIS_LABELS) == 0:
-            parts.append(format_html('<text x="{}" y="{}" class="chart-axis">{}</text>', _n(x0), height - 6, month))
+        # At most AXIS_LABELS month names ("Nov 2025", "nov. 2025") along the axis, so they never overlap; on a
+        # phone, where the text is larger, every other one of them (chart-axis-minor) is left out.
+        step = math.ceil(groups / AXIS_LABELS)
+        if m % step == 0:
+            css = "chart-axis chart-axis-minor" if (m // step) % 2 else "chart-axis"
+            # A name near the right edge ends there, rather than running off the chart.
+            anchor = "end" if x0 > width * 0.85 else "start"
+            x = min(x0, width - 2) if anchor == "end" else x0
+            parts.append(
+                format_html(
+                    '<text x="{}" y="{}" class="{}" text-anchor="{}">{}</text>', _n(x), height - 6, css, anchor, month
+                )
+            )
     parts.append(mark_safe("</svg>"))
     return mark_safe("".join(parts))
 
 
 def horizontal_bars(*, title: str, rows: Sequence[tuple[str, float]], css_class: str = "bar-a") -> SafeString:
     """One labelled bar per row (by hub, by project kind)."""
-    row_h, width = 26, 640
+    row_h, width = 30, 640
     # The label column fits the longest (shortened) label, so bars keep as much room as the names allow.
     longest = max((len(_short(label)) for label, _ in rows), default=0)
     label_w = min(max(longest * LABEL_CHAR_W + 12, 90), LABEL_MAX_CHARS * LABEL_CHAR_W + 12)
@@ -110,7 +122,7 @@ def horizontal_bars(*, title: str, rows: Sequence[tuple[str, float]], css_class:
                 '<text x="0" y="{}" class="chart-label">{}</text>'
                 '<rect class="{}" x="{}" y="{}" width="{}" height="{}"><title>{}: {}</title></rect>'
                 '<text x="{}" y="{}" class="chart-value">{}</text>',
-                y + 17,
+                y + 21,
                 _short(label),
                 css_class,
                 label_w,
@@ -120,7 +132,7 @@ def horizontal_bars(*, title: str, rows: Sequence[tuple[str, float]], css_class:
                 label,
                 _fmt(float(value)),
                 _n(label_w + w + 6),
-                y + 17,
+                y + 21,
                 _fmt(float(value)),
             )
         )

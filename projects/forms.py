@@ -1,5 +1,7 @@
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
 from hubs.forms import OrganisationSignUpForm
 from hubs.models import Hub
@@ -27,12 +29,9 @@ class ApplicationForm(forms.Form):
     organisation = forms.CharField(label=_("Your organisation"), max_length=200)
     name = forms.CharField(label=_("Project name"), max_length=200)
     kind = forms.ChoiceField(label=_("Kind of project"), choices=Project.Kind.choices)
-    country = forms.RegexField(
-        label=_("Country"),
-        regex=r"^[A-Za-z]{2}$",
-        max_length=2,
-        help_text=_("Two-letter code, e.g. KE, CD, ZA."),
-        error_messages={"invalid": _("Enter the two-letter country code, e.g. KE.")},
+    # Every country by its name in the reader's language, as on the sign-up forms; the code is what is stored.
+    country = CountryField(blank_label=_("Choose a country")).formfield(
+        label=_("Country"), widget=forms.Select(attrs={"autocomplete": "country"})
     )
     place = forms.CharField(label=_("Town or district"), max_length=200)
     hub = forms.ModelChoiceField(label=_("Hub that serves you"), queryset=Hub.objects.filter(active=True))
@@ -71,10 +70,20 @@ class RequestForm(forms.ModelForm):
             "min_storage_gb": forms.NumberInput(attrs={"inputmode": "numeric"}),
         }
 
+    # Sane bounds, stated on the field and in the browser's number input: what one request of one project asks.
+    BOUNDS = {"quantity": (1, 1000), "min_ram_gb": (1, 256), "min_storage_gb": (1, 16_384)}
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["quantity"].min_value = 1
-        self.fields["quantity"].max_value = 10_000
+        for name, (low, high) in self.BOUNDS.items():
+            field = self.fields[name]
+            field.min_value, field.max_value = low, high
+            field.validators = [v for v in field.validators if not hasattr(v, "limit_value")]
+            field.validators += [MinValueValidator(low), MaxValueValidator(high)]
+            field.widget.attrs.update({"min": low, "max": high})
+        self.fields["quantity"].error_messages["max_value"] = _(
+            "At most %(limit_value)s devices in one request: for more, talk to the hub first."
+        )
         self.fields["min_cpu"].required = False
         self.fields["min_grade"].required = False
 
@@ -86,7 +95,25 @@ class RequestForm(forms.ModelForm):
         return self.cleaned_data.get("min_grade") or "C"
 
 
-RequestFormSet = forms.formset_factory(RequestForm, extra=3, max_num=10, min_num=1, validate_min=True)
+class BaseRequestFormSet(forms.BaseFormSet):
+    """The device rows of an application: one to start with, more on "Add another kind of device"."""
+
+    default_error_messages = {
+        "too_few_forms": _("Ask for at least one kind of device: choose its category and how many."),
+        "too_many_forms": _("At most %(num)d kinds of device in one application."),
+    }
+
+
+REQUEST_ROWS_MAX = 10
+RequestFormSet = forms.formset_factory(
+    RequestForm,
+    formset=BaseRequestFormSet,
+    extra=0,
+    min_num=1,
+    validate_min=True,
+    max_num=REQUEST_ROWS_MAX,
+    validate_max=True,
+)
 
 
 class ReviewForm(forms.Form):
@@ -100,11 +127,26 @@ class ReviewForm(forms.Form):
         widget=forms.RadioSelect,
     )
     reason = forms.CharField(
-        label=_("Reason (required to ask for changes or decline)"),
+        label=_("Reason"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Needed to ask for changes or to decline, so the applicant knows what to do; not to approve."),
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Required for two decisions out of three: neither "(optional)" nor "required" on its own.
+        self.fields["reason"].conditionally_required = True
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("decision") in (Project.Status.CHANGES_REQUESTED, Project.Status.DECLINED)
+            and not (cleaned.get("reason") or "").strip()
+        ):
+            self.add_error("reason", _("Say why, so the applicant knows what to change or why it was declined."))
+        return cleaned
 
 
 class CarrierForm(forms.Form):

@@ -227,6 +227,11 @@ class Allocation(models.Model):
     over_request = models.BooleanField(
         _("beyond the request"), default=False, help_text=_("A manager allocated more than was requested, on purpose.")
     )
+    fit_exception = models.TextField(
+        _("why it was allocated though it does not fit"),
+        blank=True,
+        help_text=_("A manager's reason for allocating a device that does not meet the request."),
+    )
     allocated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

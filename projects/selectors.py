@@ -302,7 +302,12 @@ def _fit_conditions(request: DeviceRequest) -> Q:
         q &= Q(cpu__iregex=CPU_PATTERNS[CpuClass(request.min_cpu)])
     q &= Q(grade__in=GRADES_AT_LEAST.get(request.min_grade or "C", ["A", "B", "C"]))
     if request.ssd_required:
-        q &= Q(Exists(Drive.objects.filter(device=OuterRef("pk"), media_type__in=[MediaType.SSD, MediaType.NVME])))
+        # A drive the hardware report found, or, for a device without a report, the kind the donor's list or the
+        # bench recorded.
+        solid_state = [MediaType.SSD, MediaType.NVME]
+        q &= Q(Exists(Drive.objects.filter(device=OuterRef("pk"), media_type__in=solid_state))) | Q(
+            ~Exists(Drive.objects.filter(device=OuterRef("pk"))), storage_kind__in=solid_state
+        )
     configured = ConfigurationRecord.objects.filter(device=OuterRef("pk"))
     if request.keyboard_layout.strip():
         configured = configured.filter(_any_iexact("keyboard_layout", _layout_names(request.keyboard_layout)))
@@ -317,6 +322,22 @@ def device_list_fitting(*, request: DeviceRequest) -> QuerySet[Device]:
     """Configured, unallocated devices at the request's hub that fit it, best first (grade, then RAM, storage)."""
     return (
         Device.objects.filter(_fit_conditions(request), allocation__isnull=True)
+        .select_related("hub")
+        .order_by("grade", F("ram_gb").desc(nulls_last=True), F("storage_gb").desc(nulls_last=True), "id")
+    )
+
+
+def device_list_not_fitting(*, request: DeviceRequest) -> QuerySet[Device]:
+    """Configured, unallocated devices of the request's category at its hub that do not fit it: what a manager
+    may still allocate with a reason (a laptop with 4 GB where 8 were asked, when nothing better will come)."""
+    return (
+        Device.objects.filter(
+            category=request.category,
+            hub_id=request.project.hub_id,
+            state=DeviceState.CONFIGURED,
+            allocation__isnull=True,
+        )
+        .exclude(_fit_conditions(request))
         .select_related("hub")
         .order_by("grade", F("ram_gb").desc(nulls_last=True), F("storage_gb").desc(nulls_last=True), "id")
     )

@@ -5,6 +5,7 @@ scoped to the user. Anything outside the user's scope is a 404.
 """
 
 import uuid
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -21,6 +22,7 @@ from hubs.selectors import user_can_act_in_hub, user_is_hub_manager, user_is_hub
 from refurbishing.errors import LifecycleError
 
 from .forms import (
+    REQUEST_ROWS_MAX,
     ApplicationForm,
     CarrierForm,
     CorrectionForm,
@@ -37,6 +39,7 @@ from .selectors import (
     delivery_lines_flagged,
     delivery_list_visible,
     device_list_fitting,
+    device_list_not_fitting,
     device_request_list_to_allocate,
     project_list_coordinated,
     project_list_for_review,
@@ -105,6 +108,10 @@ def apply(request: HttpRequest) -> HttpResponse:
         initial = {"organisation": last.organisation, "country": last.country} if last else {}
     form = ApplicationForm(request.POST or None, initial=initial)
     formset = RequestFormSet(request.POST or None, prefix="requests")
+    if request.method == "POST" and "add_request" in request.POST:
+        # Without JavaScript too: the same application, unsent, with one more row of devices.
+        form, formset = _with_another_request(form, formset)
+        return render(request, "projects/apply.html", {"form": form, "formset": formset, "section": "applications"})
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         rows = [f.cleaned_data for f in formset.forms if f.cleaned_data and f.has_changed()]
         try:
@@ -121,6 +128,15 @@ def apply(request: HttpRequest) -> HttpResponse:
     return render(
         request, "projects/apply.html", {"form": form, "formset": formset, "section": "applications"}, status=status
     )
+
+
+def _with_another_request(form: ApplicationForm, formset) -> tuple[ApplicationForm, Any]:
+    """Unbound copies carrying what was typed, with one more (empty) row of devices, up to the most allowed."""
+    typed = {name: form[name].value() for name in form.fields}
+    rows = [{name: row[name].value() for name in row.fields} for row in formset.forms]
+    more_rows = RequestFormSet(initial=rows, prefix="requests")
+    more_rows.extra = 1 if len(rows) < REQUEST_ROWS_MAX else 0
+    return ApplicationForm(initial=typed), more_rows
 
 
 def _coordinated(request: HttpRequest, pk: int) -> Project:
@@ -376,6 +392,14 @@ def hub_request(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             if "suggested" in request.POST:
                 done = request_allocate_suggested(request=device_request, actor=request.user)
+            elif "misfit" in request.POST:
+                reason = request.POST.get("fit_exception", "").strip()
+                if not reason:
+                    raise ProjectError(_("Say why this device goes though it does not fit the request."))
+                ids = [int(v) for v in request.POST.getlist("misfit_device") if v.isdigit()]
+                done = request_allocate(
+                    request=device_request, devices=ids, actor=request.user, fit_exception=reason[:2000]
+                )
             else:
                 ids = [int(v) for v in request.POST.getlist("devices") if v.isdigit()]
                 done = request_allocate(
@@ -395,6 +419,7 @@ def hub_request(request: HttpRequest, pk: int) -> HttpResponse:
         "device_request": device_request,
         "project": device_request.project,
         "fitting": device_list_fitting(request=device_request)[:100],
+        "not_fitting": device_list_not_fitting(request=device_request)[:100],
         "allocated": allocated,
         "remaining": max(device_request.quantity - len(allocated), 0),
         "unshipped": allocation_list_unshipped(project=device_request.project),

@@ -10,13 +10,14 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from .errors import LifecycleError
-from .forms import ConfigurationForm, InspectionForm, NoteForm, ReceiveForm, RecycleForm, SanitisationForm
+from .forms import SPEC_FIELDS, ConfigurationForm, InspectionForm, NoteForm, ReceiveForm, RecycleForm, SanitisationForm
 from .lifecycle import ACTIONS, FIGURE_DEFAULT_FROM_DEVICE, needs_of
 from .models import Device
-from .services import device_transition
+from .services import device_transition, device_update
 
 ActionHandler = Callable[..., Device]
 ACTION_FORMS: dict[str, type[forms.Form]] = {
@@ -66,8 +67,19 @@ def _core_handler(*, device: Device, action: str, actor: AbstractBaseUser, clean
     note = cleaned.pop("note", "") or ""
     hub = cleaned.pop("hub", None)
     needs = needs_of(action)
+    specs = {name: cleaned.pop(name) for name in SPEC_FIELDS if name in cleaned}
+    specs = {name: value for name, value in specs.items() if value not in (None, "")}
     if any(need.is_record for need in needs):
-        return device_transition(device=device, action=action, actor=actor, note=note, hub=hub, record=cleaned)
+        if not specs:
+            return device_transition(device=device, action=action, actor=actor, note=note, hub=hub, record=cleaned)
+        # What the device has, as the bench found it, and the move: both or neither.
+        with transaction.atomic():
+            changed = {name: value for name, value in specs.items() if getattr(device, name) != value}
+            if changed:
+                version = device.version
+                device = device_update(device=device, actor=actor, fields=changed)
+                device.version = version  # a description, not a move: the move's own staleness check still holds
+            return device_transition(device=device, action=action, actor=actor, note=note, hub=hub, record=cleaned)
     data = dict(cleaned)
     for need in needs:
         device_field = FIGURE_DEFAULT_FROM_DEVICE.get(need)

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hubs.models import Hub
 
-from .models import ConfigurationRecord, InspectionRecord, SanitisationRecord
+from .models import ConfigurationRecord, InspectionRecord, MediaType, SanitisationRecord
 
 # People reached by one delivery, at most. A slip of the keyboard would go straight into the public totals (and
 # past what the database column holds); no single shipment reaches more. The coordinator portal uses the same cap.
@@ -96,16 +96,31 @@ class InspectionForm(NoteForm, forms.ModelForm):
         pass
 
 
+# What a device has, confirmed at the bench when it is configured: projects' requests are matched on these.
+SPEC_FIELDS = ("ram_gb", "storage_gb", "storage_kind")
+
+
 class ConfigurationForm(NoteForm, forms.ModelForm):
-    """What was installed: the system or image is required, the rest as the hub records it."""
+    """What was installed: the system or image is required, the rest as the hub records it.
+
+    With it, what the device has (RAM, storage and its kind), prefilled from the donor's list or the hardware
+    report: a device nobody described shows "? GB" and fits no request that asks for RAM or an SSD.
+    """
+
+    ram_gb = forms.IntegerField(label=_("RAM (GB)"), min_value=1, max_value=4096, required=False)
+    storage_gb = forms.IntegerField(label=_("storage (GB)"), min_value=1, max_value=1_000_000, required=False)
+    storage_kind = forms.ChoiceField(label=_("storage kind"), choices=[("", "—"), *MediaType.choices], required=False)
 
     class Meta:
         model = ConfigurationRecord
         fields = ["operating_system", "os_version", "keyboard_layout", "language", "licence", "notes"]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, device=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["licence"].required = False
+        if device is not None:
+            for name in SPEC_FIELDS:
+                self.fields[name].initial = getattr(device, name) or None
 
     def clean_licence(self):
         return self.cleaned_data.get("licence") or ConfigurationRecord.Licence.NONE

@@ -214,6 +214,21 @@ def has_project(move: Move) -> None:
         raise LifecycleError(_("Allocating %(device)s needs the project it goes to.") % {"device": move.device})
 
 
+# Guards on what the person enters with the move (its record or details), not on the device: a device whose
+# other guards pass may make the move once the form is filled. The scan station offers a move on that basis.
+INPUT_GUARDS: frozenset[Guard] = frozenset(
+    {
+        verified_wipe,
+        has_grade,
+        names_what_was_installed,
+        recorded_by_a_person,
+        has_weight,
+        has_beneficiaries,
+        has_project,
+    }
+)
+
+
 def inspection_passed(record: Mapping[str, Any]) -> bool:
     return bool(record.get("passed"))
 

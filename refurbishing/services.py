@@ -6,7 +6,9 @@ The only code that changes ``Device.state``. Each transition locks the row, runs
 """
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -23,6 +25,7 @@ from hubs.selectors import user_can_act_in_hub
 from .errors import LifecycleError
 from .lifecycle import (
     COMMON_GUARDS,
+    INPUT_GUARDS,
     TRANSFER_ACTIONS,
     Move,
     Need,
@@ -64,6 +67,32 @@ REGISTERABLE_FIELDS = (
 EDITABLE_FIELDS = (*REGISTERABLE_FIELDS, "hub")
 
 
+# --- moves dated in the past: a hub's history loaded from its own records --------------------------------------
+
+_moves_dated: ContextVar[datetime | None] = ContextVar("refurbishing_moves_dated", default=None)
+
+
+@contextmanager
+def moves_dated(moment: datetime | None) -> Iterator[None]:
+    """Moves and registrations inside the block happened at ``moment``, not now (None: now, as always).
+
+    For loading history (the demo's two years of work, a hub's records from before the platform): the events
+    carry the moment, so the impact counters and the hub's weekly figures count them in their own month. A
+    moment is bounded as a recorded move's is: never in the future, and never before the device's last move.
+    """
+    if moment is not None and moment > timezone.now():
+        raise LifecycleError(_("A move cannot be dated in the future."))
+    token = _moves_dated.set(moment)
+    try:
+        yield
+    finally:
+        _moves_dated.reset(token)
+
+
+def _moment() -> datetime:
+    return _moves_dated.get() or timezone.now()
+
+
 def _state_label(state: str) -> str:
     return str(S(state).label) if state in S.values else state
 
@@ -92,7 +121,7 @@ def device_register_many(
     Rows are already validated by the caller (the donor portal's pledge form); the database still holds the
     serial-number uniqueness, so a duplicate rolls the whole batch back.
     """
-    now = timezone.now()
+    now = _moment()
     rows = list(rows)
     label_codes = label_codes_unused(count=len(rows))
     with transaction.atomic():
@@ -168,7 +197,7 @@ def device_register_stream(
     rather than one per device: listeners only need to know that events are waiting. The impact fold then
     counts every uncounted event, the whole batch included, as it does for any backlog.
     """
-    now = timezone.now()
+    now = _moment()
     with transaction.atomic():
         if connection.vendor == "postgresql":
             count, last = _register_through_staging(donation=donation, hub=hub, actor=actor, rows=rows, now=now)
@@ -644,9 +673,16 @@ def device_transition(
     record = dict(record or {})
     data = dict(data or {})
     seen_version = device.version if expected_version is None else expected_version
-    now = timezone.now()
+    now = _moment()
     with transaction.atomic():
         locked = _lock(device=device, actor=actor, seen_version=seen_version)
+        if _moves_dated.get() is not None:
+            last = locked.events.order_by("-occurred_at").values_list("occurred_at", flat=True).first()
+            if last is not None and now < last:
+                raise LifecycleError(
+                    _("%(device)s cannot be moved at %(moment)s, before its last move (%(last)s).")
+                    % {"device": locked, "moment": now.isoformat(), "last": last.isoformat()}
+                )
         target_hub_id = _target_hub_id(device=locked, action=action, actor=actor, hub=hub)
 
         transition = _pick_transition(device=locked, action=action, record=record)
@@ -802,19 +838,23 @@ def device_transition_refusal(
     action: str,
     data: Mapping[str, Any] | None = None,
     record: Mapping[str, Any] | None = None,
+    device_only: bool = False,
 ) -> str | None:
     """Why ``device_transition`` would refuse this move right now (the state, then each guard), or None.
 
     A read: nothing is locked or written. Callers that act on many devices at once (shipping a shipment) ask
     first, so a refusal names the reason that matters (a missing wipe) before any bookkeeping of theirs.
+    ``device_only`` asks only the guards about the device (``lifecycle.INPUT_GUARDS`` aside): whether the move
+    is open to it before anyone fills in its form, as the scan station asks for each move it offers.
     """
     record = dict(record or {})
     try:
         transition = _pick_transition(device=device, action=action, record=record)
         move = Move(device=device, transition=transition, actor=None, record=record, data=dict(data or {}))
         for guard in (*COMMON_GUARDS, *transition.guards):
-            if guard is not recorded_by_a_person:
-                guard(move)
+            if guard is recorded_by_a_person or (device_only and guard in INPUT_GUARDS):
+                continue
+            guard(move)
     except LifecycleError as error:
         return error.message
     return None

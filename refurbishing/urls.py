@@ -1,4 +1,4 @@
-"""The scan station, outside the language prefixes so a label's QR code names one address for every language."""
+"""The scan station, at /<language>/scan/; /scan/... without a language redirects there (LocaleMiddleware)."""
 
 from django.urls import path
 

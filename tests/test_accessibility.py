@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
@@ -562,15 +561,13 @@ def _axe(page) -> list[dict]:
     # added <script> tag would be inline script, refused there as a site's injected script would be.
     if not page.evaluate("() => typeof axe !== 'undefined'"):
         page.evaluate(_axe_source())
-    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    # noHtml: the nodes' markup is left out of the results (the report names each by its selector): ~15% faster.
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations'], noHtml: true})")
     return results["violations"]
 
 
 @pytest.fixture
-def demo_site(settings, fresh_cache):  # fresh_cache: no rate-limit window left over from another language's run
-    settings.DEBUG = True  # seed_demo refuses to write without it
-    call_command("seed_demo", verbosity=0)
-    settings.DEBUG = False
+def demo_site(settings, demo_data):  # demo_data clears the cache: no rate-limit window left from another run
     # The refusal pages: a sign-in locks after one failure, and every password-reset request is over the limit.
     settings.AXES_ENABLED = True
     settings.AXES_FAILURE_LIMIT = 1

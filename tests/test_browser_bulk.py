@@ -1,4 +1,8 @@
-"""A bulk action on 2,000 devices from the admin, in a real Chromium: the progress bar fills and the job finishes."""
+"""A bulk action on 800 devices from the admin, in a real Chromium: the progress bar fills and the job finishes.
+
+800 is four chunks of 200 (BULK_JOB_CHUNK): enough for the bar to be seen part-way more than once. The time a
+bulk job of many thousands takes is the benchmarks' to measure (bench/), not this test's.
+"""
 
 import contextlib
 import re
@@ -14,10 +18,10 @@ from refurbishing.services import device_register_many
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-COUNT = 2_000
+COUNT = 800
 
 
-def test_bulk_receive_of_two_thousand_devices_fills_its_progress_bar(live_server, browser, hubs, staff_be):
+def test_a_bulk_receive_of_hundreds_of_devices_fills_its_progress_bar(live_server, browser, hubs, staff_be):
     hub = hubs["BE-BRU"]
     rows = [{"category": "laptop", "manufacturer": "Dell", "serial_number": f"BB{n:06d}"} for n in range(COUNT)]
     device_register_many(donation=DonationFactory(hub=hub), hub=hub, actor=None, rows=rows)  # one insert each

@@ -38,3 +38,26 @@ def test_log_in_lands_on_the_donor_portal_and_log_out_is_a_post(client, donor_us
     assert "_auth_user_id" in client.session
     assert client.post(reverse("logout"))["Location"] == reverse("impact:home")
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    ("who", "donor_links"),
+    [("staff", False), ("staff who donates", True), ("donor", True), ("nobody", True), ("visitor", True)],
+)
+def test_the_menu_fits_the_persons_role(client, hubs, who, donor_links):
+    """Issue 20 (8): hub staff saw "Donate" and "My donations"; they see them only if they give for a donor."""
+    if who != "visitor":
+        if who.startswith("staff"):
+            user = StaffFactory(username="tech", hub=hubs["KE-MBA"])
+            if who == "staff who donates":
+                DonorFactory().users.add(user)
+        else:
+            user = UserFactory(username=who)
+            if who == "donor":
+                DonorFactory().users.add(user)
+        client.post(reverse("login"), {"username": user.username, "password": user.username}, follow=True)
+    menu = client.get(reverse("impact:home")).content.decode()
+    menu = menu[menu.index('<nav aria-label="Main"') : menu.index("</nav>")]
+    assert ('href="' + reverse("donations:portal") + '"' in menu) is (donor_links and who != "visitor")
+    assert (">Donate</a>" in menu) is donor_links
+    assert (">Scan station</a>" in menu) is who.startswith("staff")

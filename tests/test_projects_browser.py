@@ -31,7 +31,7 @@ def test_from_application_to_confirmed_delivery(live_server, browser, hubs, coor
     applicant.fill("#id_organisation", "Likoni Secondary")
     applicant.fill("#id_name", "Science lab")
     applicant.select_option("#id_kind", "education")
-    applicant.fill("#id_country", "KE")
+    applicant.select_option("#id_country", "KE")
     applicant.fill("#id_place", "Likoni")
     applicant.select_option("#id_hub", str(hub.pk))
     applicant.fill("#id_expected_beneficiaries", "120")

@@ -174,6 +174,8 @@ LOGIN_REDIRECT_URL = "after-login"
 LOGOUT_REDIRECT_URL = "impact:home"
 
 LANGUAGE_CODE = "en"
+# Day-month-year English dates (closegap/formats/en): one date format per language, everywhere.
+FORMAT_MODULE_PATH = ["closegap.formats"]
 # Hubs work in English (Kenya, South Africa), French (Kinshasa, Brussels) and Dutch (Brussels).
 LANGUAGES = [("en", _("English")), ("fr", _("French")), ("nl", _("Dutch"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]

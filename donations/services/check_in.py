@@ -1,9 +1,11 @@
-"""Donations' services: check in."""
+"""Donations' services: check in (a hub receives what a donor pledged, scan by scan)."""
 
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils.translation import gettext as _
 
 from donations.models import Donation
@@ -20,11 +22,13 @@ from refurbishing.selectors import (
 from refurbishing.services import (
     device_register_many,
     device_transition,
+    device_update,
 )
 
 
 class CheckInOutcome:
     RECEIVED = "received"
+    CLAIMED = "claimed"  # a device pledged without a serial (by quantity), received with the serial scanned
     UNEXPECTED = "unexpected"
     ALREADY_RECEIVED = "already_received"
 
@@ -105,6 +109,11 @@ def donation_check_in_scan(
             _("%(device)s belongs to donation %(other)s, not %(reference)s.")
             % {"device": elsewhere[0], "other": elsewhere[0].donation.reference, "reference": donation.reference}
         )
+    claimed = _claim_pledged_without_serial(
+        donation=donation, actor=actor, scan=scan, category=category, manufacturer=manufacturer, model=model
+    )
+    if claimed is not None:
+        return claimed
     missing = {}
     if not category:
         missing["category"] = [_("Choose the category of the device that was not pledged.")]
@@ -156,6 +165,76 @@ def donation_check_in_scan(
         device,
         _("%(device)s was not pledged: added to %(reference)s and received.")
         % {"device": device, "reference": donation.reference},
+    )
+
+
+def _claim_pledged_without_serial(
+    *, donation: Donation, actor: AbstractBaseUser, scan: str, category: str, manufacturer: str, model: str
+) -> CheckInResult | None:
+    """Receive a device the donor pledged by quantity ("10 monitors", no serials) for a serial it does not know.
+
+    The scanned code becomes the serial of one still-awaited device of the donation without a serial, of the
+    category given (or the only category such devices have), and of the model given where the pledge named one.
+    None when no such device is waiting: the scan is then a device that was not pledged.
+    """
+    candidates = device_list_for_donation(donation_id=donation.pk).filter(state=DeviceState.PLEDGED, serial_number="")
+    if category:
+        candidates = candidates.filter(category=category)
+    else:
+        categories = set(candidates.order_by().values_list("category", flat=True).distinct()[:2])
+        if len(categories) > 1:
+            raise LifecycleError(
+                _(
+                    "%(scan)s is not on donation %(reference)s by its serial, and devices of several categories "
+                    "were pledged without one: choose its category to check it in as one of them."
+                )
+                % {"scan": scan, "reference": donation.reference},
+                code="unknown",
+                field_errors={"category": [_("Choose the category of the scanned device.")]},
+            )
+    model = model.strip()
+    manufacturer = manufacturer.strip()
+    if model:
+        candidates = candidates.filter(Q(model="") | Q(model__iexact=model))
+    if manufacturer:
+        candidates = candidates.filter(Q(manufacturer="") | Q(manufacturer__iexact=manufacturer))
+    # A pledged device of the same model first, then one the pledge left without a model; the oldest first.
+    candidates = candidates.annotate(
+        same_model=Case(When(model__iexact=model, then=Value(0)), default=Value(1), output_field=IntegerField())
+        if model
+        else Value(1, output_field=IntegerField())
+    ).order_by("same_model", "id")
+    with transaction.atomic():
+        # Two technicians scanning two serials at once each take a different device (PostgreSQL: SKIP LOCKED).
+        device = candidates.select_for_update(skip_locked=True, of=("self",)).first()
+        if device is None:
+            return None
+        fields: dict[str, str] = {"serial_number": scan}
+        if model and not device.model:
+            fields["model"] = model
+        if manufacturer and not device.manufacturer:
+            fields["manufacturer"] = manufacturer
+        try:
+            with transaction.atomic():
+                device = device_update(device=device, actor=actor, fields=fields)
+        except (ValidationError, IntegrityError):
+            raise LifecycleError(
+                _("A device with serial number %(scan)s is already registered: check the label and scan again.")
+                % {"scan": scan}
+            ) from None
+        device = device_transition(
+            device=device,
+            action="receive",
+            actor=actor,
+            note=_("Pledged without a serial number: checked in with donation %(reference)s as serial %(scan)s.")
+            % {"reference": donation.reference, "scan": scan},
+            data={"check_in": donation.reference, "serial_recorded": scan},
+        )
+    return CheckInResult(
+        CheckInOutcome.CLAIMED,
+        device,
+        _("%(device)s received: one of the devices pledged without a serial number, now recorded.")
+        % {"device": device},
     )
 
 

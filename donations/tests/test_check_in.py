@@ -190,3 +190,72 @@ def test_check_in_endpoints_are_in_the_openapi_schema(db):
     assert set(scan["responses"]) >= {"200", "400", "401", "404"}
     assert "scan" in str(scan["requestBody"])
     assert "post" in paths["/api/v1/donations/{reference}/check-in/close/"]
+
+
+@pytest.fixture
+def ten_monitors_by_quantity(hubs, donor_user):
+    """The realistic case: a donor pledges ten monitors by quantity, without serials, and two laptops."""
+    from donations.services import donation_pledge
+
+    rows = [{"category": "monitor", "manufacturer": "Dell", "model": "P2419H"} for _ in range(10)]
+    rows += [{"category": "laptop", "manufacturer": "HP", "model": "EliteBook 840 G5", "serial_number": "5CG-L1"}]
+    return donation_pledge(
+        donor=donor_user.donors.get(), hub=hubs["KE-MBA"], pickup_address="Moi Avenue 1", rows=rows, actor=donor_user
+    )
+
+
+def test_monitors_pledged_by_quantity_are_claimed_by_their_serials_at_check_in(
+    ten_monitors_by_quantity, staff_ke_mba, client, donor_user
+):
+    donation = ten_monitors_by_quantity
+    for number in range(10):
+        result = donation_check_in_scan(donation=donation, actor=staff_ke_mba, scan=f"CN-0{number:05d}")
+        assert result.outcome == "claimed", result.message
+    # Each scan took one of the ten awaited monitors: nothing unexpected, nothing awaited but the laptop.
+    summary = donation_check_in_summary(donation=donation)
+    assert (summary.expected, summary.received, summary.unexpected, summary.awaited) == (11, 10, 0, 1)
+    monitors = Device.objects.filter(donation=donation, category="monitor")
+    assert monitors.count() == 10
+    assert sorted(monitors.values_list("serial_number", flat=True)) == [f"CN-0{n:05d}" for n in range(10)]
+    assert set(monitors.values_list("state", flat=True)) == {S.RECEIVED}
+    event = monitors.order_by("id").first().events.order_by("-id").first()
+    assert (event.action, event.data["serial_recorded"]) == ("receive", "CN-000000")
+    assert "Pledged without a serial number" in event.note
+
+    # An eleventh monitor was not pledged: it is unexpected, and needs its make.
+    with pytest.raises(LifecycleError) as refused:
+        donation_check_in_scan(donation=donation, actor=staff_ke_mba, scan="CN-EXTRA")
+    assert refused.value.code == "unknown"
+    donation_check_in_scan(donation=donation, actor=staff_ke_mba, scan="5CG-L1")
+    closed = donation_check_in_close(donation=donation, actor=staff_ke_mba)
+    assert (closed.received, closed.missing, closed.unexpected) == (11, 0, 0)  # no monitor marked missing
+
+    # The donor sees each monitor with its serial, none missing.
+    client.force_login(donor_user)
+    page = client.get(reverse("donations:detail", args=[donation.reference])).content.decode()
+    assert "CN-000009" in page
+    assert Device.objects.filter(donation=donation, state=S.MISSING).count() == 0
+
+
+def test_a_claim_follows_the_category_and_the_pledged_model(hubs, donor_user, staff_ke_mba):
+    from donations.services import donation_pledge
+
+    rows = [{"category": "monitor", "manufacturer": "Dell", "model": "P2419H"}] * 2
+    rows += [{"category": "printer", "manufacturer": "Brother"}]
+    donation = donation_pledge(
+        donor=donor_user.donors.get(), hub=hubs["KE-MBA"], pickup_address="Moi Avenue 1", rows=rows, actor=donor_user
+    )
+    # Two categories wait without serials: the category is asked for, nothing is added.
+    with pytest.raises(LifecycleError) as refused:
+        donation_check_in_scan(donation=donation, actor=staff_ke_mba, scan="KB-1")
+    assert refused.value.code == "unknown" and set(refused.value.field_errors) == {"category"}
+    assert Device.objects.filter(donation=donation).count() == 3
+    # A monitor of another model than the pledged one is not one of them: it is unexpected.
+    with pytest.raises(LifecycleError):
+        donation_check_in_scan(donation=donation, actor=staff_ke_mba, scan="CN-X", category="monitor", model="U2720Q")
+    result = donation_check_in_scan(donation=donation, actor=staff_ke_mba, scan="KB-1", category="printer")
+    assert (result.outcome, result.device.category, result.device.serial_number) == ("claimed", "printer", "KB-1")
+    result = donation_check_in_scan(
+        donation=donation, actor=staff_ke_mba, scan="CN-1", category="monitor", model="p2419h"
+    )
+    assert (result.outcome, result.device.model) == ("claimed", "P2419H")

@@ -89,3 +89,35 @@ def test_check_in_pages_are_for_staff_of_the_donations_hub(client, staff_be, don
         assert client.post(_url(donation), {"scan": "CI-1"}).status_code == 404
         assert client.post(_url(donation, "check-in:close")).status_code == 404
     assert Device.objects.get(serial_number="CI-1").state == S.PLEDGED
+
+
+@pytest.mark.parametrize(
+    ("language", "claimed", "which"),
+    [
+        ("en", "one of the devices pledged without a serial number", "which category is it?"),
+        ("fr", "l’un des appareils promis sans numéro de série", "quelle catégorie ?"),
+        ("nl", "een van de apparaten die zonder serienummer werden toegezegd", "welke categorie is het?"),
+    ],
+)
+def test_on_the_page_a_serial_claims_a_device_pledged_by_quantity(
+    client, staff_ke_mba, hubs, donor_user, language, claimed, which
+):
+    """Issue 21 (1), on the check-in page in each language: ten monitors pledged without serials are claimed."""
+    from django.utils import translation
+
+    from donations.services import donation_pledge
+
+    rows = [{"category": "monitor", "manufacturer": "Dell", "model": "P2419H"} for _ in range(10)]
+    donation = donation_pledge(
+        donor=donor_user.donors.get(), hub=hubs["KE-MBA"], pickup_address="Moi Avenue 1", rows=rows, actor=donor_user
+    )
+    client.force_login(staff_ke_mba)
+    with translation.override(language):
+        url = _url(donation)
+    page = client.post(url, {"scan": "CN-0001"}, **FRAGMENT).content.decode()
+    assert 'data-scan-outcome="claimed"' in page and claimed in page
+    assert 'data-count="awaited">9<' in page and 'data-count="unexpected">0<' in page
+    # With two categories waiting, the page asks which one, in the person's language.
+    DeviceFactory(donation=donation, category="printer", serial_number="")
+    asked = client.post(url, {"scan": "CN-0002"}, **FRAGMENT)
+    assert asked.status_code == 400 and which in asked.content.decode()

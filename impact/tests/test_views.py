@@ -98,7 +98,7 @@ def test_home_shows_charts_each_with_its_table(client, activity):
     first = now.date().replace(day=1)
     for _ in range(23):
         first = (first - timedelta(days=1)).replace(day=1)
-    assert f'class="chart-axis">{first:%b %Y}</text>' in html
+    assert f'class="chart-axis" text-anchor="start">{first:%b %Y}</text>' in html
     assert re.search(r'<a href="/en/hubs/KE-NBO/">Hub KE-NBO</a>', html)
     assert re.search(r'data-kind="education" data-metric="devices_delivered">2<', html)
     assert re.search(r'data-kind="education" data-metric="beneficiaries_reached">30<', html)

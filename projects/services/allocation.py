@@ -27,8 +27,13 @@ def _allocate_one(
     actor: AbstractBaseUser | None,
     note: str,
     over_request: bool,
+    fit_exception: str = "",
 ) -> Allocation:
-    """Lock the device, make sure nobody allocated it first, move it to allocated and record the allocation."""
+    """Lock the device, make sure nobody allocated it first, move it to allocated and record the allocation.
+
+    A device that does not fit the request is refused, unless ``fit_exception`` gives a manager's reason
+    (the caller checked that the actor is one): the allocation and the device's history keep it.
+    """
     device = Device.objects.select_for_update().get(pk=device_pk)
     taken = Allocation.objects.filter(device_id=device.pk).select_related("project").first()
     if taken is not None:
@@ -37,15 +42,28 @@ def _allocate_one(
             % {"device": device, "project": taken.project.name},
             code="conflict",
         )
+    data = project_data(project)
     if request is not None:
         reason = device_fit_refusal(device=device, request=request)
-        if reason:
-            raise ProjectError(reason)
-    device_transition(device=device, action="allocate", actor=actor, note=note, data=project_data(project))
+        if reason and not fit_exception:
+            raise ProjectError(reason + " " + _("A hub manager can allocate it anyway, with a reason."))
+        if not reason:
+            fit_exception = ""
+        elif fit_exception:
+            data["fit_exception"] = fit_exception
+            note = " ".join(
+                filter(None, [note, _("Allocated though it does not fit: %(reason)s") % {"reason": fit_exception}])
+            )
+    device_transition(device=device, action="allocate", actor=actor, note=note, data=data)
     try:
         with transaction.atomic():
             return Allocation.objects.create(
-                device=device, project=project, request=request, allocated_by=actor, over_request=over_request
+                device=device,
+                project=project,
+                request=request,
+                allocated_by=actor,
+                over_request=over_request,
+                fit_exception=fit_exception,
             )
     except IntegrityError as exc:  # the database's word, where row locks are absent
         raise ProjectError(
@@ -60,10 +78,12 @@ def request_allocate(
     actor: AbstractBaseUser,
     override: bool = False,
     note: str = "",
+    fit_exception: str = "",
 ) -> list[Allocation]:
     """Allocate devices that fit an approved request; all of them or none.
 
-    Never more than requested unless ``override`` (a hub manager's explicit choice). The request's row is
+    Never more than requested unless ``override`` (a hub manager's explicit choice), and never a device that
+    does not fit unless ``fit_exception`` (a hub manager's reason, kept with the allocation). The request's row is
     locked first, so two people filling the same request count each other's allocations; each device's row is
     locked next, so a device goes to one request only (the loser is told, as a conflict).
     """
@@ -72,6 +92,9 @@ def request_allocate(
         raise ProjectError(_("No such device request at your hubs."), code="not_found")
     if override:
         require_manager(user=actor, hub_id=project.hub_id, what=_("allocate more than was requested"))
+    fit_exception = fit_exception.strip()
+    if fit_exception:
+        require_manager(user=actor, hub_id=project.hub_id, what=_("allocate a device that does not fit the request"))
     device_ids = sorted({d if isinstance(d, int) else d.pk for d in devices})
     if not device_ids:
         message = _("Choose at least one device.")
@@ -104,6 +127,7 @@ def request_allocate(
                 actor=actor,
                 note=note,
                 over_request=already + index + 1 > request.quantity,
+                fit_exception=fit_exception,
             )
             for index, pk in enumerate(device_ids)
         ]

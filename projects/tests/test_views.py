@@ -182,3 +182,152 @@ def test_my_projects_runs_a_fixed_number_of_queries(client, hubs, staff_be, coor
         html = client.get(reverse("projects:portal")).content.decode()
     assert len(many) == len(few)
     assert html.count(reverse("projects:portal")) >= 1
+
+
+def test_specifications_recorded_at_the_bench_let_a_request_for_8_gb_and_an_ssd_find_its_laptops(
+    client, hubs, coordinator, manager_ke_mba, staff_ke_mba
+):
+    """Issue 21 (3): with no hardware report, neither the pledge nor the configure form recorded RAM or storage,
+    so a request for laptops with 8 GB and an SSD found "no configured device at the hub"."""
+    from refurbishing.factories import CONFIGURATION, DeviceFactory, device_through
+
+    hub = hubs["KE-MBA"]
+    project = application_approved(
+        coordinator=coordinator,
+        manager=manager_ke_mba,
+        hub=hub,
+        requests=[{"category": "laptop", "quantity": 20, "min_ram_gb": 8, "ssd_required": True}],
+    )
+    device_request = project.requests.get()
+    # As the donor's list described them: "8 GB" and "256 GB SSD" (read by the import), or nothing at all.
+    listed = [DeviceFactory(donation__hub=hub, ram_gb=8, storage_gb=256, storage_kind="ssd") for _ in range(2)]
+    undescribed = DeviceFactory(donation__hub=hub, ram_gb=None, storage_gb=None)
+    small = DeviceFactory(donation__hub=hub, ram_gb=4, storage_gb=128, storage_kind="hdd")
+    client.force_login(staff_ke_mba)
+    for device in [*listed, undescribed, small]:
+        device_through(device, "receive", "sanitise", "inspect", actor=staff_ke_mba)
+    # At the bench, the configure form shows what the list said, and the technician records what was found.
+    configure = reverse("scan:device-action", args=[listed[0].label_code, "configure"])
+    form = client.get(configure).content.decode()
+    assert 'name="ram_gb" value="8"' in form and 'name="storage_gb" value="256"' in form
+    assert '<option value="ssd" selected>' in form
+    for device in listed:
+        client.post(reverse("scan:device-action", args=[device.label_code, "configure"]), {**CONFIGURATION})
+    client.post(
+        reverse("scan:device-action", args=[undescribed.label_code, "configure"]),
+        {**CONFIGURATION, "ram_gb": "16", "storage_gb": "512", "storage_kind": "nvme"},
+    )
+    client.post(reverse("scan:device-action", args=[small.label_code, "configure"]), {**CONFIGURATION})
+    undescribed.refresh_from_db()
+    assert (undescribed.state, undescribed.ram_gb, undescribed.storage_gb, undescribed.storage_kind) == (
+        "configured",
+        16,
+        512,
+        "nvme",
+    )
+
+    client.force_login(manager_ke_mba)
+    page_url = reverse("projects:hub-request", args=[device_request.pk])
+    page = client.get(page_url).content.decode()
+    assert "No configured device at the hub fits this request yet." not in page
+    for device in [*listed, undescribed]:
+        assert f'name="devices" value="{device.pk}"' in page
+    # The 4 GB laptop with a spinning disk does not fit; a manager may allocate it, saying why.
+    assert f'name="devices" value="{small.pk}"' not in page
+    assert f'name="misfit_device" value="{small.pk}"' in page
+    refused = client.post(page_url, {"misfit": "1", "misfit_device": small.pk, "fit_exception": ""}, follow=True)
+    assert "Say why this device goes" in refused.content.decode()
+    client.post(
+        page_url, {"misfit": "1", "misfit_device": small.pk, "fit_exception": "The school takes 4 GB for typing."}
+    )
+    allocation = Allocation.objects.get(device=small)
+    assert allocation.fit_exception == "The school takes 4 GB for typing."
+    assert "The school takes 4 GB for typing." in small.events.get(action="allocate").note
+    # A technician cannot make that exception.
+    other = DeviceFactory(donation__hub=hub, ram_gb=2, storage_gb=64)
+    device_through(other, "receive", "sanitise", "inspect", "configure", actor=staff_ke_mba)
+    client.force_login(staff_ke_mba)
+    assert 'name="misfit_device"' not in client.get(page_url).content.decode()
+    client.post(page_url, {"misfit": "1", "misfit_device": other.pk, "fit_exception": "Why not"})
+    assert not Allocation.objects.filter(device=other).exists()
+
+
+def _application(hub, **rows):
+    data = {
+        "organisation": "Bukavu Digital School",
+        "name": "Computer room",
+        "kind": "education",
+        "country": "CD",
+        "place": "Bukavu",
+        "hub": hub.pk,
+        "expected_beneficiaries": "300",
+        "requests-INITIAL_FORMS": "0",
+        "requests-MIN_NUM_FORMS": "1",
+        "requests-MAX_NUM_FORMS": "10",
+    }
+    count = 1 + max([int(key.split("_")[0][1:]) for key in rows] or [0])
+    data["requests-TOTAL_FORMS"] = str(count)
+    for key, value in rows.items():  # r0_category="laptop" -> requests-0-category
+        index, name = key.split("_", 1)
+        data[f"requests-{index[1:]}-{name}"] = value
+    return data
+
+
+def test_the_application_form_asks_plainly_with_one_block_and_add_another(client, hubs, coordinator):
+    """Issue 20 (6): four identical blocks, a two-letter country box, no bounds, "Please submit at least 1 form"."""
+    client.force_login(coordinator)
+    page = client.get(reverse("projects:apply")).content.decode()
+    assert page.count("<legend>Devices, request") == 1
+    assert '<select name="country"' in page and '<option value="CD">' in page and '<option value="KE">Kenya<' in page
+    assert 'name="requests-0-quantity"' in page and 'max="1000"' in page
+
+    # Nothing asked for: a plain sentence, not Django's formset wording.
+    empty = client.post(reverse("projects:apply"), _application(hubs["BE-BRU"]))
+    assert empty.status_code == 400
+    text = empty.content.decode()
+    assert "Ask for at least one kind of device" in text and "Please submit at least" not in text
+
+    # "Add another kind of device" keeps what was typed and adds one block.
+    more = client.post(
+        reverse("projects:apply"),
+        {**_application(hubs["BE-BRU"], r0_category="laptop", r0_quantity="20"), "add_request": "1"},
+    ).content.decode()
+    assert more.count("<legend>Devices, request") == 2
+    assert 'name="requests-0-quantity" value="20"' in more and 'value="Bukavu Digital School"' in more
+    assert not Project.objects.exists()
+
+    too_many = client.post(
+        reverse("projects:apply"), _application(hubs["BE-BRU"], r0_category="laptop", r0_quantity="5000")
+    )
+    assert "At most 1000 devices in one request" in too_many.content.decode().replace("\u202f", "").replace(",", "")
+    sent = client.post(
+        reverse("projects:apply"),
+        _application(hubs["BE-BRU"], r0_category="laptop", r0_quantity="20", r1_category="monitor", r1_quantity="5"),
+    )
+    assert sent.status_code == 302
+    project = Project.objects.get()
+    assert (project.country, project.requests.count()) == ("CD", 2)
+
+
+def test_a_reason_is_asked_for_only_to_ask_for_changes_or_decline(client, hubs, coordinator, manager_ke_mba):
+    """Issue 20 (7): "Reason (required to ask for changes or decline) (optional)" contradicted itself."""
+    from projects.services import project_apply
+
+    project = project_apply(
+        applicant=coordinator,
+        organisation="Likoni Secondary",
+        name="Lab",
+        kind="education",
+        country="KE",
+        place="Likoni",
+        hub=hubs["KE-MBA"],
+        expected_beneficiaries=50,
+        requests=[LAPTOPS],
+    )
+    client.force_login(manager_ke_mba)
+    page = client.get(reverse("projects:hub-review", args=[project.pk])).content.decode()
+    label = page[page.index('<label for="id_reason"') :]
+    label = label[: label.index("</label>")]
+    assert "Reason" in label and "optional" not in label and "required" not in label
+    refused = client.post(reverse("projects:hub-review", args=[project.pk]), {"decision": "declined"})
+    assert refused.status_code == 400 and "Say why" in refused.content.decode()

@@ -30,7 +30,7 @@ class BulkJob(models.Model):
     done = models.PositiveIntegerField(_("done"), default=0)
     moved = models.PositiveIntegerField(_("moved"), default=0)
     skipped = models.PositiveIntegerField(_("already there"), default=0)
-    # [{"id": 12, "device": "laptop Dell ... SN1", "reason": "..."}]: left as they were, with the reason.
+    # [{"id": 12, "device": "Laptop Dell ... SN1", "reason": "..."}]: left as they were, with the reason.
     refused = models.JSONField(_("refused"), default=list, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     error = models.TextField(_("error"), blank=True)

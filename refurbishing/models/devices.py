@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
+from django.utils.text import capfirst
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -232,7 +233,8 @@ class Device(models.Model):
 
     def __str__(self) -> str:
         label = self.serial_number or self.asset_tag or f"#{self.pk}"
-        return f"{self.get_category_display()} {self.manufacturer} {self.model} {label}".replace("  ", " ")
+        # "Laptop Dell Latitude 5490 5CG81234": a title, so its category starts with a capital in every language.
+        return f"{capfirst(self.get_category_display())} {self.manufacturer} {self.model} {label}".replace("  ", " ")
 
     def refresh_from_db(self, using=None, fields=None, from_queryset=None):
         # A refresh is a read, not a write: drop the cached state so the fresh value can load.

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 
@@ -43,8 +44,16 @@ def fragment_aware(response: HttpResponse) -> HttpResponse:
 
 
 def label_url(request: HttpRequest, device: Device) -> str:
-    """The address a device's QR code holds: its card on the scan station, the same in every language."""
-    return request.build_absolute_uri(reverse("scan:device", args=[device.label_code]))
+    """The address a device's QR code holds: its card on the scan station, the same in every language.
+
+    The card lives under the language prefix (/fr/scan/d/<code>/); the label holds it without one, which
+    redirects to the language of whoever scans it, so one printed label serves every technician.
+    """
+    path = reverse("scan:device", args=[device.label_code])
+    language = translation.get_language_from_path(path)
+    if language:
+        path = path[len(language) + 1 :]
+    return request.build_absolute_uri(path)
 
 
 def labels_response(request: HttpRequest, devices: list[Device], *, layout: str, filename: str) -> HttpResponse:

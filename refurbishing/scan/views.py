@@ -20,11 +20,13 @@ from hubs.models import Hub
 from hubs.selectors import restrict_to_user_hubs
 from refurbishing.actions import action_form_class, device_perform_action
 from refurbishing.errors import LifecycleError
+from refurbishing.forms import ConfigurationForm
 from refurbishing.history.timeline import device_timeline
 from refurbishing.lifecycle import ACTION_LABELS, actions_from, transitions_for
 from refurbishing.models import ConfigurationRecord, Device, SanitisationRecord
 from refurbishing.scan.responses import fragment_aware, hub_staff_required, labels_response, wants_fragment
 from refurbishing.selectors import device_find_by_code, device_get_by_label_code, device_in_scope, device_list
+from refurbishing.services import device_transition_refusal
 
 # What a technician types once and repeats on every device of a batch: offered again on the next form.
 REMEMBERED_FIELDS = {
@@ -51,6 +53,8 @@ def render_scan(request: HttpRequest, context: dict[str, Any], *, status: int = 
 
 # Moves a stray tap must not make: their button opens a short form to confirm (with a note) first.
 CONFIRMED_ACTIONS = frozenset({"mark_missing"})
+# Moves that end a device's journey at the hub: shown apart, last, as destructive (never the primary button).
+DESTRUCTIVE_ACTIONS = frozenset({"mark_missing"})
 
 
 def _needs_details(action: str) -> bool:
@@ -60,13 +64,26 @@ def _needs_details(action: str) -> bool:
 
 
 def device_card_context(request: HttpRequest, device: Device, **extra: Any) -> dict[str, Any]:
-    actions = [
-        {"action": action, "label": ACTION_LABELS[action], "needs_details": _needs_details(action)}
-        for action in actions_from(device.state)
-    ]
+    """The card: the device, the moves its guards allow now (the others listed with why not), its history."""
+    actions, not_yet = [], []
+    for action in actions_from(device.state):
+        refusal = device_transition_refusal(device=device, action=action, device_only=True)
+        item = {
+            "action": action,
+            "label": ACTION_LABELS[action],
+            "needs_details": _needs_details(action),
+            "destructive": action in DESTRUCTIVE_ACTIONS,
+        }
+        if refusal:
+            not_yet.append({**item, "reason": refusal})
+        else:
+            actions.append(item)
+    # The ordinary next step first; a move that ends the device's journey at the hub comes last.
+    actions.sort(key=lambda item: item["destructive"])
     return {
         "device": device,
         "actions": actions,
+        "not_yet": not_yet,
         "timeline": device_timeline(device=device),
         **extra,
     }
@@ -81,7 +98,12 @@ def _action_form(request: HttpRequest, action: str, device: Device, data=None) -
         last = model.objects.filter(**{person: request.user}).order_by(order).first()
         if last is not None:
             initial = {name: getattr(last, name) for name in names}
-    form = form_class(data=data, initial=initial, auto_id="scan-%s")
+    # The configure form shows what the device has, from the donor's list or its hardware report, to confirm.
+    described = {"device": device} if issubclass(form_class, ConfigurationForm) else {}
+    form = form_class(data=data, initial=initial, auto_id="scan-%s", **described)
+    if "notes" in form.fields and "note" in form.fields:
+        # The record's own notes (inspection, configuration) say it; a second "note" box beside them is noise.
+        del form.fields["note"]
     # Choices of hubs and projects offer only the user's hubs (the services check again when moving).
     for field in form.fields.values():
         queryset = getattr(field, "queryset", None)

@@ -47,7 +47,7 @@ def test_a_device_shows_its_state_and_category_in_the_language(hubs, staff_be, l
     device_transition(device=device, action="receive", actor=staff_be)
     with translation.override(language):
         assert device.get_state_display() == state
-        assert str(device).startswith(f"{category} Dell Latitude 5490")
+        assert str(device).startswith(f"{category.capitalize()} Dell Latitude 5490")  # a title: capital first
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@
 import pypdfium2
 import pytest
 import zxingcpp
+from django.conf import settings
 from django.urls import reverse
 
 from refurbishing.factories import DeviceFactory
@@ -79,5 +80,17 @@ def test_labels_from_the_scan_station_are_scoped_to_the_users_hubs(client, hubs,
     response = client.get(reverse("scan:labels"), {"ids": f"{ours.pk},{theirs.pk}", "layout": "tape"})
     assert response["Content-Type"] == "application/pdf"
     decoded = _decoded_qr_codes(response.content)
-    assert decoded == [f"http://testserver{reverse('scan:device', args=[ours.label_code])}"]
+    # The label holds the card's address without a language: one label for every technician.
+    assert decoded == [f"http://testserver/scan/d/{ours.label_code}/"]
     assert client.get(reverse("scan:labels"), {"ids": str(theirs.pk)}).status_code == 404
+
+
+def test_a_labels_address_opens_the_card_in_the_scanners_language(client, hubs, staff_ke_mba):
+    device = DeviceFactory(donation__hub=hubs["KE-MBA"])
+    client.force_login(staff_ke_mba)
+    for language in ("en", "fr", "nl"):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        response = client.get(f"/scan/d/{device.label_code}/")
+        assert (response.status_code, response["Location"]) == (302, f"/{language}/scan/d/{device.label_code}/")
+        page = client.get(response["Location"])
+        assert page.status_code == 200 and f'<html lang="{language}"' in page.content.decode()

@@ -23,6 +23,19 @@ def _station(client, code, **extra):
     return client.get(reverse("scan:station"), {"code": code}, **extra)
 
 
+def test_the_station_lives_under_the_language_prefix_and_scan_redirects_there(client, staff_ke_mba, laptop):
+    """Issue 20 (1): /en/scan/ was a 404 while every other page had its prefix."""
+    client.force_login(staff_ke_mba)
+    for language, words in (("en", "Scan station"), ("fr", "Poste de scan"), ("nl", "Scanstation")):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        page = client.get(f"/{language}/scan/")
+        assert page.status_code == 200, language
+        assert f'<html lang="{language}"' in page.content.decode() and words in page.content.decode()
+        moved = client.get("/scan/", {"code": "5CG81234"})
+        assert (moved.status_code, moved["Location"]) == (302, f"/{language}/scan/?code=5CG81234")
+        assert "5CG81234" in client.get(moved["Location"]).content.decode()
+
+
 def test_signed_out_visitors_are_sent_to_the_login_page(client, hubs):
     response = client.get(reverse("scan:station"))
     assert response.status_code == 302
@@ -129,6 +142,49 @@ def test_a_guard_refusal_is_shown_with_the_services_message(client, staff_ke_mba
     assert "has storage media that has not been sanitised" in response.content.decode()
     laptop.refresh_from_db()
     assert laptop.state == S.RECEIVED
+
+
+def _offered(page: str, laptop) -> list[str]:
+    """The moves the card offers as buttons, by action, in their order."""
+    prefix = re.escape(reverse("scan:device-action", args=[laptop.label_code, "X"])[:-2])
+    return re.findall(rf'<form method="(?:get|post)" action="{prefix}(\w+)/" data-fragment>', page)
+
+
+def test_the_card_offers_only_the_moves_the_guards_allow_and_says_why_not_the_others(client, staff_ke_mba, laptop):
+    """Issue 20 (2): Inspect was offered before the wipe; the form then refused and hid Sanitise until Cancel."""
+    client.force_login(staff_ke_mba)
+    pledged = client.get(reverse("scan:device", args=[laptop.label_code]), **FRAGMENT).content.decode()
+    assert _offered(pledged, laptop) == ["receive", "mark_missing"]  # a destructive move comes last, styled so
+    assert re.search(r'class="button big danger secondary">Mark as missing \(never arrived\)<', pledged)
+    device_through(laptop, "receive", actor=staff_ke_mba)
+    card = client.get(reverse("scan:device", args=[laptop.label_code]), **FRAGMENT).content.decode()
+    offered = _offered(card, laptop)
+    assert "inspect" not in offered and offered[0] == "sanitise"
+    not_yet = card[card.index('class="not-yet"') :]
+    assert "Inspect" in not_yet and "has storage media that has not been sanitised" in not_yet
+
+    # A refused move keeps the next allowed one in sight: Sanitise is offered beside the refusal.
+    refused = client.post(
+        reverse("scan:device-action", args=[laptop.label_code, "inspect"]), {"passed": "true", "grade": "A"}, **FRAGMENT
+    )
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "has storage media that has not been sanitised" in page
+    assert "sanitise" in _offered(page, laptop)
+
+    # Once wiped, Inspect is offered and Sanitise is not (a sanitised device is not wiped twice here).
+    device_through(laptop, "sanitise", actor=staff_ke_mba)
+    card = client.get(reverse("scan:device", args=[laptop.label_code]), **FRAGMENT).content.decode()
+    assert _offered(card, laptop)[0] == "inspect"
+
+
+def test_a_device_without_storage_media_is_offered_inspect_not_sanitise(client, staff_ke_mba, hubs):
+    monitor = DeviceFactory(donation__hub=hubs["KE-MBA"], category="monitor", has_storage_media=False)
+    device_through(monitor, "receive", actor=staff_ke_mba)
+    client.force_login(staff_ke_mba)
+    card = client.get(reverse("scan:device", args=[monitor.label_code]), **FRAGMENT).content.decode()
+    offered = _offered(card, monitor)
+    assert "sanitise" not in offered and "inspect" in offered
 
 
 def test_an_unverified_wipe_is_refused_by_the_form(client, staff_ke_mba, laptop):

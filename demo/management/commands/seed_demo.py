@@ -5,10 +5,11 @@ and the public counters are folded from real events. The content is declared in 
 few seconds on SQLite; running it again changes nothing.
 """
 
+import contextlib
 import random
 import string
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,7 @@ from demo.data import Step
 from demo.hub_work import seed_hub_work
 from donations.models import Donation, Donor
 from donations.services import (
+    CertificatePending,
     donation_certificate_issue,
     donation_pledge,
     donation_recycling_certificate_issue,
@@ -48,6 +50,7 @@ from projects.services import (
 )
 from refurbishing.actions import device_perform_action
 from refurbishing.models import Device, DeviceState
+from refurbishing.services import moves_dated
 
 # Allocated, shipped and delivered devices go to their hub's projects in shipments: per project, one delivered
 # shipment, one shipped (waiting for the coordinator to confirm) and one being prepared.
@@ -92,6 +95,10 @@ class Command(BaseCommand):
 
         self.rng = random.Random(data.SEED)
         self.serials: set[str] = set()
+        # Two years of work, not one afternoon: each device's moves are dated along its own clock (device id ->
+        # the moment of its next move), so the 24-month chart and the hub's weekly figures show a trend.
+        self.now = timezone.now()
+        self.clock: dict[int, datetime] = {}
         # One fold for the ~1,500 transitions, when the block ends, instead of one queued after each commit.
         with impact_fold_suspended() as fold, transaction.atomic():
             hubs = self._hubs()
@@ -237,31 +244,48 @@ class Command(BaseCommand):
         projects: list[Project],
         day_offset: int,
     ) -> None:
+        # The oldest donation holds the devices furthest along (delivered, recycled), the newest those still
+        # on their way: a donation pledged two years ago is not still awaited.
+        order = {state: rank for rank, state in enumerate(data.STATE_PLAN)}
         targets = [state for state, count in data.STATE_PLAN.items() for _ in range(count)]
         self.rng.shuffle(targets)
+        targets.sort(key=lambda state: -order[state])
         per_donation = len(targets) // data.DONATIONS_PER_HUB
         devices_by_target: dict[str, list[Device]] = defaultdict(list)
+        donations: list[Donation] = []
         for index, donor_name in enumerate(data.DONORS_BY_HUB[hub.code]):
             donor = donors[donor_name]
             chunk = targets[index * per_donation : (index + 1) * per_donation]
             if index == data.DONATIONS_PER_HUB - 1:
                 chunk = targets[index * per_donation :]
-            donation = donation_pledge(
-                donor=donor,
-                hub=hub,
-                pickup_address=donor.address,
-                pickup_date=timezone.localdate() + timedelta(days=7 * index + day_offset + 3),
-                notes="Demo donation.",
-                rows=[self._row(target, self.rng.randrange(1, 99_999)) for target in chunk],
-                actor=donor.users.first(),
-            )
+            newest = index == data.DONATIONS_PER_HUB - 1
+            pledged_at = None if newest else self._months_ago(data.DONATION_AGE_MONTHS[index] + 0.8 * day_offset)
+            with moves_dated(pledged_at):
+                donation = donation_pledge(
+                    donor=donor,
+                    hub=hub,
+                    pickup_address=donor.address,
+                    # A pickup date is for what is still to collect: the newest donation's.
+                    pickup_date=timezone.localdate() + timedelta(days=7 * index + day_offset + 3) if newest else None,
+                    notes="Demo donation.",
+                    rows=[self._row(target, self.rng.randrange(1, 99_999)) for target in chunk],
+                    actor=donor.users.first(),
+                )
+            donations.append(donation)
+            if pledged_at is not None:
+                Donation.objects.filter(pk=donation.pk).update(pledged_at=pledged_at)
             devices = list(donation.devices.order_by("id"))
+            self._spread_clocks(devices, start=pledged_at or self.now)
             for target, device in zip(chunk, devices, strict=True):
                 devices_by_target[target].append(device)
 
         certified = None
         if hub.code in data.CERTIFIED_DONATIONS:
-            certified = self._certified_donation(hub=hub, donor=donors[data.CERTIFIED_DONATIONS[hub.code]])
+            pledged_at = self._months_ago(2 + day_offset / 30)
+            with moves_dated(pledged_at):
+                certified = self._certified_donation(hub=hub, donor=donors[data.CERTIFIED_DONATIONS[hub.code]])
+            Donation.objects.filter(pk=certified.pk).update(pledged_at=pledged_at)
+            self._spread_clocks(list(certified.devices.order_by("id")), start=pledged_at)
             for target, device in zip(self._certified_targets(), certified.devices.order_by("id"), strict=True):
                 devices_by_target[target].append(device)
 
@@ -271,17 +295,23 @@ class Command(BaseCommand):
                     self._perform(device=device, step=step, actor=staff)
 
         for stage in SHIPMENT_STAGES:
-            devices = devices_by_target.get(stage, [])
-            for index, project in enumerate(projects):
-                batch = devices[index :: len(projects)]
-                if batch:
-                    self._ship(stage=stage, batch=batch, project=project, staff=staff)
+            # Shipments of a few devices each, in the order the devices were ready, to the projects in turn:
+            # deliveries over the months, not all on one day.
+            devices = sorted(devices_by_target.get(stage, []), key=lambda device: self.clock[device.pk])
+            size = data.DEVICES_PER_SHIPMENT
+            for number, start in enumerate(range(0, len(devices), size)):
+                batch = devices[start : start + size]
+                self._ship(stage=stage, batch=batch, project=projects[number % len(projects)], staff=staff)
 
         if certified is not None:
             # Issued here rather than by the task queued after the last wipe: that one runs after commit, and the
             # command may run inside an outer transaction (tests).
             donation_certificate_issue(donation=certified)
             donation_recycling_certificate_issue(donation=certified)
+        # The oldest donation's devices are all wiped (reused or recycled) by now: its certificate is due too.
+        for donation in donations:
+            with contextlib.suppress(CertificatePending):
+                donation_certificate_issue(donation=donation)
 
     @staticmethod
     def _certified_targets() -> list[str]:
@@ -305,24 +335,53 @@ class Command(BaseCommand):
         fields = dict(step.fields)
         if step.draws_grade:
             fields["grade"] = self.rng.choice(data.GRADES)
-        device_perform_action(device=device, action=step.action, actor=actor, fields=fields)
+        with moves_dated(self._tick(device)):
+            device_perform_action(device=device, action=step.action, actor=actor, fields=fields)
+
+    # --- the demo's calendar -------------------------------------------------------------------------------
+
+    def _months_ago(self, months: float) -> datetime:
+        return self.now - timedelta(days=round(months * 30.4))
+
+    def _spread_clocks(self, devices: list[Device], *, start: datetime) -> None:
+        """The devices of a donation start their work one after the other, from the pledge to a month ago."""
+        end = max(start, self.now - timedelta(days=30))
+        for index, device in enumerate(devices):
+            self.clock[device.pk] = start + (end - start) * index / max(len(devices), 1) + timedelta(days=2)
+
+    def _tick(self, device: Device) -> datetime | None:
+        """The moment of the device's next move (a day or three after its last), or None (now) once caught up."""
+        moment = self.clock.get(device.pk, self.now) + timedelta(hours=self.rng.randint(20, 72))
+        self.clock[device.pk] = moment
+        return moment if moment < self.now - timedelta(hours=1) else None
+
+    def _batch_moment(self, batch: list[Device]) -> datetime | None:
+        """A move of a whole shipment: after the last move of each of its devices."""
+        latest = max(self.clock.get(device.pk, self.now) for device in batch)
+        moment = latest + timedelta(hours=self.rng.randint(20, 72))
+        for device in batch:
+            self.clock[device.pk] = moment
+        return moment if moment < self.now - timedelta(hours=1) else None
 
     def _ship(self, *, stage: str, batch: list[Device], project: Project, staff: AbstractBaseUser) -> None:
-        for device in batch:
-            project_allocate_device(device=device, project=project, actor=staff, note="Demo allocation.")
-        shipment = shipment_create(project=project, actor=staff, carrier="DHL Express", tracking_reference="")
+        with moves_dated(self._batch_moment(batch)):
+            for device in batch:
+                project_allocate_device(device=device, project=project, actor=staff, note="Demo allocation.")
+            shipment = shipment_create(project=project, actor=staff, carrier="DHL Express", tracking_reference="")
         if stage == DeviceState.ALLOCATED:
             return  # a shipment being prepared
-        shipment = shipment_ship(shipment=shipment, actor=staff, note="Demo shipment.")
+        with moves_dated(self._batch_moment(batch)):
+            shipment = shipment_ship(shipment=shipment, actor=staff, note="Demo shipment.")
         if stage == DeviceState.DELIVERED:
             per_device = self.rng.randint(*data.BENEFICIARIES_PER_DEVICE)
             # The same path as the coordinator portal: a system move on the coordinator's behalf.
-            shipment_deliver(
-                shipment=shipment,
-                actor=None,
-                beneficiaries=per_device * len(batch),
-                note=f"Delivery confirmed by {data.COORDINATOR} (project coordinator)",
-            )
+            with moves_dated(self._batch_moment(batch)):
+                shipment_deliver(
+                    shipment=shipment,
+                    actor=None,
+                    beneficiaries=per_device * len(batch),
+                    note=f"Delivery confirmed by {data.COORDINATOR} (project coordinator)",
+                )
 
     # --- output ------------------------------------------------------------------------------------------
 
