@@ -557,10 +557,10 @@ def _session_cookie(username: str, live_server_url: str) -> dict:
 
 
 def _axe(page) -> list[dict]:
-    # Evaluated through the DevTools protocol, which the pages' Content-Security-Policy does not govern: an
-    # added <script> tag would be inline script, refused there as a site's injected script would be.
-    if not page.evaluate("() => typeof axe !== 'undefined'"):
-        page.evaluate(_axe_source())
+    # axe-core is in every page of the context from its first script on (``add_init_script``, below): sent to
+    # Chromium once, not with every page (half a megabyte over the DevTools protocol each time, most of this
+    # test's time). The protocol is not governed by the pages' Content-Security-Policy, as an added <script> tag
+    # would be (inline script, refused there as a site's injected script would be).
     # noHtml: the nodes' markup is left out of the results (the report names each by its selector): ~15% faster.
     results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations'], noHtml: true})")
     return results["violations"]
@@ -577,8 +577,14 @@ def demo_site(settings, demo_data):  # demo_data clears the cache: no rate-limit
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "password_reset": "0/h", "signup": "100/h"}
 
 
+# Each language's visits in two halves, each its own test: six tests of about a minute pack onto the cores
+# (pytest-xdist) better than three of two, and each half starts from the demo data and a fresh cache.
+PARTS = 2
+
+
+@pytest.mark.parametrize("part", range(1, PARTS + 1))
 @pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES])
-def test_every_page_has_no_serious_or_critical_axe_violation(live_server, browser, demo_site, language, capsys):
+def test_every_page_has_no_serious_or_critical_axe_violation(live_server, browser, demo_site, language, part, capsys):
     if not AXE_JS.exists():
         pytest.fail("axe-core is not installed: run `npm ci` (make test does when npm is present)")
     blocking, moderate = [], []
@@ -587,9 +593,11 @@ def test_every_page_has_no_serious_or_critical_axe_violation(live_server, browse
     # is sent once, so each visit costs one navigation and one `prepare` however many widths are checked.
     (first_width, first_size), *other_widths = WIDTHS.items()
     context = browser.new_context(viewport={"width": first_size[0], "height": first_size[1]}, locale=language)
+    context.add_init_script(script=_axe_source())
     context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
-    for visit in VISITS:
-        if visit.languages is not None and language not in visit.languages:
+    page = None
+    for number, visit in enumerate(VISITS):
+        if number % PARTS != part - 1 or (visit.languages is not None and language not in visit.languages):
             continue
         if visit.user:
             context.add_cookies([_session_cookie(visit.user, live_server.url)])
@@ -597,7 +605,12 @@ def test_every_page_has_no_serious_or_critical_axe_violation(live_server, browse
             context.clear_cookies(name=settings.SESSION_COOKIE_NAME)
         with translation.override(language):
             url = live_server.url + visit.url()
-        page = context.new_page()
+        # One tab for every visit, as a person browsing: a new tab costs a third of a second each (the init
+        # script set up again), and a navigation gives each page a fresh document anyway.
+        if page is None:
+            page = context.new_page()
+        else:
+            page.set_viewport_size({"width": first_size[0], "height": first_size[1]})
         response = page.goto(url)
         assert response is not None and response.status == visit.status, (
             f"{visit.name} ({url}) answered {response and response.status}"
@@ -617,10 +630,9 @@ def test_every_page_has_no_serious_or_critical_axe_violation(live_server, browse
                     f"{json.dumps([node['target'] for node in violation['nodes'][:3]])}"
                 )
                 (blocking if violation["impact"] in BLOCKING else moderate).append(line)
-        page.close()
     context.close()
     with capsys.disabled():
-        print(f"\naxe [{language}]: {len(blocking)} serious/critical, {len(moderate)} moderate/minor")
+        print(f"\naxe [{language}, part {part}]: {len(blocking)} serious/critical, {len(moderate)} moderate/minor")
         for line in moderate:
             print("  moderate/minor:", line)
     assert not blocking, "axe found serious or critical violations:\n" + "\n".join(blocking)
