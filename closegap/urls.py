@@ -11,6 +11,7 @@ from hubs.forms import EmailAuthenticationForm
 from . import views
 
 urlpatterns = [
+    path("", views.root, name="root"),
     path("healthz/", views.healthz, name="healthz"),
     path("readyz/", views.readyz, name="readyz"),
     path("i18n/setlang/", views.set_language, name="set_language"),

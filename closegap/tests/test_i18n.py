@@ -212,3 +212,13 @@ def test_the_admin_offers_the_language_switcher_and_it_changes_the_admins_langua
 
     assert response["Location"] == "/admin/"
     assert '<html lang="nl"' in client.get("/admin/").content.decode()
+
+
+def test_the_root_address_is_its_own_view_and_varies_by_language(client, db):
+    """``/`` is the busiest address: it redirects at once (closegap.views.root), not through a 404 first."""
+    from django.urls import resolve
+
+    assert resolve("/").url_name == "root"
+    response = client.get("/?utm_source=flyer", HTTP_ACCEPT_LANGUAGE="fr")
+    assert (response.status_code, response["Location"]) == (302, "/fr/?utm_source=flyer")
+    assert "Accept-Language" in response["Vary"] and "Cookie" in response["Vary"]
