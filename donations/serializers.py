@@ -7,6 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.serializers import ModelSerializer
 from hubs.models import Hub
 from refurbishing.models import Device, DeviceState
 from refurbishing.serializers import DeviceSerializer
@@ -18,7 +19,7 @@ STORAGE_CATEGORIES = frozenset({"laptop", "desktop", "server", "tablet", "smartp
 MAX_DEVICES_PER_REQUEST = 1000
 
 
-class DonationSerializer(serializers.ModelSerializer):
+class DonationSerializer(ModelSerializer):
     donor = serializers.CharField(source="donor.legal_name", read_only=True)
     hub = serializers.SlugRelatedField(slug_field="code", read_only=True)
     device_count = serializers.IntegerField(read_only=True, help_text="Devices pledged in this donation.")
@@ -29,7 +30,7 @@ class DonationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DonationDeviceSerializer(serializers.ModelSerializer):
+class DonationDeviceSerializer(ModelSerializer):
     grade = serializers.ChoiceField(
         choices=Device.Grade.choices,
         allow_blank=True,

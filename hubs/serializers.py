@@ -1,10 +1,12 @@
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 
+from common.serializers import ModelSerializer
+
 from .models import Hub
 
 
-class HubSerializer(serializers.ModelSerializer):
+class HubSerializer(ModelSerializer):
     class Meta:
         model = Hub
         fields = ["id", "code", "name", "country", "city", "active"]

@@ -18,6 +18,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.serializers import ModelSerializer
 from hubs.models import Hub
 from hubs.selectors import user_can_act_in_hub
 from hubs.viewsets import HubScopedViewSetMixin
@@ -88,7 +89,7 @@ def _invalid(serializer: serializers.Serializer) -> Response:
 # --- serializers -----------------------------------------------------------------------------------------------
 
 
-class DeviceRequestSerializer(serializers.ModelSerializer):
+class DeviceRequestSerializer(ModelSerializer):
     allocated = serializers.SerializerMethodField(help_text="Devices allocated to the request so far.")
 
     class Meta:
@@ -100,13 +101,13 @@ class DeviceRequestSerializer(serializers.ModelSerializer):
         return getattr(obj, "allocated", None) if hasattr(obj, "allocated") else obj.allocations.count()
 
 
-class RequestInputSerializer(serializers.ModelSerializer):
+class RequestInputSerializer(ModelSerializer):
     class Meta:
         model = DeviceRequest
         fields = list(REQUEST_FIELDS)
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(ModelSerializer):
     hub = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
@@ -145,7 +146,7 @@ class ReviewSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class FittingDeviceSerializer(serializers.ModelSerializer):
+class FittingDeviceSerializer(ModelSerializer):
     class Meta:
         model = Device
         fields = ["id", "category", "manufacturer", "model", "serial_number", "cpu", "ram_gb", "storage_gb", "grade"]
@@ -167,14 +168,14 @@ class AllocationResultSerializer(serializers.Serializer):
     devices = serializers.ListField(child=serializers.IntegerField())
 
 
-class ShipmentDeviceSerializer(serializers.ModelSerializer):
+class ShipmentDeviceSerializer(ModelSerializer):
     class Meta:
         model = Device
         fields = ["id", "category", "manufacturer", "model", "serial_number", "state"]
         read_only_fields = fields
 
 
-class ShipmentSerializer(serializers.ModelSerializer):
+class ShipmentSerializer(ModelSerializer):
     project = serializers.PrimaryKeyRelatedField(read_only=True)
     hub = serializers.SlugRelatedField(slug_field="code", read_only=True)
     devices = ShipmentDeviceSerializer(many=True, read_only=True)
@@ -215,14 +216,14 @@ class ShipmentDevicesSerializer(serializers.Serializer):
     )
 
 
-class DeliveryLineSerializer(serializers.ModelSerializer):
+class DeliveryLineSerializer(ModelSerializer):
     class Meta:
         model = DeliveryLine
         fields = ["device", "outcome", "beneficiaries"]
         read_only_fields = fields
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class DeliverySerializer(ModelSerializer):
     lines = DeliveryLineSerializer(many=True, read_only=True)
     people_now = serializers.SerializerMethodField(help_text="People reached now, after any correction.")
 

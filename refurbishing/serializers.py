@@ -1,13 +1,15 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from common.serializers import ModelSerializer
+
 from .lifecycle import ACTIONS, actions_from
 from .models import ConfigurationRecord, Device, DeviceEvent, InspectionRecord, SanitisationRecord
 from .selectors import device_event_list
 from .services import REGISTERABLE_FIELDS
 
 
-class DeviceEventSerializer(serializers.ModelSerializer):
+class DeviceEventSerializer(ModelSerializer):
     actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     hub = serializers.SlugRelatedField(slug_field="code", read_only=True)
     # Plain strings in the schema: the device's own ``state`` already names the state enum, and
@@ -21,7 +23,7 @@ class DeviceEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DeviceSerializer(serializers.ModelSerializer):
+class DeviceSerializer(ModelSerializer):
     hub = serializers.SlugRelatedField(slug_field="code", read_only=True)
     donation = serializers.SlugRelatedField(slug_field="reference", read_only=True)
     # Empty until the device passes inspection: the schema says so (a model field's blank choice is dropped

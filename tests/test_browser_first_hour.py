@@ -16,7 +16,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.formats import date_format
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -65,6 +67,15 @@ def _signed_in(browser, live_server, username: str | None, language: str, size):
         cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
         context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
     return context
+
+
+def _as_date_format(value: str | None) -> str | None:
+    """The page's <time datetime="..."> as DATE_FORMAT writes it in the active language."""
+    moment = parse_datetime(value or "")
+    if moment is not None:
+        return date_format(timezone.localtime(moment) if timezone.is_aware(moment) else moment, "DATE_FORMAT")
+    day = parse_date(value or "")
+    return date_format(day, "DATE_FORMAT") if day else None
 
 
 def _screenshot(page, name: str) -> None:
@@ -128,18 +139,23 @@ def test_the_first_hours_pages_read_well_at_both_widths(live_server, browser, de
                 )
                 if titles:
                     problems.append(f"{where}: device titles in lower case: {titles[:3]}")
+                # A bullet drawn in a row of links (a flex row) sits on the previous link's text.
                 overlaps = page.evaluate(
                     """() => [...document.querySelectorAll('main li')].filter(li => {
                         const style = getComputedStyle(li);
-                        if (style.listStyleType === 'none' || style.display !== 'list-item') return false;
-                        const first = li.querySelector('a');
-                        if (!first) return false;
-                        const list = li.parentElement.getBoundingClientRect();
-                        return first.getBoundingClientRect().left < list.left + 8;
+                        const row = getComputedStyle(li.parentElement).display.includes('flex');
+                        return row && style.display === 'list-item' && style.listStyleType !== 'none';
                     }).length"""
                 )
                 if overlaps:
                     problems.append(f"{where}: {overlaps} bullets over their link text")
+                dates = page.evaluate(
+                    "() => [...document.querySelectorAll('main time')].map(t => t.textContent.trim())"
+                )
+                with translation.override(language):
+                    written = {_as_date_format(t.get_attribute("datetime")) for t in page.locator("main time").all()}
+                if dates and not set(dates) <= written:
+                    problems.append(f"{where}: dates not written as DATE_FORMAT: {sorted(set(dates) - written)[:3]}")
             if name == "application":
                 blocks = page.locator("main fieldset legend").all_inner_texts()
                 if sum(1 for b in blocks if re.search(r"\b1\b", b)) != 1 or len(blocks) > 2:

@@ -8,13 +8,14 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.serializers import ModelSerializer
 from refurbishing.api import OBJECT_ID, lifecycle_error_response, request_mapping
 from refurbishing.errors import LifecycleError
 from refurbishing.models import RecyclingBatch
 from refurbishing.recycling.services import recycling_batch_close, recycling_batch_list
 
 
-class RecyclingBatchSerializer(serializers.ModelSerializer):
+class RecyclingBatchSerializer(ModelSerializer):
     hub = serializers.CharField(source="hub.code", read_only=True)
     partner = serializers.CharField(source="partner.name", read_only=True)
     device_count = serializers.IntegerField(read_only=True)

@@ -8,6 +8,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.serializers import ModelSerializer
 from refurbishing.api import OBJECT_ID, lifecycle_error_response, request_mapping
 from refurbishing.errors import LifecycleError
 from refurbishing.models import Transfer
@@ -19,7 +20,7 @@ from refurbishing.transfers.services import (
 )
 
 
-class TransferSerializer(serializers.ModelSerializer):
+class TransferSerializer(ModelSerializer):
     from_hub = serializers.CharField(source="from_hub.code", read_only=True)
     to_hub = serializers.CharField(source="to_hub.code", read_only=True)
     device_count = serializers.IntegerField(read_only=True)
