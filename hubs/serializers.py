@@ -14,6 +14,9 @@ class HubSerializer(ModelSerializer):
 
 
 class AuthTokenRequestSerializer(AuthTokenSerializer):
+    # Bounded like the sign-in form's field (an e-mail address is at most 254 characters): a longer name is a 400
+    # here, before the lockout records the attempt in a 255-character column (PostgreSQL refused it: a 500).
+    username = serializers.CharField(label="Username", write_only=True, max_length=254)
     otp_token = serializers.CharField(
         required=False,
         write_only=True,

@@ -1,5 +1,7 @@
 """The hubs API: tokens for scripts, and the caller's hubs."""
 
+import pytest
+from axes.models import AccessAttempt
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -27,6 +29,15 @@ def test_token_endpoint_refuses_a_wrong_password_with_a_message(staff_ke_mba):
     assert response.status_code == 400
     assert response.json()["detail"] == "Unable to log in with provided credentials."
     assert not Token.objects.filter(user=staff_ke_mba).exists()
+
+
+@pytest.mark.parametrize("kind", ["json", "multipart"])
+def test_token_endpoint_refuses_a_name_longer_than_an_email_address_before_anything_is_recorded(db, kind):
+    # Found by schemathesis on PostgreSQL: a 600-character name reached the lockout's 255-character column (a 500).
+    response = APIClient().post("/api/v1/auth/token/", {"username": "x" * 255, "password": "none"}, format=kind)
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["username"]
+    assert not AccessAttempt.objects.exists()
 
 
 def test_token_endpoint_needs_no_csrf_token_from_a_signed_in_browser(staff_ke_mba):
