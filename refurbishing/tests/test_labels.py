@@ -24,7 +24,10 @@ def _decoded_qr_codes(pdf: bytes) -> list[str]:
     document = pypdfium2.PdfDocument(pdf)
     for page in document:
         image = page.render(scale=300 / 72).to_pil()
-        texts += [result.text for result in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
+        # zxing now and then "finds" a six-digit code in the printed text beside a symbol (a CI run read
+        # '391632' once); a phone at the label reads the symbol, so only what decodes to an address counts.
+        results = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+        texts += [result.text for result in results if result.text.startswith(("http://", "https://"))]
     return texts
 
 
