@@ -26,14 +26,6 @@ class DeviceEventSerializer(ModelSerializer):
 class DeviceSerializer(ModelSerializer):
     hub = serializers.SlugRelatedField(slug_field="code", read_only=True)
     donation = serializers.SlugRelatedField(slug_field="reference", read_only=True)
-    # Empty until the device passes inspection: the schema says so (a model field's blank choice is dropped
-    # from a read-only field's enum otherwise).
-    grade = serializers.ChoiceField(
-        choices=Device.Grade.choices,
-        allow_blank=True,
-        read_only=True,
-        help_text="A, B or C once the device passed inspection; empty before.",
-    )
     allowed_actions = serializers.SerializerMethodField(help_text="Actions the device may take next.")
 
     class Meta:
@@ -51,6 +43,8 @@ class DeviceSerializer(ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+        # Empty until the device passes inspection; common.serializers keeps the empty choice in the schema.
+        extra_kwargs = {"grade": {"help_text": "A, B or C once the device passed inspection; empty before."}}
 
     # Strings rather than the action enum, which the transition request already names (see DeviceEventSerializer).
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))

@@ -137,10 +137,15 @@ def test_a_valid_token_is_let_in(staff_ke_mba, token_client):
 
 
 def _api_model_serializers():
-    for module in ("hubs.serializers", "donations.serializers", "refurbishing.serializers", "projects.api"):
+    for module in (
+        "hubs.serializers",
+        "donations.serializers",
+        "refurbishing.serializers",
+        "refurbishing.recycling.api",
+        "refurbishing.transfers.api",
+        "projects.api",
+    ):
         importlib.import_module(module)
-    importlib.import_module("refurbishing.recycling.api")
-    importlib.import_module("refurbishing.transfers.api")
     seen, todo = set(), [serializers.ModelSerializer]
     while todo:
         for cls in todo.pop().__subclasses__():
