@@ -1,9 +1,12 @@
 """The one place that answers "which hubs may this user see and act for"."""
 
+from typing import NamedTuple
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
-from .models import Hub, HubMembership, UserProfile
+from .models import Hub, HubKind, HubMembership, UserProfile
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -108,6 +111,44 @@ def restrict_to_user_hubs(queryset: QuerySet, *, user: AnyUser, field: str = "hu
     if ids is None:
         return queryset
     return queryset.filter(**{f"{field}__in": ids})
+
+
+def hub_kind_list() -> QuerySet[HubKind]:
+    return HubKind.objects.order_by("name")
+
+
+def hub_list_taking_company_donations() -> QuerySet[Hub]:
+    """The active hubs companies may pledge devices to: those whose kind takes donations from companies."""
+    return Hub.objects.filter(active=True, kind__takes_company_donations=True).select_related("kind").order_by("code")
+
+
+def hub_list_sending_to_projects() -> QuerySet[Hub]:
+    """The active hubs projects may apply to and devices go to projects from: those whose kind sends to projects."""
+    return Hub.objects.filter(active=True, kind__sends_to_projects=True).select_related("kind").order_by("code")
+
+
+def hub_performs(hub: Hub, action: str) -> bool:
+    """Whether ``hub`` performs the lifecycle action ``action`` (e.g. "sanitise"), as its kind says.
+
+    For the lifecycle to ask before a move; ``hubs`` knows the actions by name only (``LIFECYCLE_STEPS``).
+    """
+    return hub.kind.performs(action)
+
+
+class HubSteps(NamedTuple):
+    hub: str
+    kind: str
+    steps: list[str]
+
+
+def hub_steps(*, hub_id: int) -> HubSteps | None:
+    """The hub's code, its kind's name (in the reader's language) and the lifecycle steps it performs, in one
+    query; None for no such hub. For the lifecycle's ``hub_performs_step`` guard."""
+    row = Hub.objects.filter(pk=hub_id).values_list("code", "kind__name", "kind__steps").first()
+    if row is None:
+        return None
+    code, kind_name, steps = row
+    return HubSteps(hub=code, kind=gettext(kind_name) if kind_name else "", steps=list(steps or []))
 
 
 def user_language(*, user: AnyUser) -> str | None:

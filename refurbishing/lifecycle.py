@@ -14,13 +14,18 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy
+
+from hubs.models import LIFECYCLE_STEPS
+from hubs.selectors import hub_steps
 
 from .errors import LifecycleError
 from .hardware.services import drives_described, snapshots_link_on_receive, unwiped_drives
 from .models import DeviceState as S
 from .models import TransferDevice
+from .recycling.streams import device_data_destruction_certificate
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -58,6 +63,8 @@ class Move:
     actor: AbstractBaseUser | None
     record: Mapping[str, Any]
     data: Mapping[str, Any]
+    # The hub the move happens at: the device's own, or the one it is received into.
+    hub_id: int | None = None
 
 
 Guard = Callable[[Move], None]
@@ -105,6 +112,20 @@ def storage_is_sanitised(move: Move) -> None:
         )
 
 
+def storage_sanitised_or_destroyed_by_vendor(move: Move) -> None:
+    """Recycling: storage media leaves wiped (``storage_is_sanitised``), or whole, in the recycling batch the move
+    closes, to a downstream vendor holding that day a valid certificate for whole data-bearing devices (R2v3 and
+    e-Stewards let a qualified downstream vendor destroy the data). A device recycled on its own is wiped first."""
+    try:
+        storage_is_sanitised(move)
+    except LifecycleError:
+        certificate = device_data_destruction_certificate(
+            device=move.device, batch_reference=move.data.get("recycling_batch"), day=timezone.localdate()
+        )
+        if certificate is None:
+            raise
+
+
 def not_in_transit(move: Move) -> None:
     """A device on its way to another hub is worked on again once checked in there (one chain of custody)."""
     item = (
@@ -119,8 +140,20 @@ def not_in_transit(move: Move) -> None:
         )
 
 
+def hub_performs_step(move: Move) -> None:
+    """A hub makes only the moves its kind performs (``HubKind.steps``): a partner-run site allocates, ships and
+    delivers, and does not wipe; an ITAD business does not send devices to projects."""
+    hub_id = move.hub_id or move.device.hub_id
+    performs = hub_steps(hub_id=hub_id)
+    if performs is not None and move.transition.action not in performs.steps:
+        raise LifecycleError(
+            _("%(hub)s does not %(action)s devices: hubs of its kind (%(kind)s) do not perform that step.")
+            % {"hub": performs.hub, "action": action_verb(move.transition.action), "kind": performs.kind}
+        )
+
+
 # Checked before every move's own guards.
-COMMON_GUARDS: tuple[Guard, ...] = (not_in_transit,)
+COMMON_GUARDS: tuple[Guard, ...] = (not_in_transit, hub_performs_step)
 
 
 def has_storage_media(move: Move) -> None:
@@ -335,7 +368,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.RECYCLED,
         gettext_lazy("Hand over for e-waste recycling"),
         needs=Need.WEIGHT,
-        guards=(storage_is_sanitised, has_weight),
+        guards=(storage_sanitised_or_destroyed_by_vendor, has_weight),
     ),
 )
 
@@ -355,17 +388,9 @@ TRANSFERABLE_STATES = (S.RECEIVED, S.CONFIGURED)
 ACTION_LABELS: dict[str, str] = {t.action: t.label for t in TRANSITIONS}
 # Each action as the verb of a sentence ("Cannot %(action)s ...", "It cannot %(action)s until ..."), so a refusal
 # reads whole in every language rather than quoting the action's code.
-ACTION_VERBS = {
-    "receive": pgettext_lazy("device action, as a verb", "receive"),
-    "mark_missing": pgettext_lazy("device action, as a verb", "mark missing"),
-    "sanitise": pgettext_lazy("device action, as a verb", "sanitise"),
-    "inspect": pgettext_lazy("device action, as a verb", "inspect"),
-    "configure": pgettext_lazy("device action, as a verb", "configure"),
-    "allocate": pgettext_lazy("device action, as a verb", "allocate"),
-    "ship": pgettext_lazy("device action, as a verb", "ship"),
-    "deliver": pgettext_lazy("device action, as a verb", "deliver"),
-    "recycle": pgettext_lazy("device action, as a verb", "recycle"),
-}
+# The verbs, as the hubs app names the steps a hub kind performs (the same table; hubs sits below and cannot
+# import this module, so the lifecycle takes its verbs from there; a test keeps the names equal to ACTIONS).
+ACTION_VERBS = LIFECYCLE_STEPS
 
 
 def action_verb(action: str) -> str:
@@ -397,6 +422,8 @@ def mermaid_diagram() -> str:
         label = t.action + (f" ({t.outcome})" if t.outcome else "")
         if storage_is_sanitised in t.guards:
             label += " [sanitised]"
+        elif storage_sanitised_or_destroyed_by_vendor in t.guards:
+            label += " [sanitised or destroyed]"
         for source in t.sources:
             lines.append(f"    {source.value} --> {t.target.value}: {label}")
     for final in (S.DELIVERED, S.RECYCLED, S.MISSING):

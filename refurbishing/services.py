@@ -686,7 +686,7 @@ def device_transition(
         target_hub_id = _target_hub_id(device=locked, action=action, actor=actor, hub=hub)
 
         transition = _pick_transition(device=locked, action=action, record=record)
-        move = Move(device=locked, transition=transition, actor=actor, record=record, data=data)
+        move = Move(device=locked, transition=transition, actor=actor, record=record, data=data, hub_id=target_hub_id)
         for guard in (*COMMON_GUARDS, *transition.guards):
             guard(move)
 

@@ -295,7 +295,7 @@ DESIGNED_EDGES = {
     ("configured", "allocated", "allocate [sanitised]"),
     ("allocated", "shipped", "ship [sanitised]"),
     ("shipped", "delivered", "deliver"),
-    ("to_recycle", "recycled", "recycle [sanitised]"),
+    ("to_recycle", "recycled", "recycle [sanitised or destroyed]"),
 }
 
 
@@ -333,7 +333,7 @@ DESIGNED_GUARDS = {
     ("allocate", ""): ["storage_is_sanitised", "has_project"],
     ("ship", ""): ["storage_is_sanitised"],
     ("deliver", ""): ["has_beneficiaries"],
-    ("recycle", ""): ["storage_is_sanitised", "has_weight"],
+    ("recycle", ""): ["storage_sanitised_or_destroyed_by_vendor", "has_weight"],
 }
 
 
@@ -388,6 +388,15 @@ def _move(device, action, *, actor, record=None, data=None, outcome=""):
 # (guard, action, outcome, move fields that break it, the message, the field it points at)
 REFUSALS = [
     ("storage_is_sanitised", "recycle", "", {}, "no verified sanitisation record.*cannot recycle until", None),
+    # Outside a recycling batch whose vendor destroys data, recycling refuses an unwiped device the same way.
+    (
+        "storage_sanitised_or_destroyed_by_vendor",
+        "recycle",
+        "",
+        {"data": {"recycling_batch": "RB-NONE"}},
+        "no verified sanitisation record.*cannot recycle until",
+        None,
+    ),
     ("verified_wipe", "sanitise", "", {"record": {}}, "needs the wipe's record", None),
     ("verified_wipe", "sanitise", "", {"record": {"verified": False}}, "was not verified", "verified"),
     ("has_grade", "inspect", "pass", {"record": {"passed": True}}, "needs a grade", "grade"),
@@ -525,3 +534,24 @@ def test_sanitising_from_a_form_writes_the_record(staff_be, sanitisation, projec
     assert device.state == S.SANITISED
     assert device.sanitisation_records.get().operator == staff_be
     assert device.events.get(action="sanitise").note == "bay 3"
+
+
+def test_a_hub_makes_only_the_moves_its_kind_performs(staff_be, sanitisation, project):
+    """A partner-run site (allocate, ship, deliver) neither receives nor wipes: refused, nothing written, on the
+    service every surface uses; the same move passes at a hub whose kind performs it."""
+    from hubs.factories import HubFactory
+    from hubs.models import HubKind
+    from hubs.services import hub_membership_add
+
+    site = HubFactory(code="CD-GOM", country="CD", kind=HubKind.objects.get(code="partner_site"))
+    hub_membership_add(user=staff_be, hub=site, role="technician")
+    pledged = DeviceFactory(donation__hub=site)
+    events = DeviceEvent.objects.count()
+    with pytest.raises(LifecycleError, match=r"CD-GOM does not receive devices: .*\(Partner-run site\)"):
+        device_transition(device=pledged, action="receive", actor=staff_be)
+    assert Device.objects.get(pk=pledged.pk).state == S.PLEDGED
+    # Received at Brussels (a refurbishing hub), it cannot be received into the site either.
+    with pytest.raises(LifecycleError, match="CD-GOM does not receive devices"):
+        device_transition(device=pledged, action="receive", actor=staff_be, hub=site)
+    assert DeviceEvent.objects.count() == events
+    assert device_transition(device=pledged, action="receive", actor=staff_be, hub=project.hub).state == S.RECEIVED
