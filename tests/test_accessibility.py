@@ -30,7 +30,7 @@ from donations.models import Certificate, Donation, Donor
 from hubs.accounts import invitation_token
 from hubs.models import Invitation
 from projects.models import DeviceRequest, Project, Shipment
-from refurbishing.models import Device, RecyclingBatch, Transfer
+from refurbishing.models import Device, RecyclingBatch, RecyclingPartner, Transfer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -508,6 +508,23 @@ VISITS.extend(
                 "scan:transfer", args=[_first(Transfer.objects.filter(to_hub__code="KE-MBA", status="shipped")).pk]
             ),
             _scan("NOT-IN-IT", field="#id_scan", outcome="refused"),
+        ),
+    ]
+)
+
+# Hub kinds and downstream vendors (issue 18): a partner-run site's public page, the kinds in the admin, and a
+# vendor with its certificates (valid, expiring, expired) inline.
+VISITS.extend(
+    [
+        Visit("hub page, partner-run site", None, lambda: reverse("impact:hub", kwargs={"code": "CD-FIH"})),
+        Visit("admin hub kinds", "staff-be-bru", lambda: reverse("admin:hubs_hubkind_changelist")),
+        Visit(
+            "admin downstream vendor with its certificates",
+            "staff-ke-mba",
+            lambda: reverse(
+                "admin:refurbishing_recyclingpartner_change",
+                args=[RecyclingPartner.objects.get(name="Mombasa E-Waste Recyclers").pk],
+            ),
         ),
     ]
 )
