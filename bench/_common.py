@@ -98,9 +98,11 @@ def generated_database(name: str, **settings: str) -> Iterator[tuple[psycopg.Con
         for setting, value in {"synchronous_commit": "off", "maintenance_work_mem": "512MB", **settings}.items():
             conn.execute("SELECT set_config(%s, %s, false)", (setting, value))
         with conn.transaction():
+            # Every bench hub a refurbishing hub (the kind migration 0005 creates): every step, donations, projects.
             for code, hub_name, country, city in HUBS:
                 conn.execute(
-                    "INSERT INTO hubs_hub (code, name, country, city, active) VALUES (%s, %s, %s, %s, true)",
+                    "INSERT INTO hubs_hub (code, name, country, city, active, kind_id) "
+                    "SELECT %s, %s, %s, %s, true, id FROM hubs_hubkind WHERE code = 'refurbishing_hub'",
                     (code, hub_name, country, city),
                 )
             conn.execute(

@@ -19,6 +19,16 @@ HUBS = [
     ("ZA-JNB", "Close the Gap Johannesburg", "ZA", "Johannesburg"),
     ("CD-FIH", "Close the Gap Kinshasa", "CD", "Kinshasa"),
 ]
+# What each hub is (the codes of hubs.HubKind, whose four kinds hubs' migration 0005 creates): what differs is
+# data on the kind. An ITAD social enterprise sends no devices to projects; a partner-run site takes no donations
+# from companies, its devices come from a hub that does (SUPPLIED_BY).
+HUB_KINDS = {
+    "BE-BRU": "refurbishing_hub",
+    "KE-MBA": "refurbishing_hub",
+    "KE-NBO": "circular_economy_hub",
+    "ZA-JNB": "itad_social_enterprise",
+    "CD-FIH": "partner_site",  # a joint venture
+}
 
 # The published historic totals from before the platform (1,673,488 devices received, 6,168,115 people
 # reached), spread over the hubs. The per-hub figures are illustrative; the sums are the published ones.
@@ -37,7 +47,8 @@ OPENING_BENEFICIARIES = {
     "CD-FIH": 612_851,
 }
 
-# Per hub: how many demo devices end in each state (60 per hub, 300 in all; every hub has every state).
+# Per hub that takes donations from companies: how many demo devices end in each state (60 per hub). A hub that
+# sends no devices to projects keeps the ones that would have gone (allocated, shipped, delivered) configured.
 STATE_PLAN = {
     "pledged": 5,
     "missing": 2,
@@ -52,6 +63,11 @@ STATE_PLAN = {
     "recycled": 5,
 }
 DONATIONS_PER_HUB = 3
+# The partner-run site's devices: donated to the Brussels hub, refurbished there, sent to Kinshasa in a container
+# and received there, then allocated, shipped and delivered by the site to its projects (Brussels serves DR Congo).
+SUPPLIED_BY = {"CD-FIH": "BE-BRU"}
+SUPPLY_PLAN = {"configured": 5, "allocated": 4, "shipped": 6, "delivered": 18}
+SUPPLY_CONTAINER = "MSCU 730114-8"
 # How long ago each donation but the newest was pledged (the newest is pledged today, still to collect): the
 # demo's history spreads over the 24 months the public chart shows.
 DONATION_AGE_MONTHS = (20, 10)
@@ -109,7 +125,6 @@ DONORS = [
     ("Lakeside Bank Ltd", "KE-P051234567X", "KE", "Kenyatta Avenue 12, Nairobi", None),
     ("Coastal Telecom Ltd", "KE-P051765432Y", "KE", "Moi Avenue 7, Mombasa", None),
     ("Highveld Insurance (Pty) Ltd", "ZA2009123456", "ZA", "Main Street 44, Johannesburg", None),
-    ("Fleuve Énergie SARL", "CD-KIN-RCCM-18-B-01234", "CD", "Boulevard du 30 Juin 90, Kinshasa", None),
 ]
 # Each organisation's contact person and phone (illustrative numbers in each country's format).
 DONOR_CONTACTS = {
@@ -118,15 +133,16 @@ DONOR_CONTACTS = {
     "Lakeside Bank Ltd": ("Grace Wanjiku", "+254 20 555 0123"),
     "Coastal Telecom Ltd": ("Hassan Omar", "+254 41 555 0777"),
     "Highveld Insurance (Pty) Ltd": ("Thandi Nkosi", "+27 11 555 0144"),
-    "Fleuve Énergie SARL": ("Jean-Marie Lukusa", "+243 81 555 0190"),
 }
-# Which donors give to which hub, one donation each (the demo donor gives to two, so its portal shows plenty).
+# Which donors give to which hub, one donation each (the demo donor gives to two, so its portal shows plenty). The
+# donations for a supplied hub are pledged at its supplier (SUPPLIED_BY), so the demo donor's devices also reach
+# DR Congo.
 DONORS_BY_HUB = {
     "BE-BRU": ["Demo Donor NV", "Northsea Logistics NV", "Demo Donor NV"],
     "KE-MBA": ["Coastal Telecom Ltd", "Lakeside Bank Ltd", "Coastal Telecom Ltd"],
     "KE-NBO": ["Lakeside Bank Ltd", "Demo Donor NV", "Lakeside Bank Ltd"],
     "ZA-JNB": ["Highveld Insurance (Pty) Ltd", "Northsea Logistics NV", "Highveld Insurance (Pty) Ltd"],
-    "CD-FIH": ["Fleuve Énergie SARL", "Northsea Logistics NV", "Fleuve Énergie SARL"],
+    "CD-FIH": ["Northsea Logistics NV", "Demo Donor NV", "Northsea Logistics NV"],
 }
 
 PROJECTS = {
@@ -144,10 +160,7 @@ PROJECTS = {
         ("Kibera Youth Centre", "Coding club", "social", "KE", 500),
         ("Nairobi Primary School", "Digital classroom", "education", "KE", 1200),
     ],
-    "ZA-JNB": [
-        ("Soweto Makers Hub", "Start-up incubator", "entrepreneurship", "ZA", 400),
-        ("Alexandra Community Library", "Public internet corner", "social", "ZA", 2500),
-    ],
+    # Johannesburg is an ITAD social enterprise: no projects.
     "CD-FIH": [
         ("Institut Technique de Kinshasa", "E-learning for teachers", "education", "CD", 1500),
         ("Hôpital de Kintambo", "Laboratory information system", "medical", "CD", 8000),

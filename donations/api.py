@@ -32,6 +32,7 @@ from .services import (
     donation_for_check_in,
     donation_pledge,
     donor_user_may_pledge,
+    hub_pledge_refusal,
 )
 
 REFERENCE = OpenApiParameter(
@@ -124,6 +125,9 @@ class DonationViewSet(HubScopedViewSetMixin, mixins.CreateModelMixin, viewsets.R
             raise ValidationError({"donor": ["Your account belongs to several organisations: say which one pledges."]})
         else:
             donor = donors[0]
+        refusal = hub_pledge_refusal(data["hub"])
+        if refusal:
+            raise ValidationError({"hub": [refusal]})
         try:
             donation = donation_pledge(
                 donor=donor,

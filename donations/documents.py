@@ -24,6 +24,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Image, LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from refurbishing.models import Device, MediaType, SanitisationRecord
+from refurbishing.recycling.streams import vendor_certificates_described
 
 from .models import Certificate, Donation
 
@@ -156,11 +157,35 @@ def _recycling_table(rows: list[dict[str, Any]]) -> LongTable:
                 _p(weight),
                 _p(_date(row.get("recycled_at"))),
                 # Certificates issued before batches existed have no such key.
-                _p(row.get("batch_reference") or "—"),
+                _p(_batch_cell(row)),
             ]
         )
     widths = [32, 40, 50, 45, 25, 30, 40]
     table = LongTable(data, colWidths=[w * mm for w in widths], repeatRows=1)
+    table.setStyle(TABLE_STYLE)
+    return table
+
+
+def _batch_cell(row: dict[str, Any]) -> str:
+    reference = row.get("batch_reference") or "—"
+    if row.get("data_destroyed_by_recycler"):
+        return _("%(batch)s; data destroyed by the recycler") % {"batch": reference}
+    return reference
+
+
+def _recyclers_table(rows: list[dict[str, Any]]) -> LongTable | None:
+    """Each batch of the rows with its downstream vendor and the vendor's certificates that covered it at dispatch."""
+    batches: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row.get("batch_reference"):
+            batches.setdefault(row["batch_reference"], row)
+    if not batches:
+        return None
+    data = [[_p(_("Recycling batch")), _p(_("Recycler")), _p(_("Recycler's certificates at dispatch"))]]
+    for reference, row in batches.items():
+        certificates = vendor_certificates_described(row.get("recycler_certificates") or [])
+        data.append([_p(reference), _p(row.get("recycler") or "—"), _p("; ".join(certificates) or "—")])
+    table = LongTable(data, colWidths=[40 * mm, 60 * mm, 162 * mm], repeatRows=1)
     table.setStyle(TABLE_STYLE)
     return table
 
@@ -179,6 +204,7 @@ def certificate_pdf(certificate: Certificate, *, verify_url: str) -> bytes:
     ]
     if certificate.supersedes_id:
         facts.append((_("Supersedes"), f"{certificate.supersedes.number}: {certificate.reason}"))
+    recyclers = None
     if sanitisation:
         statement = _(
             "Close the Gap certifies that the storage media of the devices below were sanitised following "
@@ -189,11 +215,19 @@ def certificate_pdf(certificate: Certificate, *, verify_url: str) -> bytes:
     else:
         total = sum(float(row["weight_kg"]) for row in certificate.rows if row.get("weight_kg"))
         facts.append((_("Total weight (kg)"), number_format(total, decimal_pos=2)))
-        statement = _(
-            "Close the Gap certifies that the devices below, which could not be reused, were handed over to a "
-            "responsible e-waste recycler, with the weight shown, after their data was wiped."
-        )
+        if any(row.get("data_destroyed_by_recycler") for row in certificate.rows):
+            statement = _(
+                "Close the Gap certifies that the devices below, which could not be reused, were handed over to a "
+                "responsible e-waste recycler, with the weight shown, after their data was wiped or, where the table "
+                "says so, to a recycler certified to destroy their data."
+            )
+        else:
+            statement = _(
+                "Close the Gap certifies that the devices below, which could not be reused, were handed over to a "
+                "responsible e-waste recycler, with the weight shown, after their data was wiped."
+            )
         table = _recycling_table(certificate.rows)
+        recyclers = _recyclers_table(certificate.rows)
     qr = Image(io.BytesIO(qr_png(verify_url)), width=32 * mm, height=32 * mm)
     verify = Table(
         [[qr, _p(_("Check that this certificate is genuine at %(url)s") % {"url": verify_url}, BODY)]],
@@ -208,9 +242,10 @@ def certificate_pdf(certificate: Certificate, *, verify_url: str) -> bytes:
         _p(statement, BODY),
         Spacer(1, 4 * mm),
         table if certificate.rows else _p(_("This donation had no storage media to wipe."), BODY),
-        Spacer(1, 6 * mm),
-        verify,
     ]
+    if recyclers is not None:
+        story += [Spacer(1, 4 * mm), recyclers]
+    story += [Spacer(1, 6 * mm), verify]
     return _pdf(story, title=f"{title} {certificate.number}", pagesize=landscape(A4))
 
 

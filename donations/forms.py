@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hubs.forms import OrganisationSignUpForm
 from hubs.models import Hub
+from hubs.selectors import hub_list_taking_company_donations
 from refurbishing.models import Device
 
 from .imports.spreadsheet import IMPORT_FIELDS, NO_STORAGE_CATEGORIES
@@ -86,7 +87,8 @@ class PledgeForm(forms.Form):
     )
     hub = forms.ModelChoiceField(
         label=_("Receiving hub"),
-        queryset=Hub.objects.filter(active=True).order_by("code"),
+        # Only the hubs whose kind takes donations from companies (a partner-run site gets its devices from a hub).
+        queryset=Hub.objects.none(),
         help_text=_("The hub that collects, wipes and refurbishes the devices."),
     )
     pickup_address = forms.CharField(
@@ -118,6 +120,7 @@ class PledgeForm(forms.Form):
         else:
             self.fields["donor"].queryset = donors
         field = self.fields["hub"]
+        field.queryset = hub_list_taking_company_donations()
         field.label_from_instance = lambda hub: f"{hub.name} ({hub.code})"
         # Never a hub picked for the person without saying so: the offered one is named, with the reason.
         field.empty_label = _("Choose the receiving hub")

@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from hubs.models import Hub
-from hubs.selectors import hub_ids_for_user
+from hubs.selectors import hub_ids_for_user, hub_list_taking_company_donations
 from refurbishing.hardware.selectors import sanitisation_rows_for_donation
 from refurbishing.models import Device, DeviceState, SanitisationRecord
 from refurbishing.selectors import (
@@ -72,8 +72,9 @@ def donation_list_for_api(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet
 
 
 def hub_suggested_for_donor(*, donor: Donor) -> Hub | None:
-    """The active hub the donor's devices most likely go to: one in its country, else in the nearest hub country."""
-    hubs = Hub.objects.filter(active=True).order_by("code")
+    """The active hub taking company donations the donor's devices most likely go to: one in its country, else in
+    the nearest hub country."""
+    hubs = hub_list_taking_company_donations()
     country = str(donor.country or "").upper()  # a django-countries Country: its code
     for candidate in (country, NEAREST_HUB_COUNTRY.get(country)):
         if candidate:
@@ -87,7 +88,7 @@ def hub_usual_for_donor(*, donor: Donor) -> tuple[Hub | None, str]:
     """The hub to offer first, and why: the active hub of the donor's latest donation ("usual"), else the one
     its country suggests ("country"); (None, "") when neither says, and the person chooses."""
     latest = (
-        Donation.objects.filter(donor=donor, hub__active=True)
+        Donation.objects.filter(donor=donor, hub__active=True, hub__kind__takes_company_donations=True)
         .exclude(status=Donation.Status.CANCELLED)
         .select_related("hub")
         .order_by("-pledged_at", "-id")
@@ -179,13 +180,16 @@ def certificate_rows_for_donation(donation: Donation) -> list[dict[str, Any]]:
 
 
 def recycling_rows_for_donation(donation: Donation) -> list[dict[str, Any]]:
-    """The rows of a recycling certificate: every recycled device of the donation with its weight, date, and the
-    e-waste batch and partner it went with (empty for a device recycled on its own)."""
+    """The rows of a recycling certificate: every recycled device of the donation with its weight, date, the
+    e-waste batch and downstream vendor it went with and the vendor's certificates that covered the batch at dispatch
+    (empty for a device recycled on its own), and whether the vendor destroyed its data (handed over unwiped)."""
     devices = device_list_with_last_move(
         queryset=Device.objects.filter(donation=donation, state=DeviceState.RECYCLED)
         .annotate(
             batch_reference=F("recycling_item__batch__reference"),
             batch_partner=F("recycling_item__batch__partner__name"),
+            batch_vendor_certificates=F("recycling_item__batch__vendor_certificates"),
+            data_destroyed_by_vendor=F("recycling_item__data_destroyed_by_vendor"),
         )
         .order_by("id")
     )
@@ -201,6 +205,8 @@ def recycling_rows_for_donation(donation: Donation) -> list[dict[str, Any]]:
             "recycled_at": device.last_moved_at.isoformat() if device.last_moved_at else "",
             "batch_reference": device.batch_reference or "",
             "recycler": device.batch_partner or "",
+            "recycler_certificates": device.batch_vendor_certificates or [],
+            "data_destroyed_by_recycler": bool(device.data_destroyed_by_vendor),
         }
         for device in devices
     ]

@@ -105,8 +105,8 @@ class DonationCreateSerializer(serializers.Serializer):
     )
     hub = serializers.SlugRelatedField(
         slug_field="code",
-        queryset=Hub.objects.filter(active=True),
-        help_text="Code of the receiving hub, e.g. BE-BRU.",
+        queryset=Hub.objects.filter(active=True).select_related("kind"),
+        help_text="Code of the receiving hub, e.g. BE-BRU: one whose kind takes donations from companies.",
     )
     pickup_address = serializers.CharField(max_length=1000)
     pickup_date = serializers.DateField(required=False, allow_null=True, default=None)

@@ -33,7 +33,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .models import Hub, HubMembership, UserProfile
+from .models import LIFECYCLE_STEPS, Hub, HubKind, HubMembership, UserProfile
 from .selectors import (
     hub_id_of,
     hub_ids_for_action,
@@ -295,11 +295,51 @@ class UserProfileInline(admin.StackedInline):
     extra = 0
 
 
+class HubKindForm(forms.ModelForm):
+    """The steps as boxes to tick, in lifecycle order, rather than a JSON list to type."""
+
+    steps = forms.MultipleChoiceField(
+        label=_("steps performed"),
+        choices=list(LIFECYCLE_STEPS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("The lifecycle steps hubs of this kind perform."),
+    )
+
+    class Meta:
+        model = HubKind
+        fields = ("code", "name", "description", "steps", "takes_company_donations", "sends_to_projects")
+
+    def clean_steps(self) -> list[str]:
+        chosen = set(self.cleaned_data["steps"])
+        return [step for step in LIFECYCLE_STEPS if step in chosen]
+
+
+@admin.register(HubKind)
+class HubKindAdmin(HubScopedAdmin):
+    """The kinds of hub and what each does: hub staff may look, only the platform admin changes them."""
+
+    hub_field = None
+    form = HubKindForm
+    list_display = ("code", "name", "takes_company_donations", "sends_to_projects", "steps_display")
+    search_fields = ("code", "name")
+    ordering = ("name",)
+
+    @admin.display(description=_("steps performed"))
+    def steps_display(self, obj: HubKind) -> str:
+        return ", ".join(str(LIFECYCLE_STEPS.get(step, step)) for step in obj.steps or [])
+
+    def get_readonly_fields(self, request, obj=None):
+        # Pages, the API and the demo know a kind by its code: it stays what it was made with.
+        return ("code",) if obj is not None else ()
+
+
 @admin.register(Hub)
 class HubAdmin(HubScopedAdmin):
     hub_field = "pk"
-    list_display = ("code", "name", "city", "country", "active")
-    list_filter = ("active", "country")
+    list_display = ("code", "name", "kind", "city", "country", "active")
+    list_filter = ("active", "kind", "country")
+    list_select_related = ("kind",)
     search_fields = ("code", "name")
     ordering = ("code",)
     inlines = (HubMembershipInline,)

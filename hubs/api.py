@@ -36,7 +36,7 @@ class HubViewSet(HubScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = None
 
     def get_queryset(self) -> QuerySet[Hub]:
-        return hub_list_for_user(user=self.request.user).order_by("code")
+        return hub_list_for_user(user=self.request.user).select_related("kind").order_by("code")
 
 
 class AuthTokenThrottle(AnonRateThrottle):

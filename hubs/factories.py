@@ -3,7 +3,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from hubs.models import Hub, HubMembership
+from hubs.models import LIFECYCLE_STEPS, Hub, HubKind, HubMembership
 
 HUB_CODES = ("BE-BRU", "KE-MBA", "KE-NBO", "ZA-JNB", "CD-FIH")
 
@@ -26,6 +26,21 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.save(update_fields=["password"])
 
 
+class HubKindFactory(factory.django.DjangoModelFactory):
+    """A kind of hub of one's own (the four of the network come with migration 0005)."""
+
+    class Meta:
+        model = HubKind
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"kind_{n}")
+    name = factory.LazyAttribute(lambda k: k.code.replace("_", " ").capitalize())
+    description = "Does what its steps say."
+    steps = factory.LazyFunction(lambda: list(LIFECYCLE_STEPS))
+    takes_company_donations = True
+    sends_to_projects = True
+
+
 class HubFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Hub
@@ -35,6 +50,8 @@ class HubFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda h: f"Hub {h.code}")
     country = factory.LazyAttribute(lambda h: h.code[:2])
     city = factory.LazyAttribute(lambda h: h.code[3:].title())
+    # One of the kinds migration 0005 creates; a refurbishing hub does every step, takes donations and serves projects.
+    kind = factory.LazyFunction(lambda: HubKind.objects.get(code=HubKind.REFURBISHING_HUB))
 
 
 class StaffFactory(UserFactory):

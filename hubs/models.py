@@ -1,8 +1,146 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from .querysets import RestrictedQuerySet
+
+# The lifecycle's actions by name, in lifecycle order, as a hub kind lists the ones it performs. The lifecycle
+# itself lives in ``refurbishing.lifecycle`` (its ``ACTIONS``), above this app, so the names are kept here and a
+# test checks both lists agree. The labels are the lifecycle's own verbs (same text and context, so the same
+# translations).
+LIFECYCLE_STEPS = {
+    "receive": pgettext_lazy("device action, as a verb", "receive"),
+    "mark_missing": pgettext_lazy("device action, as a verb", "mark missing"),
+    "sanitise": pgettext_lazy("device action, as a verb", "sanitise"),
+    "inspect": pgettext_lazy("device action, as a verb", "inspect"),
+    "configure": pgettext_lazy("device action, as a verb", "configure"),
+    "allocate": pgettext_lazy("device action, as a verb", "allocate"),
+    "ship": pgettext_lazy("device action, as a verb", "ship"),
+    "deliver": pgettext_lazy("device action, as a verb", "deliver"),
+    "recycle": pgettext_lazy("device action, as a verb", "recycle"),
+}
+# What a kind must perform to take donations from companies (receive them, and wipe their data) or to send
+# devices to projects (allocate, ship and have the delivery confirmed).
+STEPS_TO_TAKE_COMPANY_DONATIONS = ("receive", "sanitise")
+STEPS_TO_SEND_TO_PROJECTS = ("allocate", "ship", "deliver")
+
+# The four kinds of Close the Gap's network, as migration 0005 creates them. Their name and description are
+# stored in English and translated where they are shown (``HubKind.label``); these marks put them in the
+# catalogues. A kind the platform admin adds, or renames, shows as typed.
+BUILT_IN_KIND_TEXTS = (
+    gettext_noop("Refurbishing hub"),
+    gettext_noop("Refurbishes donated devices and sends them to projects."),
+    gettext_noop("Circular-economy hub"),
+    gettext_noop("Refurbishes and repairs devices for projects, and has what cannot be reused recycled."),
+    gettext_noop("ITAD social enterprise"),
+    gettext_noop(
+        "Takes in companies' retired IT equipment: certified data wiping, grading and refurbishing, and recycling "
+        "of the rest."
+    ),
+    gettext_noop("Partner-run site"),
+    gettext_noop("Run with a partner: receives devices refurbished at our hubs and delivers them to projects."),
+)
+
+
+def validate_lifecycle_steps(value: object) -> None:
+    """A kind's steps: a list of lifecycle action names, each once."""
+    if not isinstance(value, list) or not all(isinstance(step, str) for step in value):
+        raise ValidationError(_('List the steps as lifecycle action names, e.g. ["receive", "sanitise"].'))
+    unknown = [step for step in value if step not in LIFECYCLE_STEPS]
+    if unknown:
+        raise ValidationError(
+            _("%(steps)s: not a lifecycle step. The steps are: %(known)s.")
+            % {"steps": ", ".join(unknown), "known": ", ".join(LIFECYCLE_STEPS)}
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError(_("List each step once."))
+
+
+class HubKind(models.Model):
+    """What kind of place a hub is, and what that means: the steps it performs and whom it works with."""
+
+    REFURBISHING_HUB = "refurbishing_hub"
+    CIRCULAR_ECONOMY_HUB = "circular_economy_hub"
+    ITAD_SOCIAL_ENTERPRISE = "itad_social_enterprise"
+    PARTNER_SITE = "partner_site"
+
+    code = models.SlugField(
+        _("code"),
+        max_length=40,
+        unique=True,
+        help_text=_("Lower-case letters, digits and underscores, e.g. refurbishing_hub; the API shows it."),
+    )
+    name = models.CharField(_("name"), max_length=120)
+    description = models.CharField(
+        _("description"),
+        max_length=300,
+        help_text=_("One sentence saying what such a hub does; the public hub pages show it."),
+    )
+    steps = models.JSONField(
+        _("steps performed"),
+        default=list,
+        blank=True,
+        validators=[validate_lifecycle_steps],
+        help_text=_("The lifecycle steps hubs of this kind perform."),
+    )
+    takes_company_donations = models.BooleanField(
+        _("takes donations from companies"),
+        default=True,
+        help_text=_("Companies may pledge devices to hubs of this kind."),
+    )
+    sends_to_projects = models.BooleanField(
+        _("sends devices to projects"),
+        default=True,
+        help_text=_("Projects may apply to hubs of this kind, and their devices are allocated to projects."),
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("hub kind")
+        verbose_name_plural = _("hub kinds")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(code__regex=r"^[a-z0-9_]+$"),
+                name="hub_kind_code_format",
+                violation_error_message=_("A hub kind's code has lower-case letters, digits and underscores only."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The kind's name in the reader's language."""
+        return gettext(self.name) if self.name else ""
+
+    @property
+    def description_text(self) -> str:
+        """What such a hub does, in the reader's language."""
+        return gettext(self.description) if self.description else ""
+
+    def performs(self, action: str) -> bool:
+        """Whether hubs of this kind perform the lifecycle action ``action`` (e.g. "sanitise")."""
+        return action in (self.steps or [])
+
+    def clean(self) -> None:
+        steps = self.steps if isinstance(self.steps, list) else []
+        errors = []
+        if self.takes_company_donations and not all(step in steps for step in STEPS_TO_TAKE_COMPANY_DONATIONS):
+            errors.append(_("A kind that takes donations from companies receives and sanitises them: add those steps."))
+        if self.sends_to_projects and not all(step in steps for step in STEPS_TO_SEND_TO_PROJECTS):
+            errors.append(
+                _("A kind that sends devices to projects allocates, ships and delivers them: add those steps.")
+            )
+        if errors:
+            raise ValidationError({"steps": errors})
+
+
+def hub_kind_default() -> int | None:
+    """The kind a hub opened without one gets: a refurbishing hub (None if migration 0005 has not run)."""
+    return HubKind.objects.filter(code=HubKind.REFURBISHING_HUB).values_list("pk", flat=True).first()
 
 
 class Hub(models.Model):
@@ -17,6 +155,14 @@ class Hub(models.Model):
     name = models.CharField(_("name"), max_length=120)
     country = models.CharField(_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2 code, e.g. KE."))
     city = models.CharField(_("city"), max_length=120)
+    kind = models.ForeignKey(
+        HubKind,
+        on_delete=models.PROTECT,
+        default=hub_kind_default,
+        related_name="hubs",
+        verbose_name=_("kind"),
+        help_text=_("What the hub does: which steps it performs, whether companies donate to it and projects apply."),
+    )
     active = models.BooleanField(_("active"), default=True)
 
     hub_path = "pk"

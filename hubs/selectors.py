@@ -3,7 +3,7 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from .models import Hub, HubMembership, UserProfile
+from .models import Hub, HubKind, HubMembership, UserProfile
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -108,6 +108,28 @@ def restrict_to_user_hubs(queryset: QuerySet, *, user: AnyUser, field: str = "hu
     if ids is None:
         return queryset
     return queryset.filter(**{f"{field}__in": ids})
+
+
+def hub_kind_list() -> QuerySet[HubKind]:
+    return HubKind.objects.order_by("name")
+
+
+def hub_list_taking_company_donations() -> QuerySet[Hub]:
+    """The active hubs companies may pledge devices to: those whose kind takes donations from companies."""
+    return Hub.objects.filter(active=True, kind__takes_company_donations=True).select_related("kind").order_by("code")
+
+
+def hub_list_sending_to_projects() -> QuerySet[Hub]:
+    """The active hubs projects may apply to and devices go to projects from: those whose kind sends to projects."""
+    return Hub.objects.filter(active=True, kind__sends_to_projects=True).select_related("kind").order_by("code")
+
+
+def hub_performs(hub: Hub, action: str) -> bool:
+    """Whether ``hub`` performs the lifecycle action ``action`` (e.g. "sanitise"), as its kind says.
+
+    For the lifecycle to ask before a move; ``hubs`` knows the actions by name only (``LIFECYCLE_STEPS``).
+    """
+    return hub.kind.performs(action)
 
 
 def user_language(*, user: AnyUser) -> str | None:

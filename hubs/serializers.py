@@ -7,9 +7,18 @@ from .models import Hub
 
 
 class HubSerializer(ModelSerializer):
+    kind = serializers.SlugRelatedField(
+        slug_field="code",
+        read_only=True,
+        help_text=(
+            "What the hub is, by its kind's code: refurbishing_hub, circular_economy_hub, itad_social_enterprise, "
+            "partner_site, or one the platform admin added."
+        ),
+    )
+
     class Meta:
         model = Hub
-        fields = ["id", "code", "name", "country", "city", "active"]
+        fields = ["id", "code", "name", "kind", "country", "city", "active"]
         read_only_fields = fields
 
 

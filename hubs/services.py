@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
-from .models import Hub, HubMembership, Invitation, UserProfile
+from .models import Hub, HubKind, HubMembership, Invitation, UserProfile
 
 
 class HubError(Exception):
@@ -21,10 +21,23 @@ def _validation_message(error: ValidationError) -> str:
     return " ".join(str(message) for message in error.messages)
 
 
-def hub_create(*, code: str, name: str, country: str, city: str, active: bool = True) -> Hub:
-    """Open a hub. Its code (country and city, e.g. KE-NBO) is how every page and report names it."""
+def hub_create(
+    *,
+    code: str,
+    name: str,
+    country: str,
+    city: str,
+    kind: HubKind | None = None,
+    active: bool = True,
+) -> Hub:
+    """Open a hub. Its code (country and city, e.g. KE-NBO) is how every page and report names it; its kind says
+    what it does (a refurbishing hub unless another is given)."""
     code = code.strip().upper()
-    hub = Hub(code=code, name=name, country=country.strip().upper(), city=city, active=active)
+    # Without a kind the model's default gives the refurbishing hub kind.
+    given = {"kind": kind} if kind is not None else {}
+    hub = Hub(code=code, name=name, country=country.strip().upper(), city=city, active=active, **given)
+    if hub.kind_id is None:
+        raise HubError(_("Choose the hub's kind: there is no refurbishing hub kind to give it by default."))
     with transaction.atomic():
         if Hub.objects.filter(code=code).exists():
             raise HubError(_("A hub with the code %(code)s already exists; edit that hub instead.") % {"code": code})

@@ -30,7 +30,19 @@ IMPACT_SUMMARY_SCHEMA = _object(
         "by_hub": {
             "type": "array",
             "items": _object(
-                {"code": {"type": "string"}, "name": {"type": "string"}, "country": {"type": "string"}, **_FIGURES}
+                {
+                    "code": {"type": "string"},
+                    "name": {"type": "string"},
+                    "country": {"type": "string"},
+                    "kind": _object(
+                        {
+                            "code": {"type": "string", "example": "refurbishing_hub"},
+                            "name": {"type": "string", "description": "In English."},
+                            "description": {"type": "string", "description": "What the hub does, in English."},
+                        }
+                    ),
+                    **_FIGURES,
+                }
             ),
         },
         "by_country": {"type": "array", "items": _object({"country": {"type": "string"}, **_FIGURES})},

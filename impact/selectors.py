@@ -133,7 +133,7 @@ def _environment(
 
 def impact_summary_build() -> dict[str, Any]:
     """Compute every public figure from the counter cells (a small table) and the opening balances."""
-    hubs = list(Hub.objects.filter(active=True).order_by("code"))
+    hubs = list(Hub.objects.filter(active=True).select_related("kind").order_by("code"))
     per_hub: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     per_kind: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     per_month: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
@@ -164,7 +164,14 @@ def impact_summary_build() -> dict[str, Any]:
     summary: dict[str, Any] = _figures(totals)
     summary["updated_at"] = timezone.now().isoformat()
     summary["by_hub"] = [
-        {"code": hub.code, "name": hub.name, "country": hub.country, **_figures(per_hub.get(hub.pk, {}))}
+        {
+            "code": hub.code,
+            "name": hub.name,
+            "country": hub.country,
+            # As stored, in English: pages translate it where they show it (``impact.views``).
+            "kind": {"code": hub.kind.code, "name": hub.kind.name, "description": hub.kind.description},
+            **_figures(per_hub.get(hub.pk, {})),
+        }
         for hub in hubs
     ]
     summary["by_country"] = [{"country": country, **_figures(per_country[country])} for country in sorted(per_country)]

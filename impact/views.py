@@ -150,9 +150,23 @@ def _environment(environment: Mapping[str, Any]) -> dict[str, Any]:
     return {**environment, "factors": factors}
 
 
+def _hub_kind(hub: Mapping[str, Any]) -> dict[str, str]:
+    """The hub's kind as the summary carries it (stored in English), named and described in the page's language."""
+    kind = hub.get("kind") or {}
+    return {
+        "code": kind.get("code", ""),
+        "label": gettext(kind["name"]) if kind.get("name") else "",
+        "description": gettext(kind["description"]) if kind.get("description") else "",
+    }
+
+
 def _home_content(request: HttpRequest, summary: Mapping[str, Any]) -> SafeString:
     hubs = [
-        {**hub, "cells": [{"key": metric.value, "value": hub.get(metric.value, 0)} for metric in PUBLIC_METRICS]}
+        {
+            **hub,
+            "kind": _hub_kind(hub),
+            "cells": [{"key": metric.value, "value": hub.get(metric.value, 0)} for metric in PUBLIC_METRICS],
+        }
         for hub in summary.get("by_hub", [])
     ]
     by_kind = _kinds(summary.get("by_project_kind", []))
@@ -228,6 +242,7 @@ def hub_detail(request: HttpRequest, code: str) -> HttpResponse:
         {
             "hub": hub,
             "totals": totals,
+            "kind": _hub_kind(totals),
             "opening": opening,
             "country": _country(totals["country"]),
             "metrics": _headlines(totals),

@@ -63,6 +63,13 @@ class ProjectAdmin(HubScopedAdmin):
         # Coordinators are user accounts, which only the platform admin manages.
         return (*self.readonly_fields, "coordinators")
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "hub" and formfield is not None:
+            # Projects only at hubs whose kind sends devices to projects (an ITAD social enterprise does not).
+            formfield.queryset = formfield.queryset.filter(kind__sends_to_projects=True)
+        return formfield
+
 
 @admin.register(DeviceRequest)
 class DeviceRequestAdmin(HubScopedAdmin):

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from hubs.forms import OrganisationSignUpForm
-from hubs.models import Hub
+from hubs.selectors import hub_list_sending_to_projects
 from refurbishing.forms import BeneficiariesForm, NoteForm
 
 from .models import DeviceRequest, Project
@@ -34,7 +34,8 @@ class ApplicationForm(forms.Form):
         label=_("Country"), widget=forms.Select(attrs={"autocomplete": "country"})
     )
     place = forms.CharField(label=_("Town or district"), max_length=200)
-    hub = forms.ModelChoiceField(label=_("Hub that serves you"), queryset=Hub.objects.filter(active=True))
+    # Only the hubs whose kind sends devices to projects.
+    hub = forms.ModelChoiceField(label=_("Hub that serves you"), queryset=hub_list_sending_to_projects())
     expected_beneficiaries = forms.IntegerField(
         label=_("People the project will serve"),
         min_value=1,

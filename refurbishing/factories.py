@@ -1,10 +1,13 @@
 """Test data for the core: devices are created pledged and moved with the real lifecycle service."""
 
+from datetime import timedelta
+
 import factory
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
 
 from hubs.models import Hub
-from refurbishing.models import Device
+from refurbishing.models import Device, RecyclingPartner, VendorCertificate, WasteStream
 from refurbishing.services import device_register_many, device_transition
 
 # A wipe as a technician records it (NIST SP 800-88 purge, verified); the ``sanitisation`` fixture copies it.
@@ -69,3 +72,33 @@ def devices_received(count: int, *, hub: Hub, actor: AbstractBaseUser | None) ->
     """``count`` devices pledged for ``hub`` (a donation each) and received there."""
     devices = DeviceFactory.create_batch(count, donation__hub=hub)
     return [device_through(device, "receive", actor=actor) for device in devices]
+
+
+class RecyclingPartnerFactory(factory.django.DjangoModelFactory):
+    """A downstream vendor, with no certificate: give it one with ``VendorCertificateFactory``."""
+
+    class Meta:
+        model = RecyclingPartner
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Recycler {n}")
+    country = "BE"
+    certification = RecyclingPartner.Certification.WEEELABEX
+
+
+# What a recycler of whole devices is certified for, short of destroying data: every stream but data-bearing devices.
+STREAMS_BUT_DATA = [stream for stream in WasteStream.values if stream != WasteStream.DATA_BEARING_DEVICES]
+
+
+class VendorCertificateFactory(factory.django.DjangoModelFactory):
+    """A certificate valid from a year ago to a year from now, for every stream but destroying data."""
+
+    class Meta:
+        model = VendorCertificate
+
+    vendor = factory.SubFactory(RecyclingPartnerFactory)
+    scheme = VendorCertificate.Scheme.R2V3
+    number = factory.Sequence(lambda n: f"R2-{100000 + n}")
+    scope = factory.LazyFunction(lambda: list(STREAMS_BUT_DATA))
+    valid_from = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=365))
+    expires_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=365))

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -21,6 +22,7 @@ from .errors import LifecycleError
 from .hardware.services import drives_described, snapshots_link_on_receive, unwiped_drives
 from .models import DeviceState as S
 from .models import TransferDevice
+from .recycling.streams import device_data_destruction_certificate
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -103,6 +105,20 @@ def storage_is_sanitised(move: Move) -> None:
             )
             % {"device": device, "action": action_verb(move.transition.action)}
         )
+
+
+def storage_sanitised_or_destroyed_by_vendor(move: Move) -> None:
+    """Recycling: storage media leaves wiped (``storage_is_sanitised``), or whole, in the recycling batch the move
+    closes, to a downstream vendor holding that day a valid certificate for whole data-bearing devices (R2v3 and
+    e-Stewards let a qualified downstream vendor destroy the data). A device recycled on its own is wiped first."""
+    try:
+        storage_is_sanitised(move)
+    except LifecycleError:
+        certificate = device_data_destruction_certificate(
+            device=move.device, batch_reference=move.data.get("recycling_batch"), day=timezone.localdate()
+        )
+        if certificate is None:
+            raise
 
 
 def not_in_transit(move: Move) -> None:
@@ -335,7 +351,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.RECYCLED,
         gettext_lazy("Hand over for e-waste recycling"),
         needs=Need.WEIGHT,
-        guards=(storage_is_sanitised, has_weight),
+        guards=(storage_sanitised_or_destroyed_by_vendor, has_weight),
     ),
 )
 
@@ -397,6 +413,8 @@ def mermaid_diagram() -> str:
         label = t.action + (f" ({t.outcome})" if t.outcome else "")
         if storage_is_sanitised in t.guards:
             label += " [sanitised]"
+        elif storage_sanitised_or_destroyed_by_vendor in t.guards:
+            label += " [sanitised or destroyed]"
         for source in t.sources:
             lines.append(f"    {source.value} --> {t.target.value}: {label}")
     for final in (S.DELIVERED, S.RECYCLED, S.MISSING):

@@ -9,6 +9,7 @@ from refurbishing.factories import TO_CONFIGURED, DeviceFactory, device_through
 
 ADMIN_MODELS = [
     "hubs_hub",
+    "hubs_hubkind",
     "hubs_hubmembership",
     "donations_donor",
     "donations_donation",
@@ -31,6 +32,7 @@ def test_every_admin_page_opens(client, hubs, staff_ke_mba, superuser, who):
     project_allocate_device(device=device, project=project, actor=staff_ke_mba)
     objects = {
         "hubs_hub": hubs["KE-MBA"],
+        "hubs_hubkind": hubs["KE-MBA"].kind,
         "hubs_hubmembership": staff_ke_mba.hub_memberships.get(),
         "donations_donor": device.donation.donor,
         "donations_donation": device.donation,

@@ -163,7 +163,7 @@ def test_lifecycle_doc_shows_the_generated_diagram(tmp_path):
         "sanitised --> to_recycle: inspect (fail)",
         "configured --> allocated: allocate [sanitised]",
         "allocated --> shipped: ship [sanitised]",
-        "to_recycle --> recycled: recycle [sanitised]",
+        "to_recycle --> recycled: recycle [sanitised or destroyed]",
     ):
         assert f"    {edge}\n" in printed
     doc = (ROOT / "docs" / "lifecycle.md").read_text(encoding="utf-8")

@@ -253,6 +253,9 @@ SPECTACULAR_SETTINGS = {
         "DonationStatusEnum": "donations.models.Donation.Status",
         "RecyclingBatchStatusEnum": "refurbishing.models.RecyclingBatch.Status",
         "TransferStatusEnum": "refurbishing.models.Transfer.Status",
+        # A batch's waste streams and those each covering certificate covered are one choice set.
+        "WasteStreamEnum": "refurbishing.models.WasteStream",
+        "VendorCertificateSchemeEnum": "refurbishing.models.VendorCertificate.Scheme",
     },
 }
 
@@ -282,6 +285,11 @@ CELERY_BEAT_SCHEDULE = {
     # The backstop: anything a lost after-commit message left unfolded is folded within a minute.
     "impact-fold-backstop": {"task": "impact.tasks.impact_fold_events", "schedule": timedelta(seconds=30)},
     "impact-reconcile-daily": {"task": "impact.tasks.impact_reconcile", "schedule": timedelta(days=1)},
+    # Tells hub managers, once per certificate, that a downstream vendor's certificate expires within 30 days.
+    "vendor-certificate-reminders-daily": {
+        "task": "refurbishing.tasks.vendor_certificate_reminders",
+        "schedule": timedelta(days=1),
+    },
 }
 
 # Sign-in lockout (django-axes) on the site's login, the admin login and the API token endpoint: after

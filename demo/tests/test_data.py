@@ -1,6 +1,7 @@
 """The declared demo content names only states, categories, kinds and actions the apps declare."""
 
 from demo import data
+from hubs.models import HubKind
 from projects.models import Project
 from refurbishing.actions import validate_action_fields
 from refurbishing.lifecycle import ACTIONS
@@ -17,7 +18,22 @@ def test_demo_data_names_only_what_the_apps_declare():
     assert set(data.GRADES) <= set(Device.Grade.values)
     hub_codes = [code for code, *_ in data.HUBS]
     assert hub_codes == list(data.OPENING_DEVICES_RECEIVED) == list(data.OPENING_BENEFICIARIES)
-    assert set(hub_codes) == set(data.DONORS_BY_HUB) == set(data.PROJECTS)
+    assert set(hub_codes) == set(data.DONORS_BY_HUB) == set(data.HUB_KINDS)
+    assert set(data.PROJECTS) <= set(hub_codes)
+    assert set(data.SUPPLY_PLAN) <= set(DeviceState.values)
+
+
+def test_every_demo_hub_has_a_kind_whose_rules_its_demo_work_keeps(db):
+    # The kinds are the migration's; the seed goes through services that refuse what a kind does not do.
+    kinds = {kind.code: kind for kind in HubKind.objects.all()}
+    for code, kind_code in data.HUB_KINDS.items():
+        kind = kinds[kind_code]
+        if not kind.takes_company_donations:
+            assert kinds[data.HUB_KINDS[data.SUPPLIED_BY[code]]].takes_company_donations, code
+        if data.PROJECTS.get(code):
+            assert kind.sends_to_projects, code
+    assert data.HUB_KINDS["ZA-JNB"] == HubKind.ITAD_SOCIAL_ENTERPRISE and "ZA-JNB" not in data.PROJECTS
+    assert data.APPLICATION_HUB in data.PROJECTS
 
 
 def test_every_demo_step_carries_fields_its_form_accepts(db):

@@ -7,6 +7,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Sum
 
+from demo import data
 from donations.models import Certificate, Donation, Donor
 from donations.selectors import certificate_pending_devices
 from hubs.models import Hub, HubMembership
@@ -51,6 +52,16 @@ def test_seed_demo_loads_every_state_through_the_services_and_is_idempotent(sett
     assert "Demo data loaded." in output
     assert set(Hub.objects.values_list("code", flat=True)) == {"BE-BRU", "KE-MBA", "KE-NBO", "ZA-JNB", "CD-FIH"}
     assert Hub.objects.get(code="CD-FIH").city == "Kinshasa"
+    # The kinds of Close the Gap's network, and work that keeps to them: Kinshasa's partner-run site takes no
+    # company donations (its devices come from Brussels in a container), Johannesburg's ITAD social enterprise
+    # sends no devices to projects.
+    assert dict(Hub.objects.values_list("code", "kind__code")) == data.HUB_KINDS
+    assert not Donation.objects.filter(hub__code="CD-FIH").exists()
+    kinshasa = Device.objects.filter(hub__code="CD-FIH")
+    assert kinshasa.filter(state=DeviceState.DELIVERED).exists()
+    assert not kinshasa.exclude(donation__hub__code="BE-BRU").exists()
+    assert not Project.objects.filter(hub__code="ZA-JNB").exists()
+    assert not Device.objects.filter(hub__code="ZA-JNB", state__in=["allocated", "shipped", "delivered"]).exists()
     states = dict(Device.objects.values_list("state").annotate(n=Count("id")))
     assert set(states) == set(DeviceState.values)
     assert 250 <= sum(states.values()) <= 400

@@ -60,4 +60,5 @@ from .pledges import (  # noqa: F401
     donation_pledge,
     donation_sync_status,
     donation_update,
+    hub_pledge_refusal,
 )

@@ -39,6 +39,13 @@ def _with_storage_default(row: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
+def hub_pledge_refusal(hub: Hub) -> str | None:
+    """Why companies cannot pledge to ``hub`` (its kind takes no donations from them), or None if they can."""
+    if not hub.kind.takes_company_donations:
+        return _("%(hub)s does not take donations from companies; choose another hub.") % {"hub": hub.name}
+    return None
+
+
 def donation_create(
     *,
     donor: Donor,
@@ -51,6 +58,9 @@ def donation_create(
     """A donation with no devices yet; the caller adds them in the same transaction (a pledge needs some)."""
     if not hub.active:
         raise DonationError(_("%(hub)s does not take donations at the moment; choose another hub.") % {"hub": hub.name})
+    refusal = hub_pledge_refusal(hub)
+    if refusal:
+        raise DonationError(refusal)
     if pickup_date and pickup_date < timezone.localdate():
         raise DonationError(_("The pickup date cannot be in the past: choose today or a later date."))
     donation = Donation.objects.create(

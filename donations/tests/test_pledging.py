@@ -9,11 +9,12 @@ from django.utils import timezone
 
 from donations.factories import DonationFactory, DonorFactory
 from donations.models import Donation, DonationChange
-from donations.selectors import hub_suggested_for_donor
-from donations.services import DonationError, donation_cancel, donation_update
+from donations.selectors import hub_suggested_for_donor, hub_usual_for_donor
+from donations.services import DonationError, donation_cancel, donation_pledge, donation_update
 from donations.tests.pledge_forms import laptop, pledge_data
 from hubs.accounts import account_email_mark_verified
 from hubs.factories import UserFactory
+from hubs.models import Hub, HubKind
 from refurbishing.factories import DeviceFactory
 from refurbishing.models import Device
 from refurbishing.services import device_transition
@@ -179,3 +180,66 @@ def test_another_donors_pledge_cannot_be_edited_or_cancelled(client, pledged):
     assert client.post(reverse("donations:cancel", args=[pledged.reference]), {}).status_code == 404
     pledged.refresh_from_db()
     assert pledged.status == Donation.Status.PLEDGED
+
+
+# --- hubs whose kind takes no donations from companies ----------------------------------------------------
+
+
+@pytest.fixture
+def kinshasa_partner_site(hubs):
+    """Kinshasa as a partner-run site: its devices come from another hub, never from a company's pledge."""
+    Hub.objects.filter(code="CD-FIH").update(kind=HubKind.objects.get(code=HubKind.PARTNER_SITE))
+    return Hub.objects.select_related("kind").get(code="CD-FIH")
+
+
+def test_a_pledge_to_a_hub_that_takes_no_company_donations_is_refused_in_a_sentence(kinshasa_partner_site, donor_user):
+    donor = donor_user.donors.get()
+
+    with pytest.raises(DonationError) as refused:
+        donation_pledge(
+            donor=donor, hub=kinshasa_partner_site, pickup_address=donor.address, rows=[laptop("SN-1")], actor=None
+        )
+
+    assert str(refused.value) == "Hub CD-FIH does not take donations from companies; choose another hub."
+    assert not Donation.objects.exists() and not Device.objects.exists()
+
+
+def test_the_pledge_form_offers_only_hubs_that_take_company_donations(client, kinshasa_partner_site, donor_user):
+    client.force_login(donor_user)
+
+    html = client.get(reverse("donations:pledge")).content.decode()
+    assert f'<option value="{kinshasa_partner_site.pk}"' not in html
+    assert "Hub BE-BRU (BE-BRU)" in html
+
+    response = client.post(reverse("donations:pledge"), pledge_data(kinshasa_partner_site, [laptop("SN-1")]))
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.context["form"].errors["hub"][0]
+    assert not Donation.objects.exists()
+
+
+def test_the_api_refuses_a_pledge_to_a_hub_that_takes_no_company_donations(
+    kinshasa_partner_site, donor_user, token_client
+):
+    body = {
+        "hub": "CD-FIH",
+        "pickup_address": "Boulevard du 30 Juin 90, Kinshasa",
+        "devices": [{"category": "laptop", "manufacturer": "Dell", "serial_number": "API-1"}],
+    }
+
+    response = token_client(donor_user).post("/api/v1/donations/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "hub": ["Hub CD-FIH does not take donations from companies; choose another hub."]
+    }
+    assert not Donation.objects.exists()
+
+
+def test_no_hub_that_takes_no_company_donations_is_suggested_or_offered_as_the_usual_one(
+    kinshasa_partner_site, donor_user
+):
+    congolese = DonorFactory(country="CD")
+    assert hub_suggested_for_donor(donor=congolese) is None  # the person chooses
+    donor = donor_user.donors.get()
+    DonationFactory(donor=donor, hub=kinshasa_partner_site)  # from before the site became partner-run
+    assert hub_usual_for_donor(donor=donor) == (Hub.objects.get(code="BE-BRU"), "country")

@@ -25,6 +25,11 @@ def test_impact_is_public_and_has_the_totals(hubs):
         assert field in body
     assert [hub["code"] for hub in body["by_hub"]] == ["BE-BRU", "CD-FIH", "KE-MBA", "KE-NBO", "ZA-JNB"]
     assert {"code", "name", "country", "devices_received", "beneficiaries_reached"} <= set(body["by_hub"][0])
+    assert body["by_hub"][0]["kind"] == {
+        "code": "refurbishing_hub",
+        "name": "Refurbishing hub",
+        "description": "Refurbishes donated devices and sends them to projects.",
+    }
     assert response["Cache-Control"] == "public, max-age=5, stale-while-revalidate=30"
     assert response["Access-Control-Allow-Origin"] == "*"
     assert {"by_country", "by_project_kind", "monthly", "environment"} <= set(body)

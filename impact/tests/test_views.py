@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from hubs.models import Hub
+from hubs.models import Hub, HubKind
 from impact import views as impact_views
 from impact.factories import OpeningBalanceFactory
 from impact.models import EmissionFactor, Metric
@@ -343,6 +343,23 @@ def test_hub_page_shows_totals_with_its_opening_balance_months_kinds_and_public_
     assert "data-kind=" not in html  # the live script fills network-wide figures; a hub page keeps its own
     assert f'href="/en/public/projects/{activity.pk}/">Kibera coding club</a>' in html
     assert "Private clinic network" not in html
+
+
+def test_the_hub_page_and_the_home_table_say_what_kind_of_hub_it_is_and_what_it_does(client, hubs):
+    Hub.objects.filter(code="ZA-JNB").update(kind=HubKind.objects.get(code=HubKind.ITAD_SOCIAL_ENTERPRISE))
+
+    hub_page = client.get("/en/hubs/ZA-JNB/").content.decode()
+    assert (
+        '<p class="hub-kind"><strong>ITAD social enterprise</strong><br>Takes in companies&#x27; retired IT '
+        "equipment: certified data wiping, grading and refurbishing, and recycling of the rest.</p>"
+    ) in hub_page
+    home = client.get(reverse("impact:home")).content.decode()
+    assert '<th scope="col">What it does</th>' in home
+    rows = dict(re.findall(r'href="/en/hubs/([A-Z-]+)/".*?<td class="hub-kind">(.*?)</td>', home, re.S))
+    assert rows["ZA-JNB"].startswith('ITAD social enterprise<br><span class="meta">Takes in companies')
+    assert rows["BE-BRU"] == (
+        'Refurbishing hub<br><span class="meta">Refurbishes donated devices and sends them to projects.</span>'
+    )
 
 
 def test_hub_page_is_linked_and_not_found_for_unknown_or_inactive_hubs(client, hubs):

@@ -19,6 +19,14 @@ from refurbishing.models import Device
 from refurbishing.services import device_transition
 
 
+def _allocation_refusal(project: Project) -> str:
+    # The hub's kind changed since the project was approved (the platform admin's choice): no more allocations.
+    return _("%(hub)s does not send devices to projects, so no device can be allocated to %(project)s there.") % {
+        "hub": project.hub.name,
+        "project": project.name,
+    }
+
+
 def _allocate_one(
     *,
     device_pk: int,
@@ -90,6 +98,8 @@ def request_allocate(
     project = request.project
     if not user_can_act_in_hub(user=actor, hub_id=project.hub_id):
         raise ProjectError(_("No such device request at your hubs."), code="not_found")
+    if not project.hub.kind.sends_to_projects:
+        raise ProjectError(_allocation_refusal(project))
     if override:
         require_manager(user=actor, hub_id=project.hub_id, what=_("allocate more than was requested"))
     fit_exception = fit_exception.strip()
@@ -174,6 +184,9 @@ def project_allocate_device(
             _("%(device)s is at another hub than the one serving %(project)s; move it there first.")
             % {"device": device, "project": project.name}
         )
+    if not project.hub.kind.sends_to_projects:
+        message = _allocation_refusal(project)
+        raise LifecycleError(message, field_errors={"project": [message]})
     if project.status != Project.Status.APPROVED:
         raise LifecycleError(
             _("%(project)s is %(status)s: devices go only to approved projects.")

@@ -13,7 +13,7 @@ from projects.models import (
     DeviceRequest,
     Project,
 )
-from projects.services.common import ProjectError, validation_message
+from projects.services.common import ProjectError, require_sends_to_projects, validation_message
 
 
 def project_create(
@@ -29,6 +29,7 @@ def project_create(
     """Register a beneficiary organisation's project, served by one hub."""
     if not hub.active:
         raise ProjectError(_("%(hub)s does not serve projects at the moment; choose another hub.") % {"hub": hub.name})
+    require_sends_to_projects(hub)
     project = Project(
         organisation=organisation,
         name=name,
@@ -119,6 +120,7 @@ def project_apply(
     """
     if not hub.active:
         raise ProjectError(_("%(hub)s does not serve projects at the moment; choose another hub.") % {"hub": hub.name})
+    require_sends_to_projects(hub)
     if expected_beneficiaries < 1:
         message = _("Say how many people the project will serve: 1 or more.")
         raise ProjectError(message, field_errors={"expected_beneficiaries": [message]})

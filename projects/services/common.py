@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from hubs.models import Hub
 from hubs.selectors import user_is_hub_manager
 from projects.models import (
     Project,
@@ -45,6 +46,13 @@ def require_manager(*, user: AbstractBaseUser, hub_id: int, what: str) -> None:
             _("Only a manager of the serving hub can %(what)s.") % {"what": what},
             code="forbidden",
         )
+
+
+def require_sends_to_projects(hub: Hub) -> None:
+    """Refuse, in a sentence, a project or an allocation at a hub whose kind sends no devices to projects."""
+    if not hub.kind.sends_to_projects:
+        message = _("%(hub)s does not send devices to projects; choose another hub.") % {"hub": hub.name}
+        raise ProjectError(message, field_errors={"hub": [message]})
 
 
 def project_data(project: Project, shipment: Shipment | None = None) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from hubs.models import Hub, HubKind
 from projects.factories import ProjectFactory, shipment_shipped
 from projects.models import Allocation, DeviceRequest, Shipment
 from projects.services import shipment_create
@@ -120,3 +121,12 @@ def test_device_request_raw_id_field_does_not_name_another_hubs_project(client, 
     assert (request.project_id, request.quantity) == (mine.pk, 2)
     # The user's own project is still named beside the box.
     assert mine.name in client.get(url).content.decode()
+
+
+def test_a_project_is_added_only_at_a_hub_that_sends_devices_to_projects(client, hubs, superuser):
+    Hub.objects.filter(code="ZA-JNB").update(kind=HubKind.objects.get(code=HubKind.ITAD_SOCIAL_ENTERPRISE))
+    client.force_login(superuser)
+
+    field = client.get(reverse("admin:projects_project_add")).context["adminform"].form.fields["hub"]
+
+    assert sorted(hub.code for hub in field.queryset) == ["BE-BRU", "CD-FIH", "KE-MBA", "KE-NBO"]

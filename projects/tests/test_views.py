@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from hubs.factories import UserFactory
+from hubs.models import Hub, HubKind
 from projects.factories import ProjectFactory, application_approved, configured_device, shipment_shipped
 from projects.models import Allocation, DeliveryConfirmation, Project, Shipment
 from refurbishing.models import Device, DeviceEvent
@@ -271,6 +272,20 @@ def _application(hub, **rows):
         index, name = key.split("_", 1)
         data[f"requests-{index[1:]}-{name}"] = value
     return data
+
+
+def test_the_application_form_offers_only_hubs_that_send_devices_to_projects(client, hubs, coordinator):
+    Hub.objects.filter(code="ZA-JNB").update(kind=HubKind.objects.get(code=HubKind.ITAD_SOCIAL_ENTERPRISE))
+    client.force_login(coordinator)
+
+    page = client.get(reverse("projects:apply")).content.decode()
+    assert f'<option value="{hubs["ZA-JNB"].pk}"' not in page
+    assert f'<option value="{hubs["KE-NBO"].pk}"' in page
+
+    refused = client.post(reverse("projects:apply"), _application(hubs["ZA-JNB"], r0_category="laptop"))
+    assert refused.status_code == 400
+    assert "Select a valid choice" in refused.content.decode()
+    assert not Project.objects.exists()
 
 
 def test_the_application_form_asks_plainly_with_one_block_and_add_another(client, hubs, coordinator):

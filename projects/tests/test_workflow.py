@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from hubs.models import Hub, HubKind
 from impact.models import ImpactCounter, Metric
 from impact.services import impact_fold_events, impact_reconcile
 from projects.factories import application_approved, configured_device
@@ -24,7 +25,9 @@ from projects.services import (
     ProjectError,
     delivery_confirm,
     delivery_correct,
+    project_allocate_device,
     project_apply,
+    project_create,
     project_resubmit,
     project_review,
     project_review_notify_send,
@@ -211,6 +214,48 @@ def test_an_application_not_yet_approved_takes_no_device(hubs, coordinator, staf
     device = configured_device(hub=hubs["KE-MBA"], actor=staff_ke_mba)
     with pytest.raises(ProjectError, match="only to approved requests"):
         request_allocate(request=project.requests.first(), devices=[device], actor=staff_ke_mba)
+
+
+# --- hubs whose kind sends no devices to projects ----------------------------------------------------------------
+
+
+def make_itad(hub) -> None:
+    """The hub becomes an ITAD social enterprise: it wipes and refurbishes, and sends no devices to projects."""
+    Hub.objects.filter(pk=hub.pk).update(kind=HubKind.objects.get(code=HubKind.ITAD_SOCIAL_ENTERPRISE))
+    hub.refresh_from_db()
+
+
+def test_an_application_or_a_project_at_a_hub_that_sends_no_devices_to_projects_is_refused(hubs, coordinator):
+    johannesburg = hubs["ZA-JNB"]
+    make_itad(johannesburg)
+    sentence = "Hub ZA-JNB does not send devices to projects; choose another hub."
+
+    with pytest.raises(ProjectError) as refused:
+        apply(coordinator, johannesburg, country="ZA", place="Soweto")
+    assert (refused.value.message, refused.value.field_errors) == (sentence, {"hub": [sentence]})
+    with pytest.raises(ProjectError, match=sentence):
+        project_create(organisation="Library", name="Internet", kind="social", country="ZA", hub=johannesburg)
+
+    assert not Project.objects.exists() and not DeviceRequest.objects.exists()
+
+
+def test_no_device_is_allocated_at_a_hub_whose_kind_no_longer_sends_to_projects(
+    hubs, coordinator, manager_ke_mba, staff_ke_mba
+):
+    mombasa = hubs["KE-MBA"]
+    project = application_approved(coordinator=coordinator, manager=manager_ke_mba, hub=mombasa, requests=[LAPTOPS])
+    device = configured_device(hub=mombasa, actor=staff_ke_mba)
+    make_itad(mombasa)
+    project = Project.objects.get(pk=project.pk)
+    sentence = "Hub KE-MBA does not send devices to projects, so no device can be allocated to Computer lab there."
+
+    with pytest.raises(ProjectError, match=sentence):
+        request_allocate(request=project.requests.get(), devices=[device], actor=staff_ke_mba)
+    with pytest.raises(LifecycleError, match=sentence):
+        project_allocate_device(device=device, project=project, actor=staff_ke_mba)
+
+    assert Device.objects.get(pk=device.pk).state == Device.State.CONFIGURED
+    assert not Allocation.objects.exists()
 
 
 # --- shipments ------------------------------------------------------------------------------------------------------

@@ -31,6 +31,9 @@ from .recycling import (  # noqa: F401
     RecyclingBatch,
     RecyclingBatchDevice,
     RecyclingPartner,
+    VendorCertificate,
+    WasteStream,
+    validate_waste_streams,
 )
 from .transfers import (  # noqa: F401
     Transfer,

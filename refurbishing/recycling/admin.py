@@ -1,38 +1,132 @@
-"""Admin for e-waste batches and recycling partners (scoped like every hub admin).
+"""Admin for e-waste batches and the register of downstream vendors with their certificates (scoped like every hub
+admin).
 
 Writes go through ``refurbishing.recycling.services``: adding the hub's devices waiting to be recycled to a
-batch and closing it (managers).
+batch and closing it (managers), which checks the vendor's certificates.
 """
+
+from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from hubs.admin import HubScopedAdmin, ReadOnlyInlineMixin, UserHubListFilter
+from hubs.admin import HubScopedAdmin, HubScopedInlineMixin, ReadOnlyInlineMixin, UserHubListFilter
 from hubs.selectors import user_is_hub_manager
 from refurbishing.errors import LifecycleError
 from refurbishing.hub_work_form import hub_work_form_page
-from refurbishing.models import Device, RecyclingBatch, RecyclingBatchDevice, RecyclingPartner
-from refurbishing.recycling.services import recycling_batch_add_waiting, recycling_batch_close, recycling_batch_list
+from refurbishing.models import (
+    Device,
+    RecyclingBatch,
+    RecyclingBatchDevice,
+    RecyclingPartner,
+    VendorCertificate,
+    WasteStream,
+)
+from refurbishing.recycling.services import (
+    REMINDER_DAYS_BEFORE_EXPIRY,
+    recycling_batch_add_waiting,
+    recycling_batch_close,
+    recycling_batch_coverage_refusal,
+    recycling_batch_list,
+)
+from refurbishing.recycling.streams import (
+    recycling_batch_coverage,
+    streams_described,
+    vendor_certificates_described,
+)
 
 LISTED = 20
 
 
+def certificate_status(certificate: VendorCertificate, *, today: date) -> str:
+    """In words, so that no colour carries it alone: expired, not valid yet, expires soon, or valid."""
+    if certificate.expires_on < today:
+        return _("Expired on %(day)s") % {"day": date_format(certificate.expires_on, "DATE_FORMAT")}
+    if certificate.valid_from > today:
+        return _("Not valid until %(day)s") % {"day": date_format(certificate.valid_from, "DATE_FORMAT")}
+    left = (certificate.expires_on - today).days
+    if left <= REMINDER_DAYS_BEFORE_EXPIRY:
+        return ngettext("Valid; expires in %(days)d day", "Valid; expires in %(days)d days", left) % {"days": left}
+    return _("Valid")
+
+
+class VendorCertificateForm(forms.ModelForm):
+    # The scope is a list of stream codes in the database (JSON, on SQLite as on PostgreSQL); here, one box each.
+    scope = forms.MultipleChoiceField(
+        label=gettext_lazy("waste streams covered"),
+        choices=WasteStream.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("Whole data-bearing devices: the vendor destroys their data."),
+    )
+
+    class Meta:
+        model = VendorCertificate
+        fields = ("scheme", "number", "scope", "valid_from", "expires_on")
+
+
+class VendorCertificateInline(HubScopedInlineMixin, admin.StackedInline):
+    """The vendor's certificates, each with its status in words; superusers keep them (a renewal is a new one)."""
+
+    model = VendorCertificate
+    form = VendorCertificateForm
+    fields = ("scheme", "number", "scope", "valid_from", "expires_on", "status", "reminded_at")
+    readonly_fields = ("status", "reminded_at", "streams_covered")
+    extra = 0
+
+    def get_fields(self, request, obj=None):
+        if self.has_change_permission(request, obj):
+            return self.fields
+        # Read only: the streams by name, not the list of codes the database keeps.
+        return tuple("streams_covered" if name == "scope" else name for name in self.fields)
+
+    @admin.display(description=gettext_lazy("waste streams covered"))
+    def streams_covered(self, obj: VendorCertificate) -> str:
+        return streams_described(obj.scope or []) if obj is not None else "—"
+
+    @admin.display(description=gettext_lazy("status"))
+    def status(self, obj: VendorCertificate) -> str:
+        if obj is None or obj.pk is None:
+            return "—"
+        return certificate_status(obj, today=timezone.localdate())
+
+
 @admin.register(RecyclingPartner)
 class RecyclingPartnerAdmin(HubScopedAdmin):
-    """Recyclers are shared by every hub: staff see them, superusers keep the list."""
+    """Downstream vendors are shared by every hub: staff see them and their certificates, superusers keep them."""
 
     hub_field = None
-    list_display = ("name", "country", "certification", "contact")
+    list_display = ("name", "country", "certification", "certificates_summary", "contact")
     list_filter = ("certification", "country")
     search_fields = ("name",)
     ordering = ("name",)
+    inlines = [VendorCertificateInline]
+
+    def get_queryset(self, request):
+        certificates = VendorCertificate.objects.order_by("-expires_on", "id")
+        return super().get_queryset(request).prefetch_related(Prefetch("certificates", queryset=certificates))
+
+    @admin.display(description=gettext_lazy("certificates"))
+    def certificates_summary(self, obj: RecyclingPartner) -> str:
+        today = timezone.localdate()
+        certificates = list(obj.certificates.all())
+        if not certificates:
+            return _("None recorded: its batches cannot be closed.")
+        return format_html_join(
+            mark_safe("<br>"),
+            "{}: {}",
+            ((str(c), certificate_status(c, today=today)) for c in certificates),
+        )
 
 
 class RecyclingBatchDeviceInline(ReadOnlyInlineMixin, admin.TabularInline):
@@ -88,6 +182,8 @@ class RecyclingBatchAdmin(HubScopedAdmin):
         "weights_by_category",
         "certificate_reference",
         "certificate_date",
+        "streams_and_coverage",
+        "covering_certificates",
         "closed_by",
         "closed_at",
         "close_link",
@@ -98,7 +194,7 @@ class RecyclingBatchAdmin(HubScopedAdmin):
         return recycling_batch_list(user=request.user)
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = ["status", "closed_by", "closed_at", "close_link"]
+        readonly = ["status", "streams_and_coverage", "covering_certificates", "closed_by", "closed_at", "close_link"]
         if obj is not None:
             readonly += ["hub", "partner", "reference"]
             if obj.status == RecyclingBatch.Status.CLOSED:
@@ -108,6 +204,28 @@ class RecyclingBatchAdmin(HubScopedAdmin):
     @admin.display(description=gettext_lazy("devices"))
     def device_count(self, obj: RecyclingBatch) -> int:
         return obj.device_count
+
+    @admin.display(description=gettext_lazy("waste streams"))
+    def streams_and_coverage(self, obj: RecyclingBatch) -> str:
+        """At dispatch, the streams the batch held; while open, those its devices hold now and whether the vendor's
+        certificates cover them today."""
+        if obj is None or obj.pk is None:
+            return "—"
+        if obj.status == RecyclingBatch.Status.CLOSED:
+            return streams_described(obj.waste_streams) or "—"
+        coverage = recycling_batch_coverage(batch=obj, day=timezone.localdate())
+        if not coverage.streams:
+            return _("No devices yet.")
+        return recycling_batch_coverage_refusal(batch=obj, coverage=coverage) or _(
+            "%(streams)s: all covered today by %(vendor)s's certificates."
+        ) % {"streams": streams_described(coverage.streams), "vendor": obj.partner.name}
+
+    @admin.display(description=gettext_lazy("vendor's certificates at dispatch"))
+    def covering_certificates(self, obj: RecyclingBatch) -> str:
+        if obj is None or not obj.vendor_certificates:
+            return "—"
+        lines = vendor_certificates_described(obj.vendor_certificates)
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
     @admin.display(description=gettext_lazy("close"))
     def close_link(self, obj: RecyclingBatch) -> str:
@@ -178,14 +296,18 @@ class RecyclingBatchAdmin(HubScopedAdmin):
                 )
                 return redirect(change_url)
         devices = list(Device.objects.filter(recycling_item__batch=batch).order_by("id")[:LISTED])
+        intro = _(
+            "Every device below moves to recycled, each with its share of the weighed total, in one go: "
+            "if one cannot be recycled, none is."
+        )
+        if not form.non_field_errors():
+            # What the vendor's certificates say today, before the manager weighs anything.
+            intro = f"{intro} {self.streams_and_coverage(batch)}"
         return hub_work_form_page(
             self,
             request,
             title=_("Close recycling batch %(reference)s") % {"reference": batch.reference},
-            intro=_(
-                "Every device below moves to recycled, each with its share of the weighed total, in one go: "
-                "if one cannot be recycled, none is."
-            ),
+            intro=intro,
             form=form,
             submit_label=_("Close the batch"),
             cancel_url=change_url,

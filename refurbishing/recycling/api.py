@@ -11,14 +11,46 @@ from rest_framework.response import Response
 from common.serializers import ModelSerializer
 from refurbishing.api import OBJECT_ID, lifecycle_error_response, request_mapping
 from refurbishing.errors import LifecycleError
-from refurbishing.models import RecyclingBatch
+from refurbishing.models import RecyclingBatch, RecyclingPartner, VendorCertificate, WasteStream
 from refurbishing.recycling.services import recycling_batch_close, recycling_batch_list
+
+
+class DownstreamVendorSerializer(ModelSerializer):
+    class Meta:
+        model = RecyclingPartner
+        fields = ["id", "name", "country"]
+        read_only_fields = fields
+
+
+class CoveringCertificateSerializer(serializers.Serializer):
+    """A vendor certificate as it read when it covered the batch's dispatch."""
+
+    scheme = serializers.ChoiceField(choices=VendorCertificate.Scheme.choices, read_only=True)
+    number = serializers.CharField(read_only=True)
+    valid_from = serializers.DateField(read_only=True)
+    expires_on = serializers.DateField(read_only=True)
+    streams = serializers.ListField(
+        child=serializers.ChoiceField(choices=WasteStream.choices),
+        read_only=True,
+        help_text="The batch's waste streams this certificate covered.",
+    )
 
 
 class RecyclingBatchSerializer(ModelSerializer):
     hub = serializers.CharField(source="hub.code", read_only=True)
     partner = serializers.CharField(source="partner.name", read_only=True)
+    vendor = DownstreamVendorSerializer(source="partner", read_only=True)
     device_count = serializers.IntegerField(read_only=True)
+    waste_streams = serializers.ListField(
+        child=serializers.ChoiceField(choices=WasteStream.choices),
+        read_only=True,
+        help_text="The waste streams the batch held when it was closed (empty while open).",
+    )
+    vendor_certificates = CoveringCertificateSerializer(
+        many=True,
+        read_only=True,
+        help_text="The vendor's certificates that covered the batch on the day it was closed (empty while open).",
+    )
 
     class Meta:
         model = RecyclingBatch
@@ -27,11 +59,14 @@ class RecyclingBatchSerializer(ModelSerializer):
             "reference",
             "hub",
             "partner",
+            "vendor",
             "status",
             "total_weight_kg",
             "weights_by_category",
             "certificate_reference",
             "certificate_date",
+            "waste_streams",
+            "vendor_certificates",
             "device_count",
             "closed_at",
         ]
@@ -66,13 +101,20 @@ class RecyclingBatchViewSet(viewsets.ReadOnlyModelViewSet):
         description=(
             "Moves every device of the batch to recycled in one transaction, each with its share of the weighed "
             "total on its event. Give the weighed total (or weights per category) and the partner's certificate "
-            "here or beforehand in the admin."
+            "here or beforehand in the admin. Refused (400, nothing written) unless today the vendor holds a valid "
+            "certificate for every waste stream the batch holds; devices whose data is not wiped go only to a "
+            "vendor certified for whole data-bearing devices."
         ),
         parameters=[OBJECT_ID],
         request=RecyclingBatchCloseSerializer,
         responses={
             200: RecyclingBatchSerializer,
-            400: OpenApiResponse(description="The batch is closed or empty, a weight is missing, or a device refused."),
+            400: OpenApiResponse(
+                description=(
+                    "The batch is closed or empty, a weight is missing, a device refused, or the vendor's "
+                    "certificates do not cover a waste stream of the batch today."
+                )
+            ),
             403: OpenApiResponse(description="You are not a manager of the batch's hub."),
         },
     )

@@ -295,7 +295,7 @@ DESIGNED_EDGES = {
     ("configured", "allocated", "allocate [sanitised]"),
     ("allocated", "shipped", "ship [sanitised]"),
     ("shipped", "delivered", "deliver"),
-    ("to_recycle", "recycled", "recycle [sanitised]"),
+    ("to_recycle", "recycled", "recycle [sanitised or destroyed]"),
 }
 
 
@@ -333,7 +333,7 @@ DESIGNED_GUARDS = {
     ("allocate", ""): ["storage_is_sanitised", "has_project"],
     ("ship", ""): ["storage_is_sanitised"],
     ("deliver", ""): ["has_beneficiaries"],
-    ("recycle", ""): ["storage_is_sanitised", "has_weight"],
+    ("recycle", ""): ["storage_sanitised_or_destroyed_by_vendor", "has_weight"],
 }
 
 
@@ -388,6 +388,15 @@ def _move(device, action, *, actor, record=None, data=None, outcome=""):
 # (guard, action, outcome, move fields that break it, the message, the field it points at)
 REFUSALS = [
     ("storage_is_sanitised", "recycle", "", {}, "no verified sanitisation record.*cannot recycle until", None),
+    # Outside a recycling batch whose vendor destroys data, recycling refuses an unwiped device the same way.
+    (
+        "storage_sanitised_or_destroyed_by_vendor",
+        "recycle",
+        "",
+        {"data": {"recycling_batch": "RB-NONE"}},
+        "no verified sanitisation record.*cannot recycle until",
+        None,
+    ),
     ("verified_wipe", "sanitise", "", {"record": {}}, "needs the wipe's record", None),
     ("verified_wipe", "sanitise", "", {"record": {"verified": False}}, "was not verified", "verified"),
     ("has_grade", "inspect", "pass", {"record": {"passed": True}}, "needs a grade", "grade"),

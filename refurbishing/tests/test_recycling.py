@@ -10,7 +10,7 @@ from hubs.services import hub_membership_add
 from impact import services as impact_services
 from impact.models import ImpactCounter, Metric
 from refurbishing.errors import LifecycleError
-from refurbishing.factories import DeviceFactory, device_through
+from refurbishing.factories import DeviceFactory, VendorCertificateFactory, device_through
 from refurbishing.models import (
     Device,
     DeviceEvent,
@@ -38,7 +38,10 @@ def manager_be(hubs):
 
 @pytest.fixture
 def partner():
-    return RecyclingPartner.objects.create(name="WorldLoop", country="BE", certification="weeelabex")
+    partner = RecyclingPartner.objects.create(name="WorldLoop", country="BE", certification="weeelabex")
+    # Certified for every waste stream but destroying data (refurbishing/tests/test_vendor_certificates.py).
+    VendorCertificateFactory(vendor=partner, scheme="weeelabex", number="WLX-0042")
+    return partner
 
 
 @pytest.fixture
@@ -114,7 +117,7 @@ def test_closing_is_one_transaction_a_refused_device_recycles_none(hubs, staff_b
     ready = _to_recycle(2, hub=hubs["BE-BRU"], actor=staff_be)
     recycling_batch_add_devices(batch=batch, devices=ready, actor=staff_be)
     # A device whose storage was never wiped, put in the batch by hand as a bad import would: its data may not
-    # leave the hub, so the recycle guard refuses it, and with it the whole batch.
+    # leave the hub for a vendor not certified to destroy it, so the close refuses it, and with it the whole batch.
     unwiped_to_recycle = DeviceFactory(donation__hub=hubs["BE-BRU"])
     device_through(unwiped_to_recycle, "receive", actor=staff_be)
     Device.objects.filter(pk=unwiped_to_recycle.pk)._update_state(state=DeviceState.TO_RECYCLE)
@@ -122,7 +125,7 @@ def test_closing_is_one_transaction_a_refused_device_recycles_none(hubs, staff_b
 
     with pytest.raises(LifecycleError) as refused:
         recycling_batch_close(batch=batch, actor=manager_be, total_weight_kg=Decimal("6"))
-    assert "sanitisation" in refused.value.message
+    assert "data is not wiped" in refused.value.message
     batch.refresh_from_db()
     assert batch.status == RecyclingBatch.Status.OPEN
     assert not DeviceEvent.objects.filter(action="recycle").exists()

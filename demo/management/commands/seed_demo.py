@@ -32,7 +32,7 @@ from donations.services import (
     donor_sign_up,
 )
 from hubs.accounts import account_email_mark_verified
-from hubs.models import Hub, HubMembership
+from hubs.models import Hub, HubKind, HubMembership
 from hubs.services import hub_create, hub_membership_add
 from impact.models import Metric
 from impact.selectors import impact_summary_refresh
@@ -51,6 +51,7 @@ from projects.services import (
 from refurbishing.actions import device_perform_action
 from refurbishing.models import Device, DeviceState
 from refurbishing.services import moves_dated
+from refurbishing.transfers.services import transfer_check_in_close, transfer_check_in_scan, transfer_send
 
 # Allocated, shipped and delivered devices go to their hub's projects in shipments: per project, one delivered
 # shipment, one shipped (waiting for the coordinator to confirm) and one being prepared.
@@ -106,13 +107,23 @@ class Command(BaseCommand):
             donors = self._donors()
             projects = self._projects(hubs, users[data.COORDINATOR])
             for index, hub in enumerate(hubs.values()):
-                self._devices_for_hub(
-                    hub=hub,
-                    staff=users[self._staff_username(hub.code)],
-                    donors=donors,
-                    projects=projects[hub.code],
-                    day_offset=index,
-                )
+                if hub.kind.takes_company_donations:
+                    self._devices_for_hub(
+                        hub=hub,
+                        staff=users[self._staff_username(hub.code)],
+                        donors=donors,
+                        projects=projects[hub.code],
+                        day_offset=index,
+                    )
+                else:
+                    self._devices_supplied_to(
+                        hub=hub,
+                        supplier=hubs[data.SUPPLIED_BY[hub.code]],
+                        users=users,
+                        donors=donors,
+                        projects=projects[hub.code],
+                        day_offset=index,
+                    )
             seed_hub_work(hubs=hubs, users=users)
             for code, hub in hubs.items():
                 for metric, value in opening_balances(code).items():
@@ -130,10 +141,15 @@ class Command(BaseCommand):
         return f"staff-{code.lower()}"
 
     def _hubs(self) -> dict[str, Hub]:
-        # A hub someone opened by hand before loading the demo is kept as it is.
-        existing = {hub.code: hub for hub in Hub.objects.filter(code__in=[code for code, *_ in data.HUBS])}
+        # A hub someone opened by hand before loading the demo is kept as it is, its kind too.
+        existing = {
+            hub.code: hub
+            for hub in Hub.objects.filter(code__in=[code for code, *_ in data.HUBS]).select_related("kind")
+        }
+        kinds = {kind.code: kind for kind in HubKind.objects.filter(code__in=data.HUB_KINDS.values())}
         return {
-            code: existing.get(code) or hub_create(code=code, name=name, country=country, city=city)
+            code: existing.get(code)
+            or hub_create(code=code, name=name, country=country, city=city, kind=kinds[data.HUB_KINDS[code]])
             for code, name, country, city in data.HUBS
         }
 
@@ -187,9 +203,10 @@ class Command(BaseCommand):
         return donors
 
     def _projects(self, hubs: dict[str, Hub], coordinator: AbstractBaseUser) -> dict[str, list[Project]]:
-        projects: dict[str, list[Project]] = {}
+        projects: dict[str, list[Project]] = {code: [] for code in hubs}
         for code, rows in data.PROJECTS.items():
-            projects[code] = []
+            if not hubs[code].kind.sends_to_projects:
+                continue
             for index, (organisation, name, kind, country, expected) in enumerate(rows):
                 project = project_create(
                     organisation=organisation,
@@ -247,7 +264,7 @@ class Command(BaseCommand):
         # The oldest donation holds the devices furthest along (delivered, recycled), the newest those still
         # on their way: a donation pledged two years ago is not still awaited.
         order = {state: rank for rank, state in enumerate(data.STATE_PLAN)}
-        targets = [state for state, count in data.STATE_PLAN.items() for _ in range(count)]
+        targets = [self._target(state, projects) for state, count in data.STATE_PLAN.items() for _ in range(count)]
         self.rng.shuffle(targets)
         targets.sort(key=lambda state: -order[state])
         per_donation = len(targets) // data.DONATIONS_PER_HUB
@@ -287,7 +304,7 @@ class Command(BaseCommand):
             Donation.objects.filter(pk=certified.pk).update(pledged_at=pledged_at)
             self._spread_clocks(list(certified.devices.order_by("id")), start=pledged_at)
             for target, device in zip(self._certified_targets(), certified.devices.order_by("id"), strict=True):
-                devices_by_target[target].append(device)
+                devices_by_target[self._target(target, projects)].append(device)
 
         for target, devices in devices_by_target.items():
             for device in devices:
@@ -309,6 +326,84 @@ class Command(BaseCommand):
             donation_certificate_issue(donation=certified)
             donation_recycling_certificate_issue(donation=certified)
         # The oldest donation's devices are all wiped (reused or recycled) by now: its certificate is due too.
+        for donation in donations:
+            with contextlib.suppress(CertificatePending):
+                donation_certificate_issue(donation=donation)
+
+    @staticmethod
+    def _target(state: str, projects: list[Project]) -> str:
+        """Where a device of the plan ends at this hub: a hub without projects (its kind sends no devices to
+        projects) keeps ready the devices that would have gone to one."""
+        return DeviceState.CONFIGURED if state in SHIPMENT_STAGES and not projects else state
+
+    def _devices_supplied_to(
+        self,
+        *,
+        hub: Hub,
+        supplier: Hub,
+        users: dict[str, Any],
+        donors: dict[str, Donor],
+        projects: list[Project],
+        day_offset: int,
+    ) -> None:
+        """A hub that takes no donations from companies (a partner-run site): its devices are donated to
+        ``supplier``, refurbished there, sent in a container and checked in here, then go to this hub's projects.
+
+        The journey is dated now (transfers record the moment they happen), so what this hub does with the
+        devices is too: its history through the platform starts with the container.
+        """
+        supplier_staff = users[self._staff_username(supplier.code)]
+        staff = users[self._staff_username(hub.code)]
+        targets = [self._target(state, projects) for state, count in data.SUPPLY_PLAN.items() for _ in range(count)]
+        self.rng.shuffle(targets)
+        names = data.DONORS_BY_HUB[hub.code]
+        per_donation = len(targets) // len(names)
+        devices_by_target: dict[str, list[Device]] = defaultdict(list)
+        donations: list[Donation] = []
+        for index, donor_name in enumerate(names):
+            donor = donors[donor_name]
+            chunk = targets[index * per_donation : (index + 1) * per_donation]
+            if index == len(names) - 1:
+                chunk = targets[index * per_donation :]
+            pledged_at = self._months_ago(
+                data.DONATION_AGE_MONTHS[0] * (len(names) - index) / len(names) + 0.8 * day_offset
+            )
+            with moves_dated(pledged_at):
+                donation = donation_pledge(
+                    donor=donor,
+                    hub=supplier,
+                    pickup_address=donor.address,
+                    notes=f"Demo donation, for the projects of {hub.name}.",
+                    rows=[self._row(target, self.rng.randrange(1, 99_999)) for target in chunk],
+                    actor=donor.users.first(),
+                )
+            Donation.objects.filter(pk=donation.pk).update(pledged_at=pledged_at)
+            donations.append(donation)
+            devices = list(donation.devices.order_by("id"))
+            self._spread_clocks(devices, start=pledged_at)
+            for target, device in zip(chunk, devices, strict=True):
+                devices_by_target[target].append(device)
+        travelling = [device for devices in devices_by_target.values() for device in devices]
+        for device in travelling:
+            for step in data.PATHS[DeviceState.CONFIGURED]:
+                self._perform(device=device, step=step, actor=supplier_staff)
+        transfer = transfer_send(
+            from_hub=supplier,
+            to_hub=hub,
+            devices=travelling,
+            reference=data.SUPPLY_CONTAINER,
+            actor=users[f"manager-{supplier.code.lower()}"],
+        )
+        for device in travelling:
+            transfer_check_in_scan(transfer=transfer, actor=staff, scan=device.serial_number)
+            self.clock[device.pk] = self.now
+        transfer_check_in_close(transfer=transfer, actor=staff)
+        for stage in SHIPMENT_STAGES:
+            devices = devices_by_target.get(stage, [])
+            size = data.DEVICES_PER_SHIPMENT
+            for number, start in enumerate(range(0, len(devices), size)):
+                batch = [Device.objects.get(pk=device.pk) for device in devices[start : start + size]]
+                self._ship(stage=stage, batch=batch, project=projects[number % len(projects)], staff=staff)
         for donation in donations:
             with contextlib.suppress(CertificatePending):
                 donation_certificate_issue(donation=donation)
@@ -404,4 +499,4 @@ class Command(BaseCommand):
             self.stdout.write(f"  {self._staff_username(code):<18} technician at {code}")
             self.stdout.write(f"  {'manager-' + code.lower():<18} manager at {code}: project pages at /projects/hub/")
         self.stdout.write("  donor-demo         Demo Donor NV: donor portal at /donors/")
-        self.stdout.write(f"  {data.COORDINATOR:<18} coordinator of one project per hub: /projects/")
+        self.stdout.write(f"  {data.COORDINATOR:<18} coordinator of one project per hub that has projects: /projects/")
