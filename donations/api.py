@@ -239,8 +239,11 @@ class DonationCheckInCloseView(APIView):
         responses={201: EResourceCommitmentSerializer, 403: OpenApiResponse(description="Not a donor's user.")},
     ),
 )
-class EResourceCommitmentViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+class EResourceCommitmentViewSet(HubScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """The e-Resource commitments of the caller's organisations only; anyone else's is a 404."""
+
+    # A commitment belongs to a donor, not to a hub: ``e_resource_commitment_list_for_user`` scopes it.
+    hub_field = None
 
     serializer_class = EResourceCommitmentSerializer
 
