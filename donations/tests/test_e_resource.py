@@ -212,3 +212,21 @@ def test_kilograms_compensated_are_folded_once_and_survive_a_reconcile(hubs):
     assert summary["ewaste_compensated_kg"] == pytest.approx(19.8)
     by_hub = {row["code"]: row["ewaste_compensated_kg"] for row in summary["by_hub"]}
     assert by_hub["KE-MBA"] == pytest.approx(12.5) and by_hub["BE-BRU"] == 0
+
+
+def test_the_database_refuses_to_change_an_allocation_or_a_covered_commitment(hubs):
+    from django.db import DatabaseError, transaction
+
+    donor, user = donor_with_user()
+    made = commitment(donor, user, kg="10")
+    e_resource_allocate(batch_id=dispatched_batch(hubs["KE-MBA"], "25").pk)
+    allocation = EResourceAllocation.objects.get()
+    for change in (
+        lambda: EResourceAllocation.objects.filter(pk=allocation.pk).update(kg=Decimal("5")),
+        lambda: EResourceCommitment.objects.filter(pk=made.pk).update(certificate_number="CTG-FORGED"),
+    ):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            change()
+    assert EResourceAllocation.objects.filter(pk=allocation.pk).update(impact_counted=True) == 1  # the fold's marker
+    allocation.refresh_from_db()
+    assert allocation.kg == Decimal("10.00")
