@@ -166,3 +166,39 @@ def test_the_api_lists_only_the_callers_commitments_and_makes_one(hubs, donor, t
     refused = api.post("/api/v1/e-resource/commitments/", {"basis": "kilograms"}, format="json")
     assert refused.status_code == 400 and "kilograms" in refused.json()["errors"]
     assert EResourceCommitment.objects.filter(donor=organisation).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "statement"),
+    [
+        ("en", "e-Resource certificate", "Each kilogram is allocated to one donor only."),
+        ("fr", "Certificat e-Resource", "Chaque kilogramme n'est attribué qu'à un seul donateur."),
+        ("nl", "e-Resource-certificaat", "Elke kilogram wordt aan slechts één donor toegewezen."),
+    ],
+)
+def test_the_certificate_lists_the_batches_in_the_readers_language_and_its_qr_opens_the_verification(
+    client, hubs, donor, language, title, statement
+):
+    import io
+
+    import zxingcpp
+    from pypdf import PdfReader
+
+    organisation, user = donor
+    made = commitment(organisation, user, kg="40")
+    first, second = dispatched_batch(hubs["KE-MBA"], "15.5"), dispatched_batch(hubs["ZA-JNB"], "55")
+    e_resource_allocate(batch_id=first.pk)
+    e_resource_allocate(batch_id=second.pk)
+    made.refresh_from_db()
+    client.force_login(user)
+    with translation.override(language):
+        url = reverse("donations:e-resource-certificate", args=[made.pk])
+    content = client.get(url).content
+    reader = PdfReader(io.BytesIO(content))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert title in text and statement in text and made.certificate_number in text
+    assert first.reference in text and second.reference in text
+    assert ("15.50" if language == "en" else "15,50") in text and ("24.50" if language == "en" else "24,50") in text
+    images = [image.image for page in reader.pages for image in page.images]
+    decoded = [result.text for image in images for result in zxingcpp.read_barcodes(image)]
+    assert decoded == [f"http://testserver/verify/{made.certificate_number}/"]
