@@ -23,12 +23,18 @@ PARTNERS = (
     # name, country, certification, contact
     ("WorldLoop", "BE", RecyclingPartner.Certification.WEEELABEX, "info@worldloop.example"),
     ("Mombasa E-Waste Recyclers", "KE", RecyclingPartner.Certification.OTHER, "ops@mombasa-recyclers.example"),
+    ("Gauteng E-Waste Recovery", "ZA", RecyclingPartner.Certification.R2, "info@gauteng-ewaste.example"),
 )
+# Which vendor each country's hubs send their batches to.
+VENDOR_BY_COUNTRY = {"BE": "WorldLoop", "ZA": "Gauteng E-Waste Recovery"}
+DEFAULT_VENDOR = "Mombasa E-Waste Recyclers"
 W = WasteStream
 # Each vendor's certificates, dated from the day the demo is seeded: (vendor, scheme, number, scope, valid from and
 # expires on as days from today). WorldLoop's e-Stewards certificate (its data destruction) expires within 30 days,
 # so the expiry reminder has something to tell; the Mombasa recycler's NEMA licence has expired, so closing a Kenyan
-# batch with laptops in it is refused (batteries, circuit boards) until it is renewed.
+# batch with laptops in it is refused (batteries, circuit boards) until it is renewed. The Johannesburg recycler's R2v3
+# certificate is valid, so the South African batch is dispatched (``demo.e_resource``) and its kilograms compensate a
+# donor's e-Resource commitment.
 CERTIFICATES = (
     (
         "WorldLoop",
@@ -55,6 +61,14 @@ CERTIFICATES = (
         -35,
     ),
     ("Mombasa E-Waste Recyclers", VendorCertificate.Scheme.ISO_14001, "KE-EMS-7731", [W.PLASTICS, W.METALS], -200, 900),
+    (
+        "Gauteng E-Waste Recovery",
+        VendorCertificate.Scheme.R2V3,
+        "R2-ZA-20931",
+        [W.BATTERIES, W.CIRCUIT_BOARDS, W.CRT_GLASS, W.PLASTICS, W.METALS],
+        -150,
+        580,
+    ),
 )
 # A sea container from the Brussels hub to Mombasa, with a few received devices, waiting to be checked in.
 TRANSFER = ("BE-BRU", "KE-MBA", "MSCU 482915-3", 3)
@@ -78,7 +92,8 @@ def seed_hub_work(*, hubs: dict[str, Hub], users: dict[str, Any]) -> None:
     for code, hub in hubs.items():
         if not hub_performs(hub, "recycle"):
             continue  # a partner-run site recycles nothing itself
-        partner = partners[0] if code.startswith("BE") else partners[-1]
+        vendor_name = VENDOR_BY_COUNTRY.get(hub.country, DEFAULT_VENDOR)
+        partner = next(partner for partner in partners if partner.name == vendor_name)
         batch = recycling_batch_create(
             hub=hub, partner=partner, reference=f"RB-{code}-001", actor=users[f"staff-{code.lower()}"]
         )

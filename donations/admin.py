@@ -16,7 +16,7 @@ from hubs.admin import HubScopedAdmin, UserHubListFilter, request_is_superuser
 from hubs.selectors import hub_ids_for_user
 from refurbishing.selectors import device_list_for_donation
 
-from .models import Donation, Donor
+from .models import Donation, Donor, EResourceAllocation, EResourceCommitment
 
 # The donation page lists this many of its devices; the rest are one click away in the device list.
 DEVICES_SHOWN = 50
@@ -114,3 +114,69 @@ class DonationAdmin(HubScopedAdmin):
             changelist,
             _("Open them in the device list"),
         )
+
+
+class EResourceAllocationInline(admin.TabularInline):
+    """The kilograms each batch gave the commitment: written by the allocation only, never by hand."""
+
+    model = EResourceAllocation
+    extra = 0
+    can_delete = False
+    fields = ("source", "kg", "allocated_at", "impact_counted")
+    readonly_fields = fields
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EResourceCommitment)
+class EResourceCommitmentAdmin(HubScopedAdmin):
+    """Donors' e-Resource commitments and their progress, read only: donors make them on the portal, and the
+    allocation fills them. Hub staff see those of donors that donated to their hubs."""
+
+    hub_field = None
+    read_only = True
+    list_display = ("donor", "basis", "devices", "target_kg", "allocated_kg", "status", "created_at", "covered_at")
+    list_filter = ("status", "basis")
+    list_select_related = ("donor",)
+    search_fields = ("donor__legal_name", "=certificate_number")
+    ordering = ("created_at", "id")
+    readonly_fields = (
+        "donor",
+        "basis",
+        "devices",
+        "target_kg",
+        "allocated_kg",
+        "status",
+        "created_at",
+        "created_by",
+        "covered_at",
+        "certificate_number",
+    )
+    fields = readonly_fields
+    inlines = [EResourceAllocationInline]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        ids = hub_ids_for_user(user=request.user)
+        if ids is None:
+            return queryset
+        return queryset.filter(Exists(Donation.objects.filter(donor=OuterRef("donor_id"), hub_id__in=ids)))
+
+
+@admin.register(EResourceAllocation)
+class EResourceAllocationAdmin(HubScopedAdmin):
+    """Kilograms of batches dispatched at African hubs allocated to commitments; hub staff see their hubs' batches."""
+
+    hub_field = "source__batch__hub"
+    read_only = True
+    list_display = ("source", "commitment", "kg", "allocated_at", "impact_counted")
+    list_select_related = ("source__batch", "commitment__donor")
+    search_fields = ("=source__batch__reference", "commitment__donor__legal_name")
+    ordering = ("-allocated_at", "-id")
+    fields = ("source", "commitment", "kg", "allocated_at", "impact_counted")
+    readonly_fields = fields

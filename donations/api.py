@@ -16,7 +16,7 @@ from refurbishing.errors import LifecycleError
 from refurbishing.models import Device
 
 from .models import Donation
-from .selectors import donation_list_for_api, donor_list_for_user
+from .selectors import donation_list_for_api, donor_list_for_user, e_resource_commitment_list_for_user
 from .serializers import (
     CheckInScanRequestSerializer,
     CheckInScanResponseSerializer,
@@ -24,14 +24,18 @@ from .serializers import (
     DonationCreateSerializer,
     DonationDetailSerializer,
     DonationSerializer,
+    EResourceCommitmentCreateSerializer,
+    EResourceCommitmentSerializer,
 )
 from .services import (
     DonationError,
+    EResourceError,
     donation_check_in_close,
     donation_check_in_scan,
     donation_for_check_in,
     donation_pledge,
     donor_user_may_pledge,
+    e_resource_commitment_create,
     hub_pledge_refusal,
 )
 
@@ -217,3 +221,62 @@ class DonationCheckInCloseView(APIView):
         except LifecycleError as error:
             return _refusal(error)
         return Response(CheckInSummarySerializer({"reference": donation.reference, **asdict(summary)}).data)
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["e-resource"], summary="Your organisations' e-Resource commitments, newest first"),
+    retrieve=extend_schema(tags=["e-resource"], summary="One commitment with its progress"),
+    create=extend_schema(
+        tags=["e-resource"],
+        summary="Make an e-Resource commitment",
+        description=(
+            "By devices (the number you send to Africa, times the kilograms a device counts for, 20 by default) or "
+            "by kilograms. Kilograms of recycling batches dispatched at African hubs from now on are allocated to "
+            "commitments in the order they were made; a fully covered one gets a certificate number."
+        ),
+        request=EResourceCommitmentCreateSerializer,
+        examples=[OpenApiExample("By devices", request_only=True, value={"basis": "devices", "devices": 120})],
+        responses={201: EResourceCommitmentSerializer, 403: OpenApiResponse(description="Not a donor's user.")},
+    ),
+)
+class EResourceCommitmentViewSet(HubScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """The e-Resource commitments of the caller's organisations only; anyone else's is a 404."""
+
+    # A commitment belongs to a donor, not to a hub: ``e_resource_commitment_list_for_user`` scopes it.
+    hub_field = None
+
+    serializer_class = EResourceCommitmentSerializer
+
+    def get_queryset(self) -> QuerySet:
+        return e_resource_commitment_list_for_user(user=self.request.user)
+
+    def get_serializer_class(self):
+        return EResourceCommitmentCreateSerializer if self.action == "create" else EResourceCommitmentSerializer
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        donors = list(donor_list_for_user(user=request.user))
+        if not donors:
+            raise PermissionDenied("Only a donor organisation's users can make e-Resource commitments.")
+        serializer = EResourceCommitmentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data.get("donor") is not None:
+            donor = next((donor for donor in donors if donor.pk == data["donor"]), None)
+            if donor is None:
+                raise ValidationError({"donor": ["Not one of your organisations."]})
+        elif len(donors) > 1:
+            raise ValidationError({"donor": ["Your account belongs to several organisations: say which one commits."]})
+        else:
+            donor = donors[0]
+        try:
+            made = e_resource_commitment_create(
+                donor=donor,
+                actor=request.user,
+                basis=data["basis"],
+                devices=data.get("devices"),
+                kilograms=data.get("kilograms"),
+            )
+        except EResourceError as error:
+            raise ValidationError({error.field or "non_field_errors": [str(error)]}) from error
+        created = self.get_queryset().get(pk=made.pk)
+        return Response(EResourceCommitmentSerializer(created).data, status=status.HTTP_201_CREATED)

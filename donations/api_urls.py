@@ -1,10 +1,11 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .api import DonationCheckInCloseView, DonationCheckInScanView, DonationViewSet
+from .api import DonationCheckInCloseView, DonationCheckInScanView, DonationViewSet, EResourceCommitmentViewSet
 
 router = SimpleRouter()
 router.register("donations", DonationViewSet, basename="api-donation")
+router.register("e-resource/commitments", EResourceCommitmentViewSet, basename="api-e-resource-commitment")
 
 urlpatterns = [
     path(

@@ -26,7 +26,7 @@ from reportlab.platypus import Image, LongTable, Paragraph, SimpleDocTemplate, S
 from refurbishing.models import Device, MediaType, SanitisationRecord
 from refurbishing.recycling.streams import vendor_certificates_described
 
-from .models import Certificate, Donation
+from .models import Certificate, Donation, EResourceCommitment
 
 STYLES = getSampleStyleSheet()
 SMALL = STYLES["BodyText"].clone("small", fontSize=7.5, leading=9)
@@ -267,3 +267,58 @@ def asset_report_pdf(*, donation: Donation, header: Sequence[str], rows: Iterabl
     table.setStyle(TABLE_STYLE)
     story = [Paragraph(escape(title), STYLES["Title"]), _facts(facts), Spacer(1, 4 * mm), table]
     return _pdf(story, title=title, pagesize=landscape(A4))
+
+
+def e_resource_certificate_pdf(
+    commitment: EResourceCommitment, *, rows: list[dict[str, Any]], verify_url: str
+) -> bytes:
+    """A covered commitment's e-Resource certificate, with the batches whose kilograms covered it and a QR code of
+    ``verify_url``. Drawn from the allocation rows, which never change once written."""
+    title = _("e-Resource certificate")
+    facts = [
+        (_("Certificate number"), commitment.certificate_number),
+        (_("Issued on"), _date(commitment.covered_at)),
+        (_("Donor"), commitment.donor.legal_name),
+        (_("Commitment made on"), _date(commitment.created_at)),
+        (_("E-waste recycled in Africa (kg)"), number_format(commitment.target_kg, decimal_pos=2)),
+    ]
+    if commitment.devices:
+        facts.append((_("Devices compensated"), number_format(commitment.devices)))
+    statement = _(
+        "Close the Gap certifies that, on behalf of the donor named above, the kilograms of e-waste shown below were "
+        "handed over at its hubs in Africa to downstream recyclers whose certificates covered every waste stream of "
+        "the batch on the day it was dispatched. Each kilogram is allocated to one donor only."
+    )
+    header = [_("Recycling batch"), _("Hub"), _("Country"), _("Recycler"), _("Dispatched"), _("Kilograms")]
+    data = [[_p(h) for h in header]]
+    for row in rows:
+        data.append(
+            [
+                _p(row["batch_reference"]),
+                _p(row["hub"]),
+                _p(row["country"]),
+                _p("; ".join([row["vendor"], *vendor_certificates_described(row.get("vendor_certificates") or [])])),
+                _p(_date(row["dispatched_at"])),
+                _p(number_format(row["kg"], decimal_pos=2)),
+            ]
+        )
+    table = LongTable(data, colWidths=[w * mm for w in (30, 34, 16, 64, 22, 20)], repeatRows=1)
+    table.setStyle(TABLE_STYLE)
+    qr = Image(io.BytesIO(qr_png(verify_url)), width=32 * mm, height=32 * mm)
+    verify = Table(
+        [[qr, _p(_("Check that this certificate is genuine at %(url)s") % {"url": verify_url}, BODY)]],
+        colWidths=[36 * mm, None],
+        hAlign="LEFT",
+    )
+    verify.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    story = [
+        Paragraph(escape(title), STYLES["Title"]),
+        _facts(facts),
+        Spacer(1, 4 * mm),
+        _p(statement, BODY),
+        Spacer(1, 4 * mm),
+        table,
+        Spacer(1, 6 * mm),
+        verify,
+    ]
+    return _pdf(story, title=f"{title} {commitment.certificate_number}")

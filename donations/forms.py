@@ -361,3 +361,52 @@ DeviceRowFormSet = forms.formset_factory(
     absolute_max=MAX_ROWS,
     validate_max=True,
 )
+
+
+class EResourceCommitmentForm(forms.Form):
+    """A new e-Resource commitment; the service checks the figures (``e_resource_commitment_create``)."""
+
+    donor = forms.ModelChoiceField(label=_("Organisation"), queryset=None, empty_label=None)
+    basis = forms.ChoiceField(
+        label=_("Commit by"),
+        choices=[
+            ("devices", _("the number of devices we send to Africa")),
+            ("kilograms", _("a number of kilograms")),
+        ],
+        initial="devices",
+        widget=forms.RadioSelect,
+    )
+    devices = forms.IntegerField(
+        label=_("Devices sent to Africa"),
+        required=False,
+        min_value=1,
+        help_text=_("For a commitment by devices: each device counts for %(kg)s kg of e-waste."),
+    )
+    kilograms = forms.DecimalField(
+        label=_("Kilograms of e-waste"),
+        required=False,
+        min_value=1,
+        decimal_places=2,
+        help_text=_("For a commitment by kilograms."),
+    )
+
+    def __init__(self, *args: Any, donors, kg_per_device, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["donor"].queryset = donors
+        self.fields["devices"].help_text = self.fields["devices"].help_text % {"kg": kg_per_device}
+        if len(donors) == 1:
+            self.fields["donor"].widget = forms.HiddenInput()
+            self.fields["donor"].initial = donors[0].pk
+        # Which figure is needed depends on the basis: not "required" for the browser, but not "(optional)" either.
+        for name in ("devices", "kilograms"):
+            self.fields[name].conditionally_required = True
+            self.fields[name].widget.attrs["inputmode"] = "numeric" if name == "devices" else "decimal"
+
+    def clean(self):
+        cleaned = super().clean()
+        basis = cleaned.get("basis")
+        if basis == "devices" and cleaned.get("devices") is None and "devices" not in self.errors:
+            self.add_error("devices", _("Enter how many devices you send to Africa."))
+        if basis == "kilograms" and cleaned.get("kilograms") is None and "kilograms" not in self.errors:
+            self.add_error("kilograms", _("Enter a number of kilograms, e.g. 250 or 250.5."))
+        return cleaned

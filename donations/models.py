@@ -232,3 +232,148 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class EResourceCommitment(models.Model):
+    """A donor's e-Resource commitment: it funds the responsible recycling in Africa of as many kilograms of e-waste
+    as it commits to, and the kilograms of batches dispatched at African hubs are allocated to it until covered."""
+
+    class Basis(models.TextChoices):
+        DEVICES = "devices", pgettext_lazy("e-resource basis", "devices sent to Africa")
+        KILOGRAMS = "kilograms", pgettext_lazy("e-resource basis", "kilograms")
+
+    class Status(models.TextChoices):
+        OPEN = "open", pgettext_lazy("e-resource status", "in progress")
+        COVERED = "covered", pgettext_lazy("e-resource status", "covered")
+
+    donor = models.ForeignKey(
+        Donor,
+        on_delete=models.PROTECT,
+        related_name="e_resource_commitments",
+        verbose_name=_("donor"),
+    )
+    basis = models.CharField(_("commitment by"), max_length=10, choices=Basis.choices)
+    # The number of devices the donor states it sends to Africa, for a commitment by devices; the target is then
+    # that many times ``E_RESOURCE_KG_PER_DEVICE``, fixed when the commitment is made.
+    devices = models.PositiveIntegerField(_("devices"), null=True, blank=True)
+    target_kg = models.DecimalField(_("kilograms to compensate"), max_digits=12, decimal_places=2)
+    allocated_kg = models.DecimalField(_("kilograms allocated"), max_digits=12, decimal_places=2, default=0)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(_("made at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("made by"),
+    )
+    covered_at = models.DateTimeField(_("covered at"), null=True, blank=True)
+    # Given once, in the transaction whose allocation covers the commitment: the e-Resource certificate's number.
+    certificate_number = models.CharField(
+        _("certificate number"), max_length=40, unique=True, null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("e-Resource commitment")
+        verbose_name_plural = _("e-Resource commitments")
+        indexes = [models.Index(fields=["status", "created_at", "id"], name="eresource_commit_queue_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(target_kg__gt=0), name="eresource_commitment_target_positive"),
+            models.CheckConstraint(
+                condition=models.Q(allocated_kg__gte=0, allocated_kg__lte=models.F("target_kg")),
+                name="eresource_commitment_allocated_within_target",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(basis="devices", devices__gt=0) | models.Q(basis="kilograms", devices__isnull=True),
+                name="eresource_commitment_devices_with_basis",
+            ),
+            # Covered exactly when every kilogram is allocated; only then is there a certificate.
+            models.CheckConstraint(
+                condition=models.Q(
+                    status="covered",
+                    allocated_kg=models.F("target_kg"),
+                    covered_at__isnull=False,
+                    certificate_number__isnull=False,
+                )
+                | models.Q(status="open", covered_at__isnull=True, certificate_number__isnull=True),
+                name="eresource_commitment_covered_when_full",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.donor} {self.target_kg} kg"
+
+    @property
+    def remaining_kg(self):
+        return self.target_kg - self.allocated_kg
+
+    @property
+    def percent(self) -> int:
+        """How much is covered, in whole percent, rounded down (100 only when covered)."""
+        return int(self.allocated_kg * 100 // self.target_kg) if self.target_kg else 0
+
+
+class EResourceSource(models.Model):
+    """A recycling batch dispatched at an African hub, as a source of e-Resource kilograms: its weighed total and how
+    much of it is allocated. The row is the batch's lock: every allocation from the batch locks it first."""
+
+    batch = models.OneToOneField(
+        "refurbishing.RecyclingBatch",
+        on_delete=models.PROTECT,
+        related_name="e_resource_source",
+        verbose_name=_("recycling batch"),
+    )
+    kg = models.DecimalField(_("kilograms"), max_digits=12, decimal_places=2)
+    allocated_kg = models.DecimalField(_("kilograms allocated"), max_digits=12, decimal_places=2, default=0)
+    dispatched_at = models.DateTimeField(_("dispatched at"))
+
+    class Meta:
+        verbose_name = _("e-Resource source batch")
+        verbose_name_plural = _("e-Resource source batches")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(allocated_kg__gte=0, allocated_kg__lte=models.F("kg")),
+                name="eresource_source_allocated_within_weight",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}: {self.allocated_kg}/{self.kg} kg"
+
+
+class EResourceAllocation(models.Model):
+    """Kilograms of one dispatched batch allocated to one commitment. Written once, never changed."""
+
+    source = models.ForeignKey(
+        EResourceSource,
+        on_delete=models.PROTECT,
+        related_name="allocations",
+        verbose_name=_("source batch"),
+    )
+    commitment = models.ForeignKey(
+        EResourceCommitment,
+        on_delete=models.PROTECT,
+        related_name="allocations",
+        verbose_name=_("commitment"),
+    )
+    kg = models.DecimalField(_("kilograms"), max_digits=12, decimal_places=2)
+    allocated_at = models.DateTimeField(_("allocated at"), auto_now_add=True)
+    # The impact fold's marker: set in the transaction that adds the kilograms to the public counter.
+    impact_counted = models.BooleanField(_("counted in impact"), default=False, editable=False)
+
+    class Meta:
+        ordering = ["allocated_at", "id"]
+        verbose_name = _("e-Resource allocation")
+        verbose_name_plural = _("e-Resource allocations")
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(impact_counted=False), name="eresource_alloc_uncounted_idx")
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "commitment"], name="eresource_allocation_once_per_pair"),
+            models.CheckConstraint(condition=models.Q(kg__gt=0), name="eresource_allocation_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} -> {self.commitment_id}: {self.kg} kg"

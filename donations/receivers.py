@@ -7,10 +7,15 @@ Each task brings one donation up to date, so it is queued once per donation for 
 from django.dispatch import receiver
 
 from common.task_queue import delay_once
-from refurbishing.signals import device_transitioned
+from refurbishing.signals import device_transitioned, recycling_batch_dispatched
 
 from .notifications import NOTIFICATION_AFTER_ACTION
-from .tasks import donation_certificate_issue_if_ready, donation_notify_after_transition, donation_sync_status
+from .tasks import (
+    donation_certificate_issue_if_ready,
+    donation_notify_after_transition,
+    donation_sync_status,
+    e_resource_allocate,
+)
 
 # Moves that can settle whether a donation has fully arrived.
 ARRIVAL_ACTIONS = frozenset({"receive", "mark_missing"})
@@ -35,3 +40,9 @@ def queue_notification(sender, *, action: str, donation_id: int, **kwargs) -> No
 def queue_certificate_issue(sender, *, action: str, donation_id: int, **kwargs) -> None:
     if action in CERTIFICATE_ACTIONS:
         delay_once(donation_certificate_issue_if_ready, donation_id)
+
+
+@receiver(recycling_batch_dispatched, dispatch_uid="donations_e_resource_after_dispatch")
+def queue_e_resource_allocation(sender, *, batch_id: int, **kwargs) -> None:
+    # Every dispatched batch: the service itself tells a batch at an African hub from the others.
+    delay_once(e_resource_allocate, batch_id)

@@ -15,7 +15,15 @@ from refurbishing.selectors import (
     device_progress_aggregates,
 )
 
-from .models import Certificate, Donation, DonationChange, Donor, SpreadsheetImport
+from .models import (
+    Certificate,
+    Donation,
+    DonationChange,
+    Donor,
+    EResourceAllocation,
+    EResourceCommitment,
+    SpreadsheetImport,
+)
 
 # Where a donor in a country without a hub usually sends its devices: the nearest hub's country.
 NEAREST_HUB_COUNTRY = {
@@ -242,3 +250,76 @@ def certificate_current(*, donation: Donation, kind: str) -> Certificate | None:
 def certificate_get_public(*, number: str) -> Certificate:
     """A certificate by its number, for the public verification page; ``Certificate.DoesNotExist`` if unknown."""
     return Certificate.objects.select_related("superseded_by").get(number=number.strip().upper())
+
+
+# --- e-Resource ---------------------------------------------------------------------------------------------------
+
+
+def e_resource_commitment_list_for_user(*, user: AnyUser) -> QuerySet[EResourceCommitment]:
+    """The commitments of the user's organisations, newest first, with their donor; nobody else's."""
+    return (
+        EResourceCommitment.objects.filter(donor__in=donor_list_for_user(user=user))
+        .select_related("donor")
+        .order_by("-created_at", "-id")
+    )
+
+
+def e_resource_commitment_get_for_user(*, user: AnyUser, pk: int) -> EResourceCommitment:
+    """One of the user's organisations' commitments; ``EResourceCommitment.DoesNotExist`` for anyone else's."""
+    return e_resource_commitment_list_for_user(user=user).get(pk=pk)
+
+
+def e_resource_commitment_get_public(*, number: str) -> EResourceCommitment:
+    """A covered commitment by its certificate number, for the public verification page; DoesNotExist if unknown."""
+    return EResourceCommitment.objects.select_related("donor").get(
+        certificate_number=number.strip().upper(), status=EResourceCommitment.Status.COVERED
+    )
+
+
+def e_resource_allocation_rows(*, commitment: EResourceCommitment) -> list[dict[str, Any]]:
+    """The batches whose kilograms went to the commitment: batch, hub, country, vendor, dispatch date, kilograms.
+    The rows never change once written, so a certificate drawn from them reads the same every time."""
+    allocations = (
+        EResourceAllocation.objects.filter(commitment=commitment)
+        .select_related("source__batch__hub", "source__batch__partner")
+        .order_by("allocated_at", "id")
+    )
+    return [
+        {
+            "batch_reference": allocation.source.batch.reference,
+            "hub": allocation.source.batch.hub.name,
+            "country": allocation.source.batch.hub.country,
+            "vendor": allocation.source.batch.partner.name,
+            "vendor_certificates": allocation.source.batch.vendor_certificates or [],
+            "dispatched_at": allocation.source.dispatched_at,
+            "kg": allocation.kg,
+        }
+        for allocation in allocations
+    ]
+
+
+def e_resource_devices_sent_to_africa(*, donor_ids: list[int], african_countries: frozenset[str]) -> int:
+    """How many devices of these donors are, or were delivered from, hubs in Africa: a hint for a commitment."""
+    return Device.objects.filter(donation__donor_id__in=donor_ids, hub__country__in=african_countries).count()
+
+
+def e_resource_allocations_uncounted_for_update(*, limit: int) -> list[dict[str, Any]]:
+    """The oldest allocations not yet folded into impact, locked for the caller's transaction (``skip_locked``: two
+    folds side by side each take rows the other has not), with the hub and month their kilograms count in."""
+    queryset = (
+        EResourceAllocation.objects.filter(impact_counted=False)
+        .order_by("id")
+        .select_for_update(skip_locked=True, of=("self",))
+        .values("id", "kg", "allocated_at", hub_id=F("source__batch__hub_id"))
+    )
+    return list(queryset[:limit])
+
+
+def e_resource_allocations_all_for_recount(*, chunk_size: int = 5000):
+    """Every allocation already folded into impact, streamed, for recomputing the counters from scratch."""
+    return (
+        EResourceAllocation.objects.filter(impact_counted=True)
+        .order_by("id")
+        .values("id", "kg", "allocated_at", hub_id=F("source__batch__hub_id"))
+        .iterator(chunk_size=chunk_size)
+    )

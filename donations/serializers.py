@@ -12,7 +12,7 @@ from hubs.models import Hub
 from refurbishing.models import Device, DeviceState
 from refurbishing.serializers import DeviceSerializer
 
-from .models import Donation
+from .models import Donation, EResourceCommitment
 
 # Categories that carry storage media unless the caller says otherwise (monitors, printers... do not).
 STORAGE_CATEGORIES = frozenset({"laptop", "desktop", "server", "tablet", "smartphone"})
@@ -170,3 +170,42 @@ class CheckInSummarySerializer(serializers.Serializer):
     unexpected = serializers.IntegerField(help_text="Devices found at check-in that were not pledged.")
     missing = serializers.IntegerField(help_text="Pledged devices that never arrived.")
     awaited = serializers.IntegerField(help_text="Pledged devices not scanned yet (0 once closed).")
+
+
+class EResourceCommitmentSerializer(ModelSerializer):
+    """A commitment with its progress; ``certificate_number`` once it is fully covered."""
+
+    donor = serializers.CharField(source="donor.legal_name", read_only=True)
+    donor_id = serializers.IntegerField(read_only=True)
+    percent = serializers.IntegerField(read_only=True, help_text="Kilograms allocated, in whole percent of the target.")
+
+    class Meta:
+        model = EResourceCommitment
+        fields = [
+            "id",
+            "donor",
+            "donor_id",
+            "basis",
+            "devices",
+            "target_kg",
+            "allocated_kg",
+            "percent",
+            "status",
+            "created_at",
+            "covered_at",
+            "certificate_number",
+        ]
+        read_only_fields = fields
+
+
+class EResourceCommitmentCreateSerializer(serializers.Serializer):
+    donor = serializers.IntegerField(
+        required=False, help_text="The organisation's id; needed only if your account belongs to several."
+    )
+    basis = serializers.ChoiceField(choices=EResourceCommitment.Basis.choices)
+    devices = serializers.IntegerField(
+        required=False, min_value=1, help_text="For a commitment by devices: how many you send to Africa."
+    )
+    kilograms = serializers.DecimalField(
+        required=False, max_digits=12, decimal_places=2, min_value=1, help_text="For a commitment by kilograms."
+    )

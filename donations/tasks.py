@@ -78,3 +78,30 @@ def donation_certificate_issue_if_ready(donation_id: int) -> str | None:
     """Issue the donation's sanitisation certificate once every storage device is wiped; its number."""
     certificate = services.donation_certificate_issue_if_ready(donation_id=donation_id)
     return certificate.number if certificate else None
+
+
+@shared_task(
+    name="donations.tasks.e_resource_allocate",
+    base=QueuedOnceTask,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=120,
+    soft_time_limit=110,
+)
+def e_resource_allocate(batch_id: int) -> list[int]:
+    """Allocate a dispatched batch's kilograms to open e-Resource commitments; the ids it covered. Exactly once."""
+    return services.e_resource_allocate(batch_id=batch_id)
+
+
+@shared_task(
+    name="donations.tasks.e_resource_allocate_pending",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    time_limit=600,
+    soft_time_limit=580,
+)
+def e_resource_allocate_pending() -> int:
+    """The beat backstop: allocate what a lost after-commit message left; how many commitments it covered."""
+    return services.e_resource_allocate_pending()

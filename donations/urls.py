@@ -27,6 +27,8 @@ urlpatterns = [
     path("pledge/", views.pledge, name="pledge"),
     path("devices.<spreadsheet:extension>", views.devices_export, name="devices-export"),
     path("donations/<str:reference>/", views.detail, name="detail"),
+    path("e-resource/", views.e_resource, name="e-resource"),
+    path("e-resource/<int:pk>/certificate.pdf", views.e_resource_certificate, name="e-resource-certificate"),
     path("team/", team_views.donor_team.team, name="team"),
     path("team/<int:organisation_id>/invite/", team_views.donor_team.team_invite, name="team-invite"),
     path(

@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, Stream
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
@@ -35,13 +36,14 @@ from .forms import (
     ColumnMappingForm,
     DeviceRowFormSet,
     DonorSignUpForm,
+    EResourceCommitmentForm,
     PledgeCancelForm,
     PledgeEditForm,
     PledgeForm,
     SpreadsheetPledgeForm,
     SpreadsheetUploadForm,
 )
-from .models import Certificate, Donation, Donor, SpreadsheetImport
+from .models import Certificate, Donation, Donor, EResourceCommitment, SpreadsheetImport
 from .selectors import (
     certificate_current,
     certificate_get_public,
@@ -52,13 +54,20 @@ from .selectors import (
     donation_list_for_user,
     donation_list_with_progress,
     donor_list_for_user,
+    e_resource_allocation_rows,
+    e_resource_commitment_get_for_user,
+    e_resource_commitment_get_public,
+    e_resource_commitment_list_for_user,
+    e_resource_devices_sent_to_africa,
     hub_usual_for_donor,
     progress_of,
     spreadsheet_import_get_for_user,
 )
 from .services import (
+    AFRICAN_COUNTRIES,
     CertificatePending,
     DonationError,
+    EResourceError,
     donation_cancel,
     donation_certificate_issue,
     donation_is_editable,
@@ -67,6 +76,8 @@ from .services import (
     donation_update,
     donor_sign_up,
     donor_user_may_pledge,
+    e_resource_commitment_create,
+    e_resource_kg_per_device,
     spreadsheet_import_check,
     spreadsheet_import_create,
     spreadsheet_import_progress,
@@ -611,6 +622,72 @@ def certificate_verify(request: HttpRequest, number: str) -> HttpResponse:
     try:
         found = certificate_get_public(number=number)
     except Certificate.DoesNotExist:
-        raise Http404(_("No certificate has this number.")) from None
+        try:
+            commitment = e_resource_commitment_get_public(number=number)
+        except EResourceCommitment.DoesNotExist:
+            raise Http404(_("No certificate has this number.")) from None
+        return render(request, "donations/verify_e_resource.html", {"commitment": commitment})
     superseded_by = getattr(found, "superseded_by", None)
     return render(request, "donations/verify.html", {"certificate": found, "superseded_by": superseded_by})
+
+
+# --- e-Resource ---------------------------------------------------------------------------------------------------
+
+
+@login_required
+@rate_limit("pledge")
+def e_resource(request: HttpRequest) -> HttpResponse:
+    """The organisation's e-Resource commitments with their progress, and the form to make one."""
+    donors = donor_list_for_user(user=request.user)
+    if not donors:
+        return render(request, "donations/no_donor.html", status=403)
+    kg_per_device = e_resource_kg_per_device()
+    form = EResourceCommitmentForm(data=request.POST or None, donors=donors, kg_per_device=kg_per_device)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            made = e_resource_commitment_create(
+                donor=data["donor"],
+                actor=request.user,
+                basis=data["basis"],
+                devices=data.get("devices"),
+                kilograms=data.get("kilograms"),
+            )
+        except EResourceError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error))
+        else:
+            messages.success(
+                request,
+                _("Thank you: your commitment to compensate %(kg)s kg of e-waste is in the queue.")
+                % {"kg": number_format(made.target_kg, decimal_pos=0, use_l10n=True, force_grouping=True)},
+            )
+            return redirect("donations:e-resource")
+    commitments = list(e_resource_commitment_list_for_user(user=request.user))
+    context = {
+        "form": form,
+        "commitments": commitments,
+        "kg_per_device": kg_per_device,
+        "devices_in_africa": e_resource_devices_sent_to_africa(
+            donor_ids=[d.pk for d in donors], african_countries=AFRICAN_COUNTRIES
+        ),
+    }
+    return render(request, "donations/e_resource.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def e_resource_certificate(request: HttpRequest, pk: int) -> HttpResponse:
+    """A covered commitment's e-Resource certificate (PDF); 409 while it is not covered yet."""
+    try:
+        found = e_resource_commitment_get_for_user(user=request.user, pk=pk)
+    except EResourceCommitment.DoesNotExist:
+        raise Http404(_("No such commitment.")) from None
+    if found.status != EResourceCommitment.Status.COVERED:
+        messages.error(request, _("This commitment is not fully covered yet; its certificate comes when it is."))
+        return redirect("donations:e-resource")
+    url = request.build_absolute_uri(f"/verify/{found.certificate_number}/")
+    rows = e_resource_allocation_rows(commitment=found)
+    content = documents.e_resource_certificate_pdf(found, rows=rows, verify_url=url)
+    return _file_response(
+        f"e-resource-certificate-{found.certificate_number}.pdf", content, "application/pdf", inline=True
+    )

@@ -10,6 +10,8 @@ class Metric(models.TextChoices):
     BENEFICIARIES_REACHED = "beneficiaries_reached", _("beneficiaries reached")
     DEVICES_RECYCLED = "devices_recycled", _("devices recycled")
     EWASTE_RECYCLED_KG = "ewaste_recycled_kg", _("e-waste recycled (kg)")
+    # Kilograms of batches dispatched at African hubs allocated to donors' e-Resource commitments (donations).
+    EWASTE_COMPENSATED_KG = "ewaste_compensated_kg", _("e-waste compensated through e-Resource (kg)")
 
 
 class ImpactCounter(models.Model):

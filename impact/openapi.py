@@ -11,6 +11,10 @@ _FIGURES = {
     "devices_delivered": {"type": "integer"},
     "beneficiaries_reached": {"type": "integer"},
     "ewaste_recycled_kg": {"type": "number"},
+    "ewaste_compensated_kg": {
+        "type": "number",
+        "description": "Kilograms of e-waste recycled at African hubs and allocated to donors' e-Resource commitments.",
+    },
 }
 _MONTHLY = {
     "devices_received": {"type": "integer"},

@@ -41,6 +41,7 @@ PUBLIC_METRICS = (
     Metric.DEVICES_DELIVERED,
     Metric.BENEFICIARIES_REACHED,
     Metric.EWASTE_RECYCLED_KG,
+    Metric.EWASTE_COMPENSATED_KG,
 )
 MONTHLY_METRICS = (Metric.DEVICES_RECEIVED, Metric.DEVICES_DELIVERED, Metric.BENEFICIARIES_REACHED)
 
@@ -58,7 +59,7 @@ class SummaryPayload:
 
 
 def _as_number(metric: str, value: Decimal) -> int | float:
-    if metric == Metric.EWASTE_RECYCLED_KG:
+    if metric in (Metric.EWASTE_RECYCLED_KG, Metric.EWASTE_COMPENSATED_KG):
         return float(round(value, 1))
     return int(value)
 

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
+from donations.selectors import e_resource_allocations_all_for_recount, e_resource_allocations_uncounted_for_update
+from donations.services import e_resource_allocations_mark_counted
 from hubs.models import Hub
 from refurbishing.lifecycle import TRANSFER_ACTIONS
 from refurbishing.models import DeviceState
@@ -80,6 +82,38 @@ def _sum_deltas(events: Iterable[Mapping[str, Any]]) -> dict[CellKey, Decimal]:
     return totals
 
 
+def allocation_delta(allocation: Mapping[str, Any]) -> tuple[CellKey, Decimal]:
+    """What one e-Resource allocation adds: its kilograms compensated, at the batch's hub, in the month it was
+    allocated. The single definition the fold and the recount share."""
+    month = allocation["allocated_at"].date().replace(day=1)
+    return (Metric.EWASTE_COMPENSATED_KG, allocation["hub_id"], "", "", month), Decimal(allocation["kg"])
+
+
+def _sum_allocations(allocations: Iterable[Mapping[str, Any]], totals: dict[CellKey, Decimal]) -> None:
+    for allocation in allocations:
+        key, amount = allocation_delta(allocation)
+        totals[key] += amount
+
+
+def impact_fold_allocations(*, batch_size: int = 2000) -> int:
+    """Fold not-yet-counted e-Resource allocations into the kilograms compensated, marking them counted in the same
+    transaction (their own marker, ``EResourceAllocation.impact_counted``): exactly once, like the events."""
+    folded = 0
+    while True:
+        with transaction.atomic():
+            allocations = e_resource_allocations_uncounted_for_update(limit=batch_size)
+            if not allocations:
+                break
+            totals: dict[CellKey, Decimal] = defaultdict(Decimal)
+            _sum_allocations(allocations, totals)
+            _apply_to_cells(totals)
+            e_resource_allocations_mark_counted(allocation_ids=[a["id"] for a in allocations])
+        folded += len(allocations)
+        if len(allocations) < batch_size:
+            break
+    return folded
+
+
 def _apply_to_cells(totals: Mapping[CellKey, Decimal]) -> None:
     # Sorted, so two workers touching the same cells lock them in the same order (no deadlock).
     for (metric, hub_id, kind, category, month), amount in sorted(totals.items()):
@@ -112,14 +146,17 @@ def impact_fold_events(*, batch_size: int = 2000, max_batches: int | None = None
         batches += 1
         if len(events) < batch_size:
             break
+    folded += impact_fold_allocations(batch_size=batch_size)
     if folded:
         transaction.on_commit(impact_summary_refresh)
     return folded
 
 
 def impact_recount() -> dict[CellKey, Decimal]:
-    """Every cell recomputed from the whole history (counted events only)."""
-    return _sum_deltas(device_events_all_for_recount())
+    """Every cell recomputed from the whole history (counted events and counted e-Resource allocations only)."""
+    totals = _sum_deltas(device_events_all_for_recount())
+    _sum_allocations(e_resource_allocations_all_for_recount(), totals)
+    return totals
 
 
 def impact_reconcile(*, repair: bool = True) -> list[dict[str, Any]]:

@@ -54,6 +54,7 @@ HEADLINES = {
     Metric.DEVICES_DELIVERED: _("delivered to projects"),
     Metric.BENEFICIARIES_REACHED: _("people reached"),
     Metric.EWASTE_RECYCLED_KG: _("kg of e-waste recycled"),
+    Metric.EWASTE_COMPENSATED_KG: _("kg of e-waste compensated by donors (e-Resource)"),
 }
 # The countries Close the Gap has hubs in; any other code is shown as it is.
 COUNTRY_NAMES = {

@@ -8,3 +8,7 @@ from django.dispatch import Signal
 
 # Sent after commit with: event_id, device_id, donation_id, action, to_state, hub_id.
 device_transitioned = Signal()
+
+# Sent after commit when a recycling batch is dispatched to its downstream vendor (closed), with: batch_id, hub_id.
+# The donor side listens to allocate the batch's kilograms to e-Resource commitments.
+recycling_batch_dispatched = Signal()

@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from donations.models import Certificate, Donation, Donor
+from donations.models import Certificate, Donation, Donor, EResourceCommitment
 from hubs.accounts import invitation_token
 from hubs.models import Invitation
 from projects.models import DeviceRequest, Project, Shipment
@@ -246,6 +246,21 @@ VISITS = [
         None,
         lambda: reverse(
             "certificate-verify", args=[_first(Certificate.objects.filter(kind="sanitisation").order_by("pk")).number]
+        ),
+    ),
+    Visit("e-Resource commitments", "donor-demo", lambda: reverse("donations:e-resource")),
+    Visit(
+        "e-Resource commitment, with errors",
+        "donor-demo",
+        lambda: reverse("donations:e-resource"),
+        _submit_with_mistakes("main form"),
+    ),
+    Visit(
+        "e-Resource certificate verification",
+        None,
+        lambda: reverse(
+            "certificate-verify",
+            args=[_first(EResourceCommitment.objects.filter(status="covered").order_by("pk")).certificate_number],
         ),
     ),
     Visit("pledge form", "donor-demo", lambda: reverse("donations:pledge")),

@@ -13,6 +13,8 @@ ADMIN_MODELS = [
     "hubs_hubmembership",
     "donations_donor",
     "donations_donation",
+    "donations_eresourcecommitment",
+    "donations_eresourceallocation",
     "refurbishing_device",
     "refurbishing_deviceevent",
     "projects_project",

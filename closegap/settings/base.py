@@ -1,6 +1,7 @@
 """Settings shared by every environment. Values come from the environment, with safe defaults."""
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -286,6 +287,11 @@ CELERY_BEAT_SCHEDULE = {
     "impact-fold-backstop": {"task": "impact.tasks.impact_fold_events", "schedule": timedelta(seconds=30)},
     "impact-reconcile-daily": {"task": "impact.tasks.impact_reconcile", "schedule": timedelta(days=1)},
     # Tells hub managers, once per certificate, that a downstream vendor's certificate expires within 30 days.
+    # e-Resource: kilograms of batches dispatched at African hubs that a lost after-commit message left unallocated.
+    "e-resource-allocate-backstop": {
+        "task": "donations.tasks.e_resource_allocate_pending",
+        "schedule": timedelta(minutes=5),
+    },
     "vendor-certificate-reminders-daily": {
         "task": "refurbishing.tasks.vendor_certificate_reminders",
         "schedule": timedelta(days=1),
@@ -328,6 +334,12 @@ RATE_LIMITS_ENABLED = env.bool("RATE_LIMITS_ENABLED", default=True)
 
 # The largest eReuse Workbench hardware report accepted, in bytes (real ones are 5-300 KB).
 HARDWARE_REPORT_MAX_BYTES = env.int("HARDWARE_REPORT_MAX_BYTES", default=2 * 1024 * 1024)
+
+# e-Resource (donations.services.e_resource): a commitment by devices compensates this many kilograms a device.
+# Source: WorldLoop, the e-waste partner of Close the Gap's e-Resource, which counts about 20 kg of e-waste recycled
+# in Africa per device a donor sends there ("1 device = 20 kg", worldloop.org, e-Resource). A commitment keeps the
+# kilograms it was made with; changing this changes only later commitments.
+E_RESOURCE_KG_PER_DEVICE = Decimal(env("E_RESOURCE_KG_PER_DEVICE", default="20"))
 
 # Donors' asset lists (donations.imports.spreadsheet): the largest upload, how far an XLSX may expand when unzipped
 # (a small file can hide gigabytes), and the most rows one import takes. Bigger files: split them.

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, Sum
 
 from demo import data
-from donations.models import Certificate, Donation, Donor
+from donations.models import Certificate, Donation, Donor, EResourceAllocation, EResourceCommitment
 from donations.selectors import certificate_pending_devices
 from hubs.models import Hub, HubMembership
 from impact.models import ImpactCounter, Metric, OpeningBalance
@@ -29,6 +29,8 @@ MODELS = (
     Shipment,
     OpeningBalance,
     Certificate,
+    EResourceCommitment,
+    EResourceAllocation,
 )
 
 
@@ -110,6 +112,16 @@ def test_seed_demo_loads_every_state_through_the_services_and_is_idempotent(sett
     pending = Donation.objects.exclude(pk__in=issued).filter(donor__users__username="donor-demo")
     assert pending.exists() and all(certificate_pending_devices(donation) for donation in pending)
     assert Certificate.objects.filter(kind=Certificate.Kind.RECYCLING).exists()
+
+    # e-Resource: the South African batch went to a certified recycler; its kilograms covered the demo donor's first
+    # commitment (certified) and part of the second. The Kenyan batches wait for the Mombasa recycler's licence.
+    commitments = list(EResourceCommitment.objects.filter(donor__legal_name="Demo Donor NV").order_by("created_at"))
+    assert [c.status for c in commitments] == ["covered", "open"]
+    assert commitments[0].certificate_number and 0 < commitments[1].allocated_kg < commitments[1].target_kg
+    allocated = EResourceAllocation.objects.aggregate(total=Sum("kg"))["total"]
+    assert allocated == sum(c.allocated_kg for c in commitments)
+    assert set(EResourceAllocation.objects.values_list("source__batch__hub__code", flat=True)) == {"ZA-JNB"}
+    assert impact_summary()["ewaste_compensated_kg"] == float(round(allocated, 1))
 
     before = snapshot()
     again = seed()

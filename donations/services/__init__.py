@@ -1,6 +1,7 @@
 """Donations' services, one module per part: accounts (donor sign-up and colleagues), pledges (create, change,
 cancel, the status that follows the devices), check_in (a pledge's devices scanned in at the hub), imports (a
-donor's spreadsheet, checked then queued), certificates (issued, reissued). Devices are registered through the
+donor's spreadsheet, checked then queued), certificates (issued, reissued),
+e_resource (commitments, and recycled kilograms allocated to them). Devices are registered through the
 core's services. Everything public is re-exported here, so `from donations.services import name` names it."""
 
 from .accounts import (  # noqa: F401
@@ -34,6 +35,16 @@ from .common import (  # noqa: F401
     DONOR_INVITATION,
     DonationError,
     normalise_registration_number,
+)
+from .e_resource import (  # noqa: F401
+    AFRICAN_COUNTRIES,
+    EResourceError,
+    e_resource_allocate,
+    e_resource_allocate_pending,
+    e_resource_allocations_mark_counted,
+    e_resource_batches_pending,
+    e_resource_commitment_create,
+    e_resource_kg_per_device,
 )
 from .imports import (  # noqa: F401
     EXISTING_CHECK_CHUNK,

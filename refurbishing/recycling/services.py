@@ -48,6 +48,7 @@ from refurbishing.recycling.streams import (
     streams_described,
 )
 from refurbishing.services import device_transition
+from refurbishing.signals import recycling_batch_dispatched
 
 CENT = Decimal("0.01")
 
@@ -340,6 +341,10 @@ def recycling_batch_close(
         locked.closed_at = timezone.now()
         locked.closed_by = actor
         locked.save()
+        batch_id, hub_id = locked.pk, locked.hub_id
+        transaction.on_commit(
+            lambda: recycling_batch_dispatched.send(sender=RecyclingBatch, batch_id=batch_id, hub_id=hub_id)
+        )
     return locked
 
 

@@ -28,7 +28,7 @@
   var ROWS = { "data-hub": ["by_hub", "code"], "data-country": ["by_country", "country"], "data-kind": ["by_project_kind", "kind"] };
 
   function format(key, value) {
-    return (key === "ewaste_recycled_kg" || key === "ewaste_diverted_kg" ? kilograms : integer).format(value);
+    return (key === "ewaste_recycled_kg" || key === "ewaste_compensated_kg" || key === "ewaste_diverted_kg" ? kilograms : integer).format(value);
   }
 
   function digits(text) {

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from demo import data
 from demo.data import Step
+from demo.e_resource import seed_e_resource
 from demo.hub_work import seed_hub_work
 from donations.models import Donation, Donor
 from donations.services import (
@@ -125,6 +126,7 @@ class Command(BaseCommand):
                         day_offset=index,
                     )
             seed_hub_work(hubs=hubs, users=users)
+            seed_e_resource(hubs=hubs, users=users)
             for code, hub in hubs.items():
                 for metric, value in opening_balances(code).items():
                     opening_balance_set(hub=hub, metric=metric, value=value, note="Historic total before the platform")
