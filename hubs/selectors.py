@@ -131,8 +131,9 @@ def restrict_to_user_hubs(queryset: QuerySet, *, user: AnyUser, field: str = "hu
         return queryset
     condition = Q(**{f"{field}__in": ids})
     # A model partners may reach declares ``partner_scope(partner_ids) -> Q`` (``refurbishing`` knows work orders).
+    # An account belongs to hubs or to a partner: hub staff are never asked about partners (no extra query).
     partner_scope = getattr(queryset.model, "partner_scope", None)
-    if partner_scope is not None and action in ("view", "act"):
+    if partner_scope is not None and action in ("view", "act") and not ids:
         partner_ids = partner_ids_for_user(user=user)
         if partner_ids:
             condition |= partner_scope(partner_ids)
