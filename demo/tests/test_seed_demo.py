@@ -111,6 +111,18 @@ def test_seed_demo_loads_every_state_through_the_services_and_is_idempotent(sett
     assert pending.exists() and all(certificate_pending_devices(donation) for donation in pending)
     assert Certificate.objects.filter(kind=Certificate.Kind.RECYCLING).exists()
 
+    # A refurbishment partner with its own account and an open work order from Brussels: it sees those devices only.
+    from refurbishing.models import WorkOrder
+    from refurbishing.selectors import device_list
+
+    partner_user = User.objects.get(username=data.PARTNER_USERNAME)
+    assert authenticate(username=data.PARTNER_USERNAME, password=data.PARTNER_USERNAME) is not None
+    order = WorkOrder.objects.get(partner__name=data.PARTNER_NAME, status=WorkOrder.Status.OPEN)
+    assert order.hub.code == data.PARTNER_HUB and order.steps == ["sanitise", "inspect", "configure"]
+    assigned = set(order.devices.values_list("pk", flat=True))
+    assert len(assigned) == data.PARTNER_DEVICES
+    assert set(device_list(user=partner_user).values_list("pk", flat=True)) == assigned
+
     before = snapshot()
     again = seed()
     assert "already there" in again

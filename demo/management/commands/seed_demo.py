@@ -484,12 +484,14 @@ class Command(BaseCommand):
 
     def _partner_work(self, *, hubs: dict[str, Hub], users: dict[str, Any]) -> None:
         """A refurbishment partner with its own account, and an open work order from its hub: wipe, test and
-        configure devices waiting there, within a fortnight."""
+        configure devices waiting there (received, wiped or tested), within a fortnight."""
         hub = hubs[data.PARTNER_HUB]
         partner_user = self._user(data.PARTNER_USERNAME, staff=True)
         partner = partner_create(name=data.PARTNER_NAME, users=[partner_user])
         waiting = list(
-            Device.objects.filter(hub=hub, state=DeviceState.RECEIVED, has_storage_media=True)
+            Device.objects.filter(
+                hub=hub, state__in=[DeviceState.RECEIVED, DeviceState.SANITISED, DeviceState.INSPECTED]
+            )
             .exclude(transfer_items__status="in_transit")
             .order_by("id")[: data.PARTNER_DEVICES]
         )
@@ -501,7 +503,7 @@ class Command(BaseCommand):
                 steps=list(PARTNER_STEPS),
                 due_on=timezone.localdate() + timedelta(days=14),
                 devices=waiting,
-                note="Demo: the Brussels backlog of received laptops.",
+                note="Demo: part of the Brussels backlog.",
             )
 
     def _print_summary(self, *, folded: int, summary: dict[str, Any]) -> None:
