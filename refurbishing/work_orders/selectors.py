@@ -12,6 +12,10 @@ from refurbishing.models import DeviceEvent, DeviceState, WorkOrder
 User = AbstractBaseUser | AnonymousUser
 
 
+def _per_state_counts() -> dict[str, Count]:
+    return {f"devices_{state}": Count("devices", filter=Q(devices__state=state)) for state in DeviceState.values}
+
+
 def work_order_list(*, user: User) -> QuerySet[WorkOrder]:
     """The orders the user may see, each annotated with its devices per state (``work_order_done_assigned``)."""
     per_state = {f"devices_{state}": Count("devices", filter=Q(devices__state=state)) for state in DeviceState.values}
@@ -21,6 +25,17 @@ def work_order_list(*, user: User) -> QuerySet[WorkOrder]:
         .annotate(**per_state)
         .order_by("-created_at", "-id")
     )
+
+
+def work_order_list_open_for_hub(*, hub_id: int) -> list[tuple[WorkOrder, int, int]]:
+    """The hub's open work orders, soonest due first, each with (devices done, devices assigned) (one query)."""
+    orders = (
+        WorkOrder.objects.filter(hub_id=hub_id, status=WorkOrder.Status.OPEN)
+        .select_related("partner")
+        .annotate(**_per_state_counts())
+        .order_by("due_on", "id")
+    )
+    return [(order, *work_order_done_assigned(order)) for order in orders]
 
 
 def work_order_done_assigned(order: WorkOrder) -> tuple[int, int]:
