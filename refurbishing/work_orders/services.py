@@ -63,7 +63,7 @@ def work_order_acting_for(*, device: Device, actor: AbstractBaseUser | None, act
             _("%(order)s was due on %(date)s: %(partner)s can no longer move %(device)s. Ask %(hub)s to extend it.")
             % {
                 "order": order.reference,
-                "date": formats.date_format(order.due_on, "SHORT_DATE_FORMAT"),
+                "date": formats.date_format(order.due_on),
                 "partner": order.partner.name,
                 "device": device,
                 "hub": order.hub.name,
