@@ -154,6 +154,16 @@ def manager_ke_mba(hubs):
 
 
 @pytest.fixture
+def partner_user(hubs):
+    """A user of Flection, a refurbishment partner (no hub membership): staff, so they may use the admin."""
+    from hubs.factories import PartnerFactory
+
+    user = UserFactory(username="partner-flection", is_staff=True)
+    PartnerFactory(name="Flection Refurbishment Services", users=[user])
+    return user
+
+
+@pytest.fixture
 def superuser(db):
     return UserFactory(username="admin", is_staff=True, is_superuser=True)
 

@@ -241,3 +241,10 @@ PATHS = {
 }
 # People reached per delivered device, drawn per delivered shipment.
 BENEFICIARIES_PER_DEVICE = (15, 60)
+
+# A refurbishment partner acting for a hub (issue 18): its account, and how many of the hub's received devices
+# with storage media its open work order holds.
+PARTNER_NAME = "Flection Refurbishment Services"
+PARTNER_USERNAME = "partner-flection"
+PARTNER_HUB = "BE-BRU"
+PARTNER_DEVICES = 6

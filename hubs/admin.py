@@ -33,12 +33,13 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .models import LIFECYCLE_STEPS, Hub, HubKind, HubMembership, UserProfile
+from .models import LIFECYCLE_STEPS, Hub, HubKind, HubMembership, Partner, UserProfile
 from .selectors import (
     hub_id_of,
     hub_ids_for_action,
     restrict_to_user_hubs,
     user_is_hub_staff,
+    user_is_partner_staff,
     user_may_in_hub,
 )
 from .services import HubError, hub_member_invite, hub_membership_grant, hub_membership_remove
@@ -48,6 +49,12 @@ def request_is_hub_staff(request: HttpRequest) -> bool:
     """An active staff user working at a hub, or a superuser."""
     user = request.user
     return bool(user.is_active and user.is_staff and user_is_hub_staff(user=user))
+
+
+def request_is_partner_staff(request: HttpRequest) -> bool:
+    """An active staff user working for a refurbishment partner (they reach only what its work orders assign)."""
+    user = request.user
+    return bool(user.is_active and user.is_staff and user_is_partner_staff(user=user))
 
 
 def request_is_superuser(request: HttpRequest) -> bool:
@@ -142,6 +149,9 @@ class HubScopedAdmin(admin.ModelAdmin):
     hub_field: str | None = "hub"
     write_action = "act"
     read_only = False
+    # Whether a partner's users see this admin (its rows narrowed by the model's ``partner_scope``); they never
+    # write through the change form, only move devices through the lifecycle actions.
+    partner_visible = False
     staff_can_add = False
     staff_can_change = False
     staff_can_delete = False
@@ -161,11 +171,14 @@ class HubScopedAdmin(admin.ModelAdmin):
             raise Http404(_("No such row at your hubs."))
         return obj
 
+    def _request_may_see(self, request) -> bool:
+        return request_is_hub_staff(request) or (self.partner_visible and request_is_partner_staff(request))
+
     def has_module_permission(self, request):
-        return request_is_hub_staff(request)
+        return self._request_may_see(request)
 
     def has_view_permission(self, request, obj=None):
-        return request_is_hub_staff(request)
+        return self._request_may_see(request)
 
     def _may(self, request, staff_flag: bool, obj=None) -> bool:
         if self.read_only or not request_may_write(request, staff_flag=staff_flag):
@@ -313,6 +326,25 @@ class HubKindForm(forms.ModelForm):
     def clean_steps(self) -> list[str]:
         chosen = set(self.cleaned_data["steps"])
         return [step for step in LIFECYCLE_STEPS if step in chosen]
+
+
+@admin.register(Partner)
+class PartnerAdmin(HubScopedAdmin):
+    """Refurbishment partners and their accounts: hub staff may look (to assign work), the platform admin edits."""
+
+    hub_field = None
+    list_display = ("name", "active", "user_count")
+    search_fields = ("name",)
+    filter_horizontal = ("users",)
+
+    def get_queryset(self, request):
+        from django.db.models import Count
+
+        return super().get_queryset(request).annotate(user_total=Count("users"))
+
+    @admin.display(description=_("users"), ordering="user_total")
+    def user_count(self, obj: Partner) -> int:
+        return obj.user_total
 
 
 @admin.register(HubKind)

@@ -63,3 +63,18 @@ class StaffFactory(UserFactory):
     def hub(self, create, extracted, **kwargs):
         if create and extracted is not None:
             HubMembership.objects.get_or_create(user=self, hub=extracted)
+
+
+class PartnerFactory(factory.django.DjangoModelFactory):
+    """A refurbishment partner; ``users=[...]`` gives it accounts."""
+
+    class Meta:
+        model = "hubs.Partner"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Refurb Partner {n}")
+
+    @factory.post_generation
+    def users(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.users.add(*extracted)

@@ -212,6 +212,33 @@ class HubMembership(models.Model):
         return f"{self.user} @ {self.hub.code} ({self.get_role_display()})"
 
 
+# The lifecycle steps a hub may hand to a refurbishment partner: the bench work on devices in the hub's care. Taking
+# devices in, allocating, shipping and handing over for recycling stay the hub's own (they move custody).
+PARTNER_STEPS = ("sanitise", "inspect", "configure")
+
+
+class Partner(models.Model):
+    """A refurbishment partner: an organisation with its own accounts, doing work a hub assigns to it."""
+
+    name = models.CharField(_("name"), max_length=160, unique=True)
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="partner_organisations",
+        verbose_name=_("users"),
+        help_text=_("The partner's own accounts: they see and move only the devices of its open work orders."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("refurbishment partner")
+        verbose_name_plural = _("refurbishment partners")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class UserProfile(models.Model):
     """A person's own settings, kept with their account: the language they read the site and the admin in."""
 

@@ -3,10 +3,10 @@
 from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext
 
-from .models import Hub, HubKind, HubMembership, UserProfile
+from .models import Hub, HubKind, HubMembership, Partner, UserProfile
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -32,6 +32,26 @@ def hub_ids_for_user(*, user: AnyUser) -> set[int] | None:
         cached = set(Hub.objects.filter(memberships__user=user).values_list("id", flat=True))
         user._closegap_hub_ids = cached
     return cached
+
+
+def partner_ids_for_user(*, user: AnyUser) -> set[int]:
+    """The ids of the active refurbishment partners the user works for (none for a superuser: they need none)."""
+    if not user.is_authenticated or not user.is_active or user.is_superuser:
+        return set()
+    cached = getattr(user, "_closegap_partner_ids", None)
+    if cached is None:
+        cached = set(Partner.objects.filter(users=user, active=True).values_list("id", flat=True))
+        user._closegap_partner_ids = cached
+    return cached
+
+
+def user_is_partner_staff(*, user: AnyUser) -> bool:
+    """Whether the user works for a refurbishment partner (and so may reach the devices of its work orders)."""
+    return bool(partner_ids_for_user(user=user))
+
+
+def partner_list() -> QuerySet[Partner]:
+    return Partner.objects.filter(active=True).order_by("name")
 
 
 def user_is_hub_staff(*, user: AnyUser) -> bool:
@@ -71,7 +91,9 @@ def hub_ids_managed_by(*, user: AnyUser) -> set[int] | None:
 
 
 # What a user may do with a hub's rows (NetBox's ``restrict(user, action)``): every member of a hub may view its rows
-# and act on them (move devices); only its managers manage it (its members, its batches, its transfers).
+# and act on them (move devices); only its managers manage it (its members, its batches, its transfers). A partner's
+# users view and act on the rows a model lets partners reach (its ``partner_scope``: the devices of their open work
+# orders); which steps they may take on them is the lifecycle's partner guard. Partners never manage.
 RESTRICT_ACTIONS = ("view", "act", "manage")
 
 
@@ -110,7 +132,25 @@ def restrict_to_user_hubs(queryset: QuerySet, *, user: AnyUser, field: str = "hu
     ids = hub_ids_for_action(user=user, action=action)
     if ids is None:
         return queryset
-    return queryset.filter(**{f"{field}__in": ids})
+    condition = Q(**{f"{field}__in": ids})
+    # A model partners may reach declares ``partner_scope(partner_ids) -> Q`` (``refurbishing`` knows work orders).
+    # An account belongs to hubs or to a partner: hub staff are never asked about partners (no extra query).
+    partner_scope = getattr(queryset.model, "partner_scope", None)
+    if partner_scope is not None and action in ("view", "act") and not ids:
+        partner_ids = partner_ids_for_user(user=user)
+        if partner_ids:
+            condition |= partner_scope(partner_ids)
+    return queryset.filter(condition)
+
+
+def user_may_reach(user: AnyUser, *, obj: object, field: str, action: str) -> bool:
+    """Whether ``obj`` is a row where the user may do ``action``: at their hubs, or reached as a partner."""
+    if user_may_in_hub(user, action=action, hub_id=hub_id_of(obj, field)):
+        return True
+    if getattr(type(obj), "partner_scope", None) is None or not user_is_partner_staff(user=user):
+        return False
+    queryset = type(obj)._default_manager.filter(pk=obj.pk)
+    return restrict_to_user_hubs(queryset, user=user, field=field, action=action).exists()
 
 
 def hub_kind_list() -> QuerySet[HubKind]:

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
-from .models import Hub, HubKind, HubMembership, Invitation, UserProfile
+from .models import Hub, HubKind, HubMembership, Invitation, Partner, UserProfile
 
 
 class HubError(Exception):
@@ -77,6 +77,16 @@ def hub_membership_add(
     user.__dict__.pop("_closegap_hub_ids", None)
     user.__dict__.pop("_closegap_managed_hub_ids", None)
     return membership
+
+
+def partner_create(*, name: str, users: list[AbstractBaseUser] = ()) -> Partner:
+    """Register a refurbishment partner with its accounts (they need ``is_staff`` to use the admin)."""
+    with transaction.atomic():
+        partner = Partner(name=name.strip())
+        partner.full_clean()
+        partner.save()
+        partner.users.add(*users)
+    return partner
 
 
 def _require_manager(*, actor: AbstractBaseUser, hub: Hub) -> None:

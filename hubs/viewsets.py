@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import SAFE_METHODS
 
-from .selectors import hub_id_of, restrict_to_user_hubs, user_may_in_hub
+from .selectors import restrict_to_user_hubs, user_may_reach
 
 _UNSET = object()
 
@@ -40,7 +40,7 @@ class HubScopedViewSetMixin:
         obj = super().get_object()  # through filter_queryset: a 404 outside the caller's view
         if self.request.method in SAFE_METHODS or self.hub_field is None:
             return obj
-        if not user_may_in_hub(self.request.user, action=self.write_action, hub_id=hub_id_of(obj, self.hub_field)):
+        if not user_may_reach(self.request.user, obj=obj, field=self.hub_field, action=self.write_action):
             raise PermissionDenied("You may see this, but not change it.")
         return obj
 

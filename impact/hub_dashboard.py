@@ -17,6 +17,7 @@ from refurbishing.dashboard import (
 from refurbishing.lifecycle import ACTION_LABELS
 from refurbishing.models import DeviceState
 from refurbishing.selectors import recycling_batch_list_open, transfer_list_open
+from refurbishing.work_orders.selectors import work_order_list_open_for_hub
 
 from .charts import Series, monthly_bars
 
@@ -86,5 +87,6 @@ def hub_dashboard(request: HttpRequest, code: str) -> HttpResponse:
             "table_actions": [str(ACTION_LABELS.get(a, a)) for a, _c in moved],
             "batches": list(recycling_batch_list_open(hub_id=hub.pk)),
             "transfers": list(transfer_list_open(hub_id=hub.pk)),
+            "work_orders": work_order_list_open_for_hub(hub_id=hub.pk),
         },
     )

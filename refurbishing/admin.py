@@ -27,6 +27,7 @@ from hubs.admin import (
     UserHubListFilter,
     render_action_form,
     request_is_hub_staff,
+    request_is_partner_staff,
     request_is_superuser,
 )
 from hubs.models import Hub
@@ -134,6 +135,8 @@ def _make_lifecycle_action(action: str):
 class DeviceAdmin(HubScopedAdmin):
     form = DeviceAdminForm
     staff_can_change = True
+    # A partner's users see the devices of their open work orders and move them with the lifecycle actions.
+    partner_visible = True
     list_display = (
         "id",
         "serial_number",
@@ -197,7 +200,7 @@ class DeviceAdmin(HubScopedAdmin):
         return False
 
     def has_lifecycle_permission(self, request):
-        return request_is_hub_staff(request)
+        return request_is_hub_staff(request) or request_is_partner_staff(request)
 
     def get_readonly_fields(self, request, obj=None):
         readonly = ["state", "next_actions", "label", "version", "grade", "created_at", "updated_at", "history"]
@@ -519,3 +522,4 @@ class DeviceEventAdmin(HubScopedAdmin):
 
 from refurbishing.recycling import admin as admin_recycling  # noqa: E402, F401  (batches, partners)
 from refurbishing.transfers import admin as admin_transfers  # noqa: E402, F401
+from refurbishing.work_orders import admin as admin_work_orders  # noqa: E402, F401

@@ -3,10 +3,12 @@ from rest_framework.routers import SimpleRouter
 from .api import DeviceViewSet
 from .recycling.api import RecyclingBatchViewSet
 from .transfers.api import TransferViewSet
+from .work_orders.api import WorkOrderViewSet
 
 router = SimpleRouter()
 router.register("devices", DeviceViewSet, basename="api-device")
 router.register("recycling-batches", RecyclingBatchViewSet, basename="api-recycling-batch")
 router.register("transfers", TransferViewSet, basename="api-transfer")
+router.register("work-orders", WorkOrderViewSet, basename="api-work-order")
 
 urlpatterns = router.urls

@@ -152,8 +152,16 @@ def hub_performs_step(move: Move) -> None:
         )
 
 
+def within_partner_work_order(move: Move) -> None:
+    """A refurbishment partner's user moves a device only under their partner's open work order for it, through
+    the steps it lists, until its due date (``work_orders.services.work_order_acting_for``). Hub staff need none."""
+    from .work_orders.services import work_order_acting_for  # it reads the lifecycle's verbs and states
+
+    work_order_acting_for(device=move.device, actor=move.actor, action=move.transition.action)
+
+
 # Checked before every move's own guards.
-COMMON_GUARDS: tuple[Guard, ...] = (not_in_transit, hub_performs_step)
+COMMON_GUARDS: tuple[Guard, ...] = (within_partner_work_order, not_in_transit, hub_performs_step)
 
 
 def has_storage_media(move: Move) -> None:

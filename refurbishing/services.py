@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hubs.models import Hub
-from hubs.selectors import user_can_act_in_hub
+from hubs.selectors import user_can_act_in_hub, user_is_partner_staff
 
 from .errors import LifecycleError
 from .lifecycle import (
@@ -48,6 +48,7 @@ from .models import (
     label_codes_new,
 )
 from .signals import device_transitioned
+from .work_orders.services import PARTNER_DATA_KEYS, work_order_acting_for, work_order_event_data
 
 S = DeviceState
 REGISTERABLE_FIELDS = (
@@ -409,8 +410,25 @@ def _register_through_staging(
         return count, (last_event_id, last_device_id)
 
 
+def _refuse_outside_scope(*, device: Device, actor: AbstractBaseUser | None) -> None:
+    """The actor works at the device's hub, or reaches it as a partner's user (an open work order holds it)."""
+    if actor is None or user_can_act_in_hub(user=actor, hub_id=device.hub_id):
+        return
+    if user_is_partner_staff(user=actor):
+        if Device.objects.filter(pk=device.pk).restrict(actor, "act").exists():
+            return
+        raise LifecycleError(
+            _("%(device)s is not in an open work order of your organisation.") % {"device": device}, code="forbidden"
+        )
+    raise LifecycleError(_("%(device)s is at a hub you do not work at.") % {"device": device}, code="forbidden")
+
+
 def device_update(*, device: Device, actor: AbstractBaseUser, fields: Mapping[str, Any]) -> Device:
-    """Edit a device's description or move it to another hub the actor works at."""
+    """Edit a device's description or move it to another hub the actor works at.
+
+    A partner's user may correct the description of a device their open work order holds (what the bench found
+    while configuring it), never its hub.
+    """
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise LifecycleError(
@@ -418,8 +436,7 @@ def device_update(*, device: Device, actor: AbstractBaseUser, fields: Mapping[st
         )
     with transaction.atomic():
         locked = Device.objects.select_for_update().get(pk=device.pk)
-        if not user_can_act_in_hub(user=actor, hub_id=locked.hub_id):
-            raise LifecycleError(_("%(device)s is at a hub you do not work at.") % {"device": locked}, code="forbidden")
+        _refuse_outside_scope(device=locked, actor=actor)
         new_hub = fields.get("hub")
         if new_hub is not None and new_hub.pk != locked.hub_id:
             if not user_can_act_in_hub(user=actor, hub_id=new_hub.pk):
@@ -622,8 +639,7 @@ NEED_BUILDERS: dict[Need, NeedBuilder] = {
 def _lock(*, device: Device, actor: AbstractBaseUser | None, seen_version: int) -> Device:
     """The device's row, locked until the transaction ends, as long as nobody changed it since it was read."""
     locked = Device.objects.select_for_update().get(pk=device.pk)
-    if actor is not None and not user_can_act_in_hub(user=actor, hub_id=locked.hub_id):
-        raise LifecycleError(_("%(device)s is at a hub you do not work at.") % {"device": locked}, code="forbidden")
+    _refuse_outside_scope(device=locked, actor=actor)
     if locked.version != seen_version:
         raise LifecycleError(
             _("%(device)s was just changed by someone else (it is now %(state)s). Reload it and try again.")
@@ -689,6 +705,12 @@ def device_transition(
         move = Move(device=locked, transition=transition, actor=actor, record=record, data=data, hub_id=target_hub_id)
         for guard in (*COMMON_GUARDS, *transition.guards):
             guard(move)
+        # A move under a partner's work order names the partner on its event (the guard above let it through).
+        work_order = work_order_acting_for(device=locked, actor=actor, action=action)
+        for key in PARTNER_DATA_KEYS:
+            data.pop(key, None)
+        if work_order is not None:
+            data |= work_order_event_data(work_order)
 
         updates: dict[str, Any] = {
             "state": transition.target,
@@ -839,18 +861,20 @@ def device_transition_refusal(
     data: Mapping[str, Any] | None = None,
     record: Mapping[str, Any] | None = None,
     device_only: bool = False,
+    actor: AbstractBaseUser | None = None,
 ) -> str | None:
     """Why ``device_transition`` would refuse this move right now (the state, then each guard), or None.
 
     A read: nothing is locked or written. Callers that act on many devices at once (shipping a shipment) ask
     first, so a refusal names the reason that matters (a missing wipe) before any bookkeeping of theirs.
     ``device_only`` asks only the guards about the device (``lifecycle.INPUT_GUARDS`` aside): whether the move
-    is open to it before anyone fills in its form, as the scan station asks for each move it offers.
+    is open to it before anyone fills in its form, as the scan station asks for each move it offers. With
+    ``actor``, the partner guard asks whether that person's work order lets them take the step.
     """
     record = dict(record or {})
     try:
         transition = _pick_transition(device=device, action=action, record=record)
-        move = Move(device=device, transition=transition, actor=None, record=record, data=dict(data or {}))
+        move = Move(device=device, transition=transition, actor=actor, record=record, data=dict(data or {}))
         for guard in (*COMMON_GUARDS, *transition.guards):
             if guard is recorded_by_a_person or (device_only and guard in INPUT_GUARDS):
                 continue

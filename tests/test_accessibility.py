@@ -572,6 +572,37 @@ VISITS.extend(
     ]
 )
 
+# Partners acting for a hub (issue 18): the partner's scan card and device list, and the hub's work orders.
+
+
+def _partner_device_card() -> str:
+    from refurbishing.models import WorkOrder
+
+    order = _first(WorkOrder.objects.filter(partner__name="Flection Refurbishment Services", status="open"))
+    return reverse("scan:device", args=[_first(order.devices.order_by("pk")).label_code])
+
+
+def _work_order_page() -> str:
+    from refurbishing.models import WorkOrder
+
+    return reverse(
+        "admin:refurbishing_workorder_change", args=[_first(WorkOrder.objects.filter(hub__code="BE-BRU")).pk]
+    )
+
+
+VISITS.extend(
+    [
+        Visit("scan station, a partner's device", "partner-flection", _partner_device_card),
+        Visit(
+            "admin device list, a partner's",
+            "partner-flection",
+            lambda: reverse("admin:refurbishing_device_changelist"),
+        ),
+        Visit("admin work orders", "manager-be-bru", lambda: reverse("admin:refurbishing_workorder_changelist")),
+        Visit("admin work order page", "manager-be-bru", _work_order_page),
+    ]
+)
+
 
 @cache
 def _axe_source() -> str:

@@ -1,7 +1,9 @@
 """The role matrix: who may see and do what, on every surface (admin, API, scan station, pages).
 
-Six people: a technician and a manager of KE-MBA, a technician of another hub (BE-BRU), a donor, a project
-coordinator, and someone signed out. The objects all belong to KE-MBA (and to the donor and the coordinator).
+Seven people: a technician and a manager of KE-MBA, a technician of another hub (BE-BRU), a user of a refurbishment
+partner (Flection) with an open work order from KE-MBA, a donor, a project coordinator, and someone signed out. The
+objects all belong to KE-MBA (and to the donor and the coordinator); one device of KE-MBA is assigned to the partner's
+work order, for sanitising only. The partner reaches that device and its order, and nothing else.
 Outside a person's scope the object does not exist (404); where they may see it but not do the action, 403.
 Non-staff never reach the admin (its login page) nor the scan station; signed-out API callers get 401.
 """
@@ -11,30 +13,43 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from donations.factories import DonationFactory
 from donations.models import Donor
-from hubs.models import HubMembership
+from hubs.models import HubMembership, Partner
 from projects.factories import ProjectFactory
 from projects.models import Project
-from refurbishing.factories import DeviceFactory
+from refurbishing.factories import SANITISATION, DeviceFactory
 from refurbishing.models import Device
+from refurbishing.services import device_transition
+from refurbishing.work_orders.services import work_order_create
 
-ROLES = ("technician", "manager", "other_hub", "donor", "coordinator", "anonymous")
+ROLES = ("technician", "manager", "other_hub", "partner", "donor", "coordinator", "anonymous")
 LOGIN = "login"  # a redirect to a sign-in page
 
 
 @pytest.fixture
-def world(hubs, staff_ke_mba, manager_ke_mba, staff_be, donor_user, coordinator):
+def world(hubs, staff_ke_mba, manager_ke_mba, staff_be, partner_user, donor_user, coordinator):
     donation = DonationFactory(hub=hubs["KE-MBA"], donor=Donor.objects.get(users=donor_user))
     device = DeviceFactory(donation=donation)
+    assigned = device_transition(device=DeviceFactory(donation=donation), action="receive", actor=None)
+    work_order = work_order_create(
+        actor=manager_ke_mba,
+        hub=hubs["KE-MBA"],
+        partner=Partner.objects.get(users=partner_user),
+        steps=["sanitise"],
+        due_on=timezone.localdate(),
+        devices=[assigned],
+    )
     project = ProjectFactory(hub=hubs["KE-MBA"], status=Project.Status.SUBMITTED)
     project.coordinators.add(coordinator)
     people = {
         "technician": staff_ke_mba,
         "manager": manager_ke_mba,
         "other_hub": staff_be,
+        "partner": partner_user,
         "donor": donor_user,
         "coordinator": coordinator,
         "anonymous": None,
@@ -43,6 +58,8 @@ def world(hubs, staff_ke_mba, manager_ke_mba, staff_be, donor_user, coordinator)
         "hubs": hubs,
         "donation": donation,
         "device": device,
+        "assigned": assigned,
+        "work_order": work_order,
         "project": project,
         "membership": HubMembership.objects.get(user=staff_ke_mba, hub=hubs["KE-MBA"]),
         "people": people,
@@ -127,33 +144,135 @@ def hub_application_review(client, world):
     return client.post(url, {"decision": Project.Status.APPROVED, "reason": ""})
 
 
+def admin_assigned_device_page(client, world):
+    return client.get(reverse("admin:refurbishing_device_change", args=[world["assigned"].pk]))
+
+
+def admin_work_order_page(client, world):
+    return client.get(reverse("admin:refurbishing_workorder_change", args=[world["work_order"].pk]))
+
+
+def api_assigned_device_detail(client, world):
+    return client.get(f"/api/v1/devices/{world['assigned'].pk}/")
+
+
+def api_assigned_device_sanitise(client, world):
+    url = f"/api/v1/devices/{world['assigned'].pk}/transitions/"
+    return client.post(url, {"action": "sanitise", **SANITISATION}, format="json")
+
+
+def api_assigned_device_inspect(client, world):
+    """A step outside the partner's order (and, for hub staff, a device still to be wiped): refused."""
+    url = f"/api/v1/devices/{world['assigned'].pk}/transitions/"
+    return client.post(url, {"action": "inspect", "passed": True, "grade": "A"}, format="json")
+
+
+def api_work_order_close(client, world):
+    return client.post(f"/api/v1/work-orders/{world['work_order'].pk}/close/")
+
+
+def scan_assigned_device_card(client, world):
+    return client.get(reverse("scan:device", args=[world["assigned"].label_code]))
+
+
 NO_ADMIN = {"donor": LOGIN, "coordinator": LOGIN, "anonymous": LOGIN}
 NO_SCAN = {"donor": 404, "coordinator": 404, "anonymous": LOGIN}
 NO_API = {"donor": 404, "coordinator": 404, "anonymous": 401}
 NO_HUB_PAGE = {"donor": 404, "coordinator": 404, "anonymous": LOGIN}
 
 MATRIX: list[tuple[Callable[..., Any], dict[str, int | str], str]] = [
-    (admin_device_page, {"technician": 200, "manager": 200, "other_hub": 404, **NO_ADMIN}, "session"),
-    (admin_membership_page, {"technician": 200, "manager": 200, "other_hub": 404, **NO_ADMIN}, "session"),
-    (admin_membership_role_change, {"technician": 403, "manager": 302, "other_hub": 404, **NO_ADMIN}, "session"),
-    (admin_membership_add, {"technician": 403, "manager": 302, "other_hub": 403, **NO_ADMIN}, "session"),
-    (admin_membership_delete, {"technician": 403, "manager": 302, "other_hub": 404, **NO_ADMIN}, "session"),
-    (api_device_detail, {"technician": 200, "manager": 200, "other_hub": 404, **NO_API}, "token"),
-    (api_device_transition, {"technician": 200, "manager": 200, "other_hub": 404, **NO_API}, "token"),
-    (scan_device_card, {"technician": 200, "manager": 200, "other_hub": 404, **NO_SCAN}, "session"),
-    (scan_device_action, {"technician": 200, "manager": 200, "other_hub": 404, **NO_SCAN}, "session"),
+    (admin_device_page, {"technician": 200, "manager": 200, "other_hub": 404, "partner": 404, **NO_ADMIN}, "session"),
+    (
+        admin_membership_page,
+        {"technician": 200, "manager": 200, "other_hub": 404, "partner": 404, **NO_ADMIN},
+        "session",
+    ),
+    (
+        admin_membership_role_change,
+        {"technician": 403, "manager": 302, "other_hub": 404, "partner": 404, **NO_ADMIN},
+        "session",
+    ),
+    (
+        admin_membership_add,
+        {"technician": 403, "manager": 302, "other_hub": 403, "partner": 403, **NO_ADMIN},
+        "session",
+    ),
+    (
+        admin_membership_delete,
+        {"technician": 403, "manager": 302, "other_hub": 404, "partner": 404, **NO_ADMIN},
+        "session",
+    ),
+    (api_device_detail, {"technician": 200, "manager": 200, "other_hub": 404, "partner": 404, **NO_API}, "token"),
+    (api_device_transition, {"technician": 200, "manager": 200, "other_hub": 404, "partner": 404, **NO_API}, "token"),
+    (scan_device_card, {"technician": 200, "manager": 200, "other_hub": 404, "partner": 404, **NO_SCAN}, "session"),
+    (scan_device_action, {"technician": 200, "manager": 200, "other_hub": 404, "partner": 404, **NO_SCAN}, "session"),
     (
         donor_donation_page,
-        {"technician": 404, "manager": 404, "other_hub": 404, "donor": 200, "coordinator": 404, "anonymous": LOGIN},
+        {
+            "technician": 404,
+            "manager": 404,
+            "other_hub": 404,
+            "partner": 404,
+            "donor": 200,
+            "coordinator": 404,
+            "anonymous": LOGIN,
+        },
         "session",
     ),
     (
         coordinator_project_page,
-        {"technician": 404, "manager": 404, "other_hub": 404, "donor": 404, "coordinator": 200, "anonymous": LOGIN},
+        {
+            "technician": 404,
+            "manager": 404,
+            "other_hub": 404,
+            "partner": 404,
+            "donor": 404,
+            "coordinator": 200,
+            "anonymous": LOGIN,
+        },
         "session",
     ),
-    (hub_application_page, {"technician": 200, "manager": 200, "other_hub": 404, **NO_HUB_PAGE}, "session"),
-    (hub_application_review, {"technician": 403, "manager": 302, "other_hub": 404, **NO_HUB_PAGE}, "session"),
+    (
+        hub_application_page,
+        {"technician": 200, "manager": 200, "other_hub": 404, "partner": 404, **NO_HUB_PAGE},
+        "session",
+    ),
+    (
+        admin_assigned_device_page,
+        {"technician": 200, "manager": 200, "other_hub": 404, "partner": 200, **NO_ADMIN},
+        "session",
+    ),
+    (
+        admin_work_order_page,
+        {"technician": 200, "manager": 200, "other_hub": 404, "partner": 200, **NO_ADMIN},
+        "session",
+    ),
+    (
+        api_assigned_device_detail,
+        {"technician": 200, "manager": 200, "other_hub": 404, "partner": 200, **NO_API},
+        "token",
+    ),
+    (
+        api_assigned_device_sanitise,
+        {"technician": 200, "manager": 200, "other_hub": 404, "partner": 200, **NO_API},
+        "token",
+    ),
+    (
+        api_assigned_device_inspect,
+        {"technician": 400, "manager": 400, "other_hub": 404, "partner": 403, **NO_API},
+        "token",
+    ),
+    (api_work_order_close, {"technician": 403, "manager": 200, "other_hub": 404, "partner": 403, **NO_API}, "token"),
+    (
+        scan_assigned_device_card,
+        {"technician": 200, "manager": 200, "other_hub": 404, "partner": 200, **NO_SCAN},
+        "session",
+    ),
+    (
+        hub_application_review,
+        {"technician": 403, "manager": 302, "other_hub": 404, "partner": 404, **NO_HUB_PAGE},
+        "session",
+    ),
 ]
 
 
@@ -174,14 +293,22 @@ def test_role_matrix(world, surface, expected, kind, role):
 
 def test_a_refused_action_changes_nothing(world):
     """The 403s and 404s above left the device, the membership and the application as they were."""
-    for role in ("technician", "other_hub", "donor", "coordinator", "anonymous"):
+    for role in ("technician", "other_hub", "partner", "donor", "coordinator", "anonymous"):
         for surface in (api_device_transition, scan_device_action, admin_membership_role_change):
             client = _api_client(world, role) if surface is api_device_transition else _client(world, role)
             if role == "technician" and surface is not admin_membership_role_change:
                 continue  # a technician may move the device: that is not a refusal
             surface(client, world)
         hub_application_review(_client(world, role), world)
+        # A step outside the partner's order, and a close by anyone but the hub's manager, are refused too.
+        api_assigned_device_inspect(_api_client(world, role), world)
+        api_work_order_close(_api_client(world, role), world)
 
+    assigned = Device.objects.get(pk=world["assigned"].pk)
+    assert (assigned.state, assigned.events.count()) == (Device.State.RECEIVED, 2)
+    assert not assigned.inspection_records.exists()
+    world["work_order"].refresh_from_db()
+    assert world["work_order"].status == "open"
     device = Device.objects.get(pk=world["device"].pk)
     assert (device.state, device.events.count()) == (Device.State.PLEDGED, 1)
     assert HubMembership.objects.get(pk=world["membership"].pk).role == HubMembership.Role.TECHNICIAN

@@ -122,6 +122,17 @@ def test_seed_demo_loads_every_state_through_the_services_and_is_idempotent(sett
     assert allocated == sum(c.allocated_kg for c in commitments)
     assert set(EResourceAllocation.objects.values_list("source__batch__hub__code", flat=True)) == {"ZA-JNB"}
     assert impact_summary()["ewaste_compensated_kg"] == float(round(allocated, 1))
+    # A refurbishment partner with its own account and an open work order from Brussels: it sees those devices only.
+    from refurbishing.models import WorkOrder
+    from refurbishing.selectors import device_list
+
+    partner_user = User.objects.get(username=data.PARTNER_USERNAME)
+    assert authenticate(username=data.PARTNER_USERNAME, password=data.PARTNER_USERNAME) is not None
+    order = WorkOrder.objects.get(partner__name=data.PARTNER_NAME, status=WorkOrder.Status.OPEN)
+    assert order.hub.code == data.PARTNER_HUB and order.steps == ["sanitise", "inspect", "configure"]
+    assigned = set(order.devices.values_list("pk", flat=True))
+    assert len(assigned) == data.PARTNER_DEVICES
+    assert set(device_list(user=partner_user).values_list("pk", flat=True)) == assigned
 
     before = snapshot()
     again = seed()

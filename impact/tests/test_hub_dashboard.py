@@ -118,3 +118,27 @@ def test_the_dashboard_runs_the_same_queries_however_many_devices(client, hubs):
         assert client.get(url).status_code == 200
     assert len(more) == len(few)
     assert not any("refurbishing_deviceevent" in q["sql"] for q in more.captured_queries)
+
+
+def test_the_dashboard_shows_the_partners_progress_on_the_hubs_open_work_orders(client, hubs, partner_user):
+    from hubs.models import Partner
+    from refurbishing.factories import SANITISATION
+    from refurbishing.services import device_transition
+    from refurbishing.work_orders.services import work_order_create
+
+    manager = _manager(hubs["KE-MBA"])
+    devices = [device_through(DeviceFactory(donation__hub=hubs["KE-MBA"]), "receive", actor=None) for _n in range(3)]
+    order = work_order_create(
+        actor=manager,
+        hub=hubs["KE-MBA"],
+        partner=Partner.objects.get(users=partner_user),
+        steps=["sanitise"],
+        due_on=timezone.localdate() + timedelta(days=3),
+        devices=devices,
+    )
+    device_transition(device=devices[0], action="sanitise", actor=partner_user, record=SANITISATION)
+    client.force_login(manager)
+
+    page = client.get(reverse("impact:hub-dashboard", args=["KE-MBA"])).content.decode()
+
+    assert f"{order.reference}, Flection Refurbishment Services: 1 of 3 devices done, due " in page

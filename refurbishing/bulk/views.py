@@ -13,7 +13,7 @@ from refurbishing.bulk.services import bulk_job_for_user, bulk_job_progress, bul
 from refurbishing.errors import LifecycleError
 from refurbishing.lifecycle import ACTION_LABELS
 from refurbishing.models import BulkJob
-from refurbishing.scan.responses import hub_staff_required
+from refurbishing.scan.responses import device_workers_required
 from refurbishing.selectors import device_find_by_code
 
 # The page lists this many refused devices; the rest are counted (the API and JSON carry them all).
@@ -27,7 +27,7 @@ def _job(request: HttpRequest, pk: int) -> BulkJob:
         raise Http404 from missing
 
 
-@hub_staff_required
+@device_workers_required
 @require_GET
 def bulk_job_page(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job(request, pk)
@@ -47,7 +47,7 @@ def bulk_job_page(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@hub_staff_required
+@device_workers_required
 @require_GET
 def bulk_job_json(request: HttpRequest, pk: int) -> JsonResponse:
     progress = bulk_job_progress(job=_job(request, pk))
@@ -72,7 +72,7 @@ class ScanBulkForm(forms.Form):
         self.fields["action"].choices = sorted(ACTION_LABELS.items(), key=lambda item: str(item[1]))
 
 
-@hub_staff_required
+@device_workers_required
 def scan_bulk(request: HttpRequest) -> HttpResponse:
     """Start a bulk move of the scanned devices (through the same job, services and guards as the admin's)."""
     form = ScanBulkForm(request.POST or None)

@@ -25,6 +25,15 @@ def _weight(value: Any) -> str:
 
 def _sanitise(event: DeviceEvent, hub: str, data: dict[str, Any]) -> str:
     method = data.get("method")
+    partner = data.get("partner")
+    if partner:
+        if method in SanitisationRecord.Method.values:
+            return _("Wiped and verified by %(partner)s for %(hub)s: %(method)s.") % {
+                "partner": partner,
+                "hub": hub,
+                "method": SanitisationRecord.Method(method).label,
+            }
+        return _("Wiped and verified by %(partner)s for %(hub)s.") % {"partner": partner, "hub": hub}
     if method in SanitisationRecord.Method.values:
         return _("Data wiped and verified at %(hub)s: %(method)s.") % {
             "hub": hub,
@@ -34,6 +43,20 @@ def _sanitise(event: DeviceEvent, hub: str, data: dict[str, Any]) -> str:
 
 
 def _inspect(event: DeviceEvent, hub: str, data: dict[str, Any]) -> str:
+    partner = data.get("partner")
+    if partner:
+        if event.to_state == DeviceState.TO_RECYCLE:
+            return _("Tested by %(partner)s for %(hub)s: not fit for reuse, set aside for e-waste recycling.") % {
+                "partner": partner,
+                "hub": hub,
+            }
+        if data.get("grade"):
+            return _("Tested by %(partner)s for %(hub)s: works, graded %(grade)s.") % {
+                "partner": partner,
+                "hub": hub,
+                "grade": data["grade"],
+            }
+        return _("Tested by %(partner)s for %(hub)s: works.") % {"partner": partner, "hub": hub}
     if event.to_state == DeviceState.TO_RECYCLE:
         return _("Tested at %(hub)s: not fit for reuse, set aside for e-waste recycling.") % {"hub": hub}
     if data.get("grade"):
@@ -63,6 +86,15 @@ def _recycle(event: DeviceEvent, hub: str, data: dict[str, Any]) -> str:
     return _("Handed over at %(hub)s for responsible e-waste recycling.") % {"hub": hub}
 
 
+def _configure(event: DeviceEvent, hub: str, data: dict[str, Any]) -> str:
+    if data.get("partner"):
+        return _("Refurbished by %(partner)s for %(hub)s: operating system and software installed.") % {
+            "partner": data["partner"],
+            "hub": hub,
+        }
+    return _("Refurbished at %(hub)s: operating system and software installed.") % {"hub": hub}
+
+
 Sentence = Callable[[DeviceEvent, str, dict[str, Any]], str]
 SENTENCES: dict[str, Sentence] = {
     "pledge": lambda event, hub, data: _("Pledged by the donor, to be received at %(hub)s.") % {"hub": hub},
@@ -70,9 +102,7 @@ SENTENCES: dict[str, Sentence] = {
     "mark_missing": lambda event, hub, data: _("Marked missing: it never arrived at %(hub)s.") % {"hub": hub},
     "sanitise": _sanitise,
     "inspect": _inspect,
-    "configure": lambda event, hub, data: (
-        _("Refurbished at %(hub)s: operating system and software installed.") % {"hub": hub}
-    ),
+    "configure": _configure,
     "allocate": lambda event, hub, data: _("Allocated to a project served by %(hub)s.") % {"hub": hub},
     "ship": lambda event, hub, data: _("Shipped from %(hub)s to the project.") % {"hub": hub},
     "deliver": _deliver,

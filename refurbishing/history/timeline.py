@@ -114,6 +114,13 @@ def device_timeline(*, device: Device) -> list[TimelineEntry]:
             details += _configuration_details(records["configuration"][record_id])
         details += _figure_details(data)
         who = event.actor.get_full_name() or event.actor.get_username() if event.actor else _("the system")
+        if data.get("partner"):
+            # The custody record names both: the person, and the partner they worked for under a work order.
+            who = _("%(person)s, of %(partner)s (work order WO-%(order)s)") % {
+                "person": who,
+                "partner": data["partner"],
+                "order": data.get("work_order_id", "?"),
+            }
         entries.append(
             TimelineEntry(
                 when=event.occurred_at,

@@ -39,3 +39,7 @@ from .transfers import (  # noqa: F401
     Transfer,
     TransferDevice,
 )
+from .work_orders import (  # noqa: F401
+    WorkOrder,
+    validate_partner_steps,
+)

@@ -4,6 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.query_utils import DeferredAttribute
 from django.utils.text import capfirst
 from django.utils.translation import gettext, pgettext_lazy
@@ -235,6 +236,17 @@ class Device(models.Model):
         label = self.serial_number or self.asset_tag or f"#{self.pk}"
         # "Laptop Dell Latitude 5490 5CG81234": a title, so its category starts with a capital in every language.
         return f"{capfirst(self.get_category_display())} {self.manufacturer} {self.model} {label}".replace("  ", " ")
+
+    @classmethod
+    def partner_scope(cls, partner_ids: set[int]) -> Q:
+        """A partner's users reach the devices of their open work orders (``hubs.selectors.restrict_to_user_hubs``);
+        the lifecycle's partner guard says which steps they may take on them, and until when."""
+        from .work_orders import WorkOrder
+
+        assigned = WorkOrder.devices.through.objects.filter(
+            workorder__partner_id__in=partner_ids, workorder__status=WorkOrder.Status.OPEN
+        ).values("device_id")
+        return Q(pk__in=assigned)
 
     def refresh_from_db(self, using=None, fields=None, from_queryset=None):
         # A refresh is a read, not a write: drop the cached state so the fresh value can load.

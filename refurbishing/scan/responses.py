@@ -12,7 +12,7 @@ from django.utils import translation
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 
-from hubs.selectors import user_is_hub_staff
+from hubs.selectors import user_is_hub_staff, user_is_partner_staff
 from refurbishing.models import Device
 from refurbishing.scan.labels import LAYOUTS, labels_pdf
 
@@ -26,6 +26,20 @@ def hub_staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not user_is_hub_staff(user=request.user):
+            raise Http404(_("The scan station is for hub staff."))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def device_workers_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """As ``hub_staff_required``, and a refurbishment partner's users come in too: the pages that move devices one
+    by one or in bulk (the scan card, its moves, bulk jobs), where they reach only their work orders' devices."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not (user_is_hub_staff(user=request.user) or user_is_partner_staff(user=request.user)):
             raise Http404(_("The scan station is for hub staff."))
         return view(request, *args, **kwargs)
 

@@ -24,7 +24,13 @@ from refurbishing.forms import ConfigurationForm
 from refurbishing.history.timeline import device_timeline
 from refurbishing.lifecycle import ACTION_LABELS, actions_from, transitions_for
 from refurbishing.models import ConfigurationRecord, Device, SanitisationRecord
-from refurbishing.scan.responses import fragment_aware, hub_staff_required, labels_response, wants_fragment
+from refurbishing.scan.responses import (
+    device_workers_required,
+    fragment_aware,
+    hub_staff_required,
+    labels_response,
+    wants_fragment,
+)
 from refurbishing.selectors import device_find_by_code, device_get_by_label_code, device_in_scope, device_list
 from refurbishing.services import device_transition_refusal
 
@@ -67,7 +73,7 @@ def device_card_context(request: HttpRequest, device: Device, **extra: Any) -> d
     """The card: the device, the moves its guards allow now (the others listed with why not), its history."""
     actions, not_yet = [], []
     for action in actions_from(device.state):
-        refusal = device_transition_refusal(device=device, action=action, device_only=True)
+        refusal = device_transition_refusal(device=device, action=action, device_only=True, actor=request.user)
         item = {
             "action": action,
             "label": ACTION_LABELS[action],
@@ -123,7 +129,7 @@ def _device_or_404(request: HttpRequest, label_code: str) -> Device:
         raise Http404(_("No device with this label at your hubs.")) from None
 
 
-@hub_staff_required
+@device_workers_required
 @require_http_methods(["GET"])
 def station(request: HttpRequest) -> HttpResponse:
     """The scan field, and what the scanned code names: one device, several, or nothing."""
@@ -140,7 +146,7 @@ def station(request: HttpRequest) -> HttpResponse:
     return render_scan(request, context, status=404 if context.get("unknown") else 200)
 
 
-@hub_staff_required
+@device_workers_required
 @require_http_methods(["GET"])
 def device_card(request: HttpRequest, label_code: str) -> HttpResponse:
     """One device by its label (the URL its QR code holds)."""
@@ -148,7 +154,7 @@ def device_card(request: HttpRequest, label_code: str) -> HttpResponse:
     return render_scan(request, device_card_context(request, device))
 
 
-@hub_staff_required
+@device_workers_required
 @require_http_methods(["GET", "POST"])
 def device_action(request: HttpRequest, label_code: str, action: str) -> HttpResponse:
     """GET: the action's short form. POST: the move, through the lifecycle service, then the card again."""

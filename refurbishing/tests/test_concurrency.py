@@ -117,3 +117,43 @@ def test_receive_and_mark_missing_at_once_keeps_one_story(run_together, actors):
     device.refresh_from_db()
     assert len(actions_of(device)) == len(history) + 1
     assert device.events.order_by("id").last().to_state == device.state
+
+
+def test_two_managers_giving_one_device_to_partners_at_once_give_it_once(run_together, hubs):
+    """Each work order locks its devices: the second to open sees the first's order and is refused whole."""
+    from django.utils import timezone
+
+    from hubs.factories import PartnerFactory
+    from hubs.services import hub_membership_add
+    from refurbishing.models import WorkOrder
+    from refurbishing.work_orders.services import work_order_create
+
+    hub = hubs["KE-MBA"]
+    managers = [StaffFactory(username=f"manager-{n}") for n in (1, 2)]
+    for manager in managers:
+        hub_membership_add(hub=hub, user=manager, role="manager")
+    partners = [PartnerFactory(), PartnerFactory()]
+    device = device_transition(device=DeviceFactory(donation__hub=hub), actor=None, action="receive")
+
+    def opener(manager, partner):
+        def job(barrier: threading.Barrier):
+            barrier.wait()
+            return work_order_create(
+                actor=manager,
+                hub=hub,
+                partner=partner,
+                steps=["sanitise"],
+                due_on=timezone.localdate(),
+                devices=[Device.objects.get(pk=device.pk)],
+            ).pk
+
+        return job
+
+    results = run_together(opener(managers[0], partners[0]), opener(managers[1], partners[1]))
+
+    outcomes = sorted(kind for kind, _value in results)
+    assert outcomes == ["error", "ok"], results
+    (error,) = [value for kind, value in results if kind == "error"]
+    assert isinstance(error, LifecycleError)
+    assert "Already in another open work order" in error.message
+    assert WorkOrder.objects.filter(devices=device).count() == 1

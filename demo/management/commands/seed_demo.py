@@ -33,8 +33,8 @@ from donations.services import (
     donor_sign_up,
 )
 from hubs.accounts import account_email_mark_verified
-from hubs.models import Hub, HubKind, HubMembership
-from hubs.services import hub_create, hub_membership_add
+from hubs.models import PARTNER_STEPS, Hub, HubKind, HubMembership
+from hubs.services import hub_create, hub_membership_add, partner_create
 from impact.models import Metric
 from impact.selectors import impact_summary_refresh
 from impact.services import impact_fold_suspended, opening_balance_set
@@ -53,6 +53,7 @@ from refurbishing.actions import device_perform_action
 from refurbishing.models import Device, DeviceState
 from refurbishing.services import moves_dated
 from refurbishing.transfers.services import transfer_check_in_close, transfer_check_in_scan, transfer_send
+from refurbishing.work_orders.services import work_order_create
 
 # Allocated, shipped and delivered devices go to their hub's projects in shipments: per project, one delivered
 # shipment, one shipped (waiting for the coordinator to confirm) and one being prepared.
@@ -127,6 +128,7 @@ class Command(BaseCommand):
                     )
             seed_hub_work(hubs=hubs, users=users)
             seed_e_resource(hubs=hubs, users=users)
+            self._partner_work(hubs=hubs, users=users)
             for code, hub in hubs.items():
                 for metric, value in opening_balances(code).items():
                     opening_balance_set(hub=hub, metric=metric, value=value, note="Historic total before the platform")
@@ -482,6 +484,30 @@ class Command(BaseCommand):
 
     # --- output ------------------------------------------------------------------------------------------
 
+    def _partner_work(self, *, hubs: dict[str, Hub], users: dict[str, Any]) -> None:
+        """A refurbishment partner with its own account, and an open work order from its hub: wipe, test and
+        configure devices waiting there (received, wiped or tested), within a fortnight."""
+        hub = hubs[data.PARTNER_HUB]
+        partner_user = self._user(data.PARTNER_USERNAME, staff=True)
+        partner = partner_create(name=data.PARTNER_NAME, users=[partner_user])
+        waiting = list(
+            Device.objects.filter(
+                hub=hub, state__in=[DeviceState.RECEIVED, DeviceState.SANITISED, DeviceState.INSPECTED]
+            )
+            .exclude(transfer_items__status="in_transit")
+            .order_by("id")[: data.PARTNER_DEVICES]
+        )
+        if waiting:
+            work_order_create(
+                actor=users[f"manager-{hub.code.lower()}"],
+                hub=hub,
+                partner=partner,
+                steps=list(PARTNER_STEPS),
+                due_on=timezone.localdate() + timedelta(days=14),
+                devices=waiting,
+                note="Demo: part of the Brussels backlog.",
+            )
+
     def _print_summary(self, *, folded: int, summary: dict[str, Any]) -> None:
         states = Counter(Device.objects.values_list("state", flat=True))
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
@@ -501,4 +527,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {self._staff_username(code):<18} technician at {code}")
             self.stdout.write(f"  {'manager-' + code.lower():<18} manager at {code}: project pages at /projects/hub/")
         self.stdout.write("  donor-demo         Demo Donor NV: donor portal at /donors/")
+        self.stdout.write(
+            f"  {data.PARTNER_USERNAME:<18} {data.PARTNER_NAME}, partner of {data.PARTNER_HUB}: its work order's "
+            "devices in the admin, API and scan station"
+        )
         self.stdout.write(f"  {data.COORDINATOR:<18} coordinator of one project per hub that has projects: /projects/")
