@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from hubs.models import Hub
-from refurbishing.lifecycle import TRANSFER_ACTIONS
+from refurbishing.lifecycle import SAMPLING_ACTIONS, TRANSFER_ACTIONS
 from refurbishing.models import DeviceState
 from refurbishing.selectors import device_events_all_for_recount, device_events_uncounted_for_update
 from refurbishing.services import device_events_mark_counted
@@ -52,6 +52,9 @@ def event_deltas(event: Mapping[str, Any]) -> list[tuple[CellKey, Decimal]]:
     deltas: list[tuple[CellKey, Decimal]] = []
     if event["action"] in TRANSFER_ACTIONS:
         # A device travelling between hubs was counted at its first hub; arriving at the next is not new work.
+        return deltas
+    if event["action"] in SAMPLING_ACTIONS:
+        # Sent back to be wiped, or wiped again: the device was counted when first sanitised.
         return deltas
     if event["action"] == "correct_reach":
         # A corrected delivery confirmation: only the difference in people, in the month the delivery counted in

@@ -8,3 +8,6 @@ from django.dispatch import Signal
 
 # Sent after commit with: event_id, device_id, donation_id, action, to_state, hub_id.
 device_transitioned = Signal()
+
+# Sent after commit with: donation_id, when a wipe verification sample of that donation passed or failed.
+wipe_sample_decided = Signal()
