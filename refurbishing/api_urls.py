@@ -1,5 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
+from refurbishing.hardware.sampling_api import WipeSampleViewSet
+
 from .api import DeviceViewSet
 from .recycling.api import RecyclingBatchViewSet
 from .transfers.api import TransferViewSet
@@ -8,5 +10,6 @@ router = SimpleRouter()
 router.register("devices", DeviceViewSet, basename="api-device")
 router.register("recycling-batches", RecyclingBatchViewSet, basename="api-recycling-batch")
 router.register("transfers", TransferViewSet, basename="api-transfer")
+router.register("wipe-samples", WipeSampleViewSet, basename="api-wipe-sample")
 
 urlpatterns = router.urls
