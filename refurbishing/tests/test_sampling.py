@@ -256,3 +256,25 @@ def test_admin_shows_samples_of_the_users_hubs_only_and_never_edits_them(
     assert WipeSample.objects.get(pk=sample.pk).status == WipeSample.Status.OPEN
     client.force_login(staff_ke_mba)
     assert client.get(url).status_code == 404
+
+
+def test_scan_station_page_records_a_verdict_and_refuses_the_wiper(client, donation, staff_be, checker, staff_ke_mba):
+    device_through(DeviceFactory(donation=donation), "receive", "sanitise", actor=staff_be)
+    sample = _draw(donation)
+    item = sample.items.get()
+    url = "/en/scan/wipe-samples/"
+
+    client.force_login(staff_ke_mba)
+    assert sample.seed not in client.get(url).content.decode()  # another hub's sample is not listed
+    assert client.post(url, {"item": item.pk, "result": "passed"}).status_code == 400
+
+    client.force_login(staff_be)
+    page = client.get(url).content.decode()
+    assert sample.seed in page and "You wiped this medium" in page
+    refused = client.post(url, {"item": item.pk, "result": "passed"})
+    assert refused.status_code == 400 and "cannot re-verify it" in refused.content.decode()
+    assert WipeSampleItem.objects.get(pk=item.pk).result == WipeSampleItem.Result.PENDING
+
+    client.force_login(checker)
+    assert client.post(url, {"item": item.pk, "result": "failed", "notes": "Files recovered."}).status_code == 302
+    assert WipeSample.objects.get(pk=sample.pk).status == WipeSample.Status.FAILED
