@@ -78,3 +78,14 @@ def donation_certificate_issue_if_ready(donation_id: int) -> str | None:
     """Issue the donation's sanitisation certificate once every storage device is wiped; its number."""
     certificate = services.donation_certificate_issue_if_ready(donation_id=donation_id)
     return certificate.number if certificate else None
+
+
+@shared_task(
+    name="donations.tasks.evidence_archive_build",
+    acks_late=True,
+    time_limit=60 * 60,
+    soft_time_limit=59 * 60,
+)
+def evidence_archive_build(archive_id: int) -> str:
+    """Build an auditor's evidence archive; a second run of the same id finds it finished and does nothing."""
+    return services.evidence_archive_build(archive_id=archive_id).status

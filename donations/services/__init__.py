@@ -35,6 +35,13 @@ from .common import (  # noqa: F401
     DonationError,
     normalise_registration_number,
 )
+from .evidence import (  # noqa: F401
+    EVIDENCE_MAX_DAYS,
+    evidence_archive_build,
+    evidence_archive_for_user,
+    evidence_archive_progress,
+    evidence_archive_start,
+)
 from .imports import (  # noqa: F401
     EXISTING_CHECK_CHUNK,
     PROBLEMS_KEPT,
