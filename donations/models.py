@@ -284,4 +284,6 @@ class EvidenceArchive(models.Model):
 
     @property
     def percent(self) -> int:
-        return 100 if not self.total else int(self.done * 100 / self.total)
+        if not self.total:  # not started yet: the task counts the parts as it starts
+            return 100 if self.finished else 0
+        return int(self.done * 100 / self.total)
