@@ -28,6 +28,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("impact.urls")),
     path("donors/", include("donations.urls")),
+    path("evidence/", include("donations.evidence_urls")),
     # Public: anyone holding a certificate checks it here (the address its QR code carries, without a language).
     path("verify/<str:number>/", certificate_verify, name="certificate-verify"),
     path("projects/", include("projects.urls")),

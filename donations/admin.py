@@ -13,10 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext, pgettext_lazy
 
 from hubs.admin import HubScopedAdmin, UserHubListFilter, request_is_superuser
-from hubs.selectors import hub_ids_for_user
+from hubs.selectors import hub_ids_for_user, hub_ids_managed_by, restrict_to_user_hubs
 from refurbishing.selectors import device_list_for_donation
 
-from .models import Donation, Donor, EResourceAllocation, EResourceCommitment
+from .models import Donation, Donor, EResourceAllocation, EResourceCommitment, EvidenceArchive
 
 # The donation page lists this many of its devices; the rest are one click away in the device list.
 DEVICES_SHOWN = 50
@@ -180,3 +180,43 @@ class EResourceAllocationAdmin(HubScopedAdmin):
     ordering = ("-allocated_at", "-id")
     fields = ("source", "commitment", "kg", "allocated_at", "impact_counted")
     readonly_fields = fields
+
+
+@admin.register(EvidenceArchive)
+class EvidenceArchiveAdmin(HubScopedAdmin):
+    """Evidence archives asked for by hub managers (built by a Celery task, downloaded at /evidence/<id>/):
+    listed to the managers of their hub only, never edited."""
+
+    read_only = True
+    list_display = ("created_at", "hub", "date_from", "date_to", "requested_by", "status", "size")
+    list_filter = ("status", "hub")
+    list_select_related = ("hub", "requested_by")
+    ordering = ("-created_at", "-id")
+    fields = (
+        "hub",
+        "date_from",
+        "date_to",
+        "requested_by",
+        "status",
+        "total",
+        "done",
+        "file_name",
+        "size",
+        "sha256",
+        "error",
+        "created_at",
+        "finished_at",
+    )
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return restrict_to_user_hubs(
+            super(HubScopedAdmin, self).get_queryset(request), user=request.user, field="hub", action="manage"
+        )
+
+    def has_module_permission(self, request):
+        ids = hub_ids_managed_by(user=request.user)
+        return ids is None or bool(ids)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)

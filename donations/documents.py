@@ -124,7 +124,7 @@ def _sanitisation_table(rows: list[dict[str, Any]]) -> LongTable:
                 _p(_choice_label(SanitisationRecord.Method, row["method"])),
                 _p(row["technique"]),
                 _p(f"{row['tool']} {row.get('tool_version', '')}".strip()),
-                _p(_choice_label(SanitisationRecord.Verification, row["verification"])),
+                _p(_verification_cell(row)),
                 _p(row["operator"]),
                 _p(_date(row["completed_at"])),
             ]
@@ -133,6 +133,35 @@ def _sanitisation_table(rows: list[dict[str, Any]]) -> LongTable:
     table = LongTable(data, colWidths=[w * mm for w in widths], repeatRows=1)
     table.setStyle(TABLE_STYLE)
     return table
+
+
+def _verification_cell(row: dict[str, Any]) -> str:
+    verification = _choice_label(SanitisationRecord.Verification, row["verification"])
+    if row.get("re_verified_by"):
+        # Picked by the lot's wipe verification sample and re-verified by a second person.
+        return _("%(verification)s; re-verified by %(person)s (sample)") % {
+            "verification": verification,
+            "person": row["re_verified_by"],
+        }
+    return verification
+
+
+def _wipe_sample_fact(rows: list[dict[str, Any]]) -> str | None:
+    """The lot's wipe verification sample as the certificate states it, from the rows' snapshot (None before
+    sampling existed, or for a donation with nothing wiped)."""
+    sample = next((row["wipe_sample"] for row in rows if row.get("wipe_sample")), None)
+    if sample is None:
+        return None
+    return _(
+        "passed on %(date)s: %(picked)s of %(population)s wiped media picked at random (round %(round)s, seed "
+        "%(seed)s) and re-verified by a person other than the one who wiped them"
+    ) % {
+        "date": _date(sample.get("decided_at")),
+        "picked": number_format(sample.get("picked", 0)),
+        "population": number_format(sample.get("population", 0)),
+        "round": sample.get("round"),
+        "seed": sample.get("seed"),
+    }
 
 
 def _recycling_table(rows: list[dict[str, Any]]) -> LongTable:
@@ -212,6 +241,9 @@ def certificate_pdf(certificate: Certificate, *, verify_url: str) -> bytes:
             "shown, by the operator named, at the hub that received them."
         )
         table = _sanitisation_table(certificate.rows)
+        sampled = _wipe_sample_fact(certificate.rows)
+        if sampled:
+            facts.append((_("Wipe verification sample"), sampled))
     else:
         total = sum(float(row["weight_kg"]) for row in certificate.rows if row.get("weight_kg"))
         facts.append((_("Total weight (kg)"), number_format(total, decimal_pos=2)))

@@ -377,3 +377,58 @@ class EResourceAllocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_id} -> {self.commitment_id}: {self.kg} kg"
+
+
+class EvidenceArchive(models.Model):
+    """An auditor's evidence for one hub and date range, built as one zip by a Celery task, with its progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", pgettext_lazy("evidence archive status", "queued")
+        RUNNING = "running", pgettext_lazy("evidence archive status", "being built")
+        DONE = "done", pgettext_lazy("evidence archive status", "ready")
+        FAILED = "failed", pgettext_lazy("evidence archive status", "failed")
+
+    hub = models.ForeignKey("hubs.Hub", on_delete=models.PROTECT, related_name="+", verbose_name=_("hub"))
+    date_from = models.DateField(_("from"))
+    date_to = models.DateField(_("to (inclusive)"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(_("parts"), default=0)
+    done = models.PositiveIntegerField(_("parts done"), default=0)
+    # Where the zip is, in the default storage (never served by the web server: downloaded through its view).
+    file_name = models.CharField(_("file"), max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(_("size in bytes"), default=0)
+    sha256 = models.CharField(_("SHA-256 of the archive"), max_length=64, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    hub_path = "hub"
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("evidence archive")
+        verbose_name_plural = _("evidence archives")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(date_from__lte=models.F("date_to")), name="evidence_range_forward"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hub_id} {self.date_from}..{self.date_to}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if not self.total:  # not started yet: the task counts the parts as it starts
+            return 100 if self.finished else 0
+        return int(self.done * 100 / self.total)

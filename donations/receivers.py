@@ -7,7 +7,7 @@ Each task brings one donation up to date, so it is queued once per donation for 
 from django.dispatch import receiver
 
 from common.task_queue import delay_once
-from refurbishing.signals import device_transitioned, recycling_batch_dispatched
+from refurbishing.signals import device_transitioned, recycling_batch_dispatched, wipe_sample_decided
 
 from .notifications import NOTIFICATION_AFTER_ACTION
 from .tasks import (
@@ -20,7 +20,7 @@ from .tasks import (
 # Moves that can settle whether a donation has fully arrived.
 ARRIVAL_ACTIONS = frozenset({"receive", "mark_missing"})
 # Moves after which the last storage device of a donation may be accounted for (wiped, recycled or missing).
-CERTIFICATE_ACTIONS = frozenset({"sanitise", "recycle", "mark_missing"})
+CERTIFICATE_ACTIONS = frozenset({"sanitise", "recycle", "mark_missing", "rewipe"})
 
 
 @receiver(device_transitioned, dispatch_uid="donations_sync_status_after_arrival")
@@ -46,3 +46,9 @@ def queue_certificate_issue(sender, *, action: str, donation_id: int, **kwargs) 
 def queue_e_resource_allocation(sender, *, batch_id: int, **kwargs) -> None:
     # Every dispatched batch: the service itself tells a batch at an African hub from the others.
     delay_once(e_resource_allocate, batch_id)
+
+
+@receiver(wipe_sample_decided, dispatch_uid="donations_certificate_after_wipe_sample")
+def queue_certificate_after_sample(sender, *, donation_id: int, **kwargs) -> None:
+    # A passed sample lets the certificate issue; a failed one changes nothing until the lot is wiped again.
+    delay_once(donation_certificate_issue_if_ready, donation_id)

@@ -105,3 +105,14 @@ def e_resource_allocate(batch_id: int) -> list[int]:
 def e_resource_allocate_pending() -> int:
     """The beat backstop: allocate what a lost after-commit message left; how many commitments it covered."""
     return services.e_resource_allocate_pending()
+
+
+@shared_task(
+    name="donations.tasks.evidence_archive_build",
+    acks_late=True,
+    time_limit=60 * 60,
+    soft_time_limit=59 * 60,
+)
+def evidence_archive_build(archive_id: int) -> str:
+    """Build an auditor's evidence archive; a second run of the same id finds it finished and does nothing."""
+    return services.evidence_archive_build(archive_id=archive_id).status

@@ -593,7 +593,7 @@ def certificate(request: HttpRequest, reference: str) -> HttpResponse:
         return render(
             request,
             "donations/certificate_pending.html",
-            {"donation": donation, "pending": pending.pending},
+            {"donation": donation, "pending": pending.pending, "reason": str(pending)},
             status=409,
         )
     return _certificate_response(request, issued, "sanitisation-certificate")

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from donations.selectors import e_resource_allocations_all_for_recount, e_resource_allocations_uncounted_for_update
 from donations.services import e_resource_allocations_mark_counted
 from hubs.models import Hub
-from refurbishing.lifecycle import TRANSFER_ACTIONS
+from refurbishing.lifecycle import SAMPLING_ACTIONS, TRANSFER_ACTIONS
 from refurbishing.models import DeviceState
 from refurbishing.selectors import device_events_all_for_recount, device_events_uncounted_for_update
 from refurbishing.services import device_events_mark_counted
@@ -54,6 +54,9 @@ def event_deltas(event: Mapping[str, Any]) -> list[tuple[CellKey, Decimal]]:
     deltas: list[tuple[CellKey, Decimal]] = []
     if event["action"] in TRANSFER_ACTIONS:
         # A device travelling between hubs was counted at its first hub; arriving at the next is not new work.
+        return deltas
+    if event["action"] in SAMPLING_ACTIONS:
+        # Sent back to be wiped, or wiped again: the device was counted when first sanitised.
         return deltas
     if event["action"] == "correct_reach":
         # A corrected delivery confirmation: only the difference in people, in the month the delivery counted in

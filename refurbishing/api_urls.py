@@ -1,5 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
+from refurbishing.hardware.sampling_api import WipeSampleViewSet
+
 from .api import DeviceViewSet
 from .recycling.api import RecyclingBatchViewSet
 from .transfers.api import TransferViewSet
@@ -10,5 +12,6 @@ router.register("devices", DeviceViewSet, basename="api-device")
 router.register("recycling-batches", RecyclingBatchViewSet, basename="api-recycling-batch")
 router.register("transfers", TransferViewSet, basename="api-transfer")
 router.register("work-orders", WorkOrderViewSet, basename="api-work-order")
+router.register("wipe-samples", WipeSampleViewSet, basename="api-wipe-sample")
 
 urlpatterns = router.urls

@@ -102,3 +102,20 @@ class VendorCertificateFactory(factory.django.DjangoModelFactory):
     scope = factory.LazyFunction(lambda: list(STREAMS_BUT_DATA))
     valid_from = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=365))
     expires_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=365))
+
+
+def wipe_sample_passed(donation, *, verifier: AbstractBaseUser | None = None):
+    """Draw the donation's wipe verification sample (as asking for its certificate does) and pass every picked
+    medium, re-verified by ``verifier`` (by default a new technician of the donation's hub, who wiped nothing)."""
+    from django.db import transaction
+
+    from hubs.factories import StaffFactory
+    from refurbishing.hardware.sampling import wipe_sample_item_verify, wipe_sample_pick
+
+    verifier = verifier or StaffFactory(hub=donation.hub)
+    with transaction.atomic():
+        sample = wipe_sample_pick(donation_id=donation.pk, hub_id=donation.hub_id)
+    for item in sample.items.filter(result="pending"):
+        wipe_sample_item_verify(item=item, actor=verifier, passed=True)
+    sample.refresh_from_db()
+    return sample

@@ -22,6 +22,7 @@ from hubs.models import LIFECYCLE_STEPS
 from hubs.selectors import hub_steps
 
 from .errors import LifecycleError
+from .hardware.lots import device_wipe_counts
 from .hardware.services import drives_described, snapshots_link_on_receive, unwiped_drives
 from .models import DeviceState as S
 from .models import TransferDevice
@@ -102,7 +103,7 @@ def storage_is_sanitised(move: Move) -> None:
     device = move.device
     if every_drive_wiped(move):
         return
-    if device.has_storage_media and not device.sanitisation_records.filter(verified=True).exists():
+    if device.has_storage_media and not device.sanitisation_records.filter(device_wipe_counts()).exists():
         raise LifecycleError(
             _(
                 "%(device)s has storage media with no verified sanitisation record (NIST SP 800-88). "
@@ -390,6 +391,14 @@ TRANSFER_LABELS = {
     "transfer_ship": gettext_lazy("Sent to another hub"),
     "transfer_receive": gettext_lazy("Received from another hub"),
     "transfer_missing": gettext_lazy("Never arrived from another hub"),
+}
+# Wipe verification by sampling (``refurbishing.hardware.sampling``): a failed sample sends its lot back to be
+# wiped again (``rewipe_required``), and a device wiped as a whole records its new wipe (``rewipe``). The state
+# is kept (the data security guard holds the device until its media are wiped again); the counters skip them.
+SAMPLING_ACTIONS: tuple[str, ...] = ("rewipe_required", "rewipe")
+SAMPLING_LABELS = {
+    "rewipe_required": gettext_lazy("Sent back to be wiped again (failed wipe sample)"),
+    "rewipe": gettext_lazy("Wiped again after a failed wipe sample"),
 }
 # What may travel: devices received and waiting for work, or configured and ready to go.
 TRANSFERABLE_STATES = (S.RECEIVED, S.CONFIGURED)

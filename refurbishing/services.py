@@ -26,6 +26,7 @@ from .errors import LifecycleError
 from .lifecycle import (
     COMMON_GUARDS,
     INPUT_GUARDS,
+    SAMPLING_ACTIONS,
     TRANSFER_ACTIONS,
     Move,
     Need,
@@ -804,6 +805,36 @@ def device_event_correct(
             data=dict(data),
         )
         _announce(event)
+    return event
+
+
+def device_sampling_event_record(
+    *,
+    device: Device,
+    action: str,
+    actor: AbstractBaseUser | None,
+    note: str,
+    data: Mapping[str, Any],
+) -> DeviceEvent:
+    """Append a wipe-sampling link to a device's chain of custody (``lifecycle.SAMPLING_ACTIONS``), state kept.
+
+    Called by ``refurbishing.hardware.sampling`` inside its transaction; the impact counters skip these.
+    """
+    if action not in SAMPLING_ACTIONS:
+        raise LifecycleError(_("'%(action)s' is not a wipe sampling event.") % {"action": action})
+    locked = Device.objects.select_for_update().get(pk=device.pk)
+    event = DeviceEvent.objects.create(
+        device=locked,
+        action=action,
+        from_state=locked.state,
+        to_state=locked.state,
+        actor=actor,
+        hub_id=locked.hub_id,
+        occurred_at=timezone.now(),
+        note=note,
+        data=dict(data),
+    )
+    _announce(event)
     return event
 
 

@@ -12,3 +12,5 @@ device_transitioned = Signal()
 # Sent after commit when a recycling batch is dispatched to its downstream vendor (closed), with: batch_id, hub_id.
 # The donor side listens to allocate the batch's kilograms to e-Resource commitments.
 recycling_batch_dispatched = Signal()
+# Sent after commit with: donation_id, when a wipe verification sample of that donation passed or failed.
+wipe_sample_decided = Signal()

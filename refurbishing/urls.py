@@ -3,6 +3,7 @@
 from django.urls import path
 
 from refurbishing.bulk import views as bulk_views
+from refurbishing.hardware import sampling_views
 from refurbishing.scan import views as scan_views
 from refurbishing.transfers import views as transfer_views
 
@@ -13,6 +14,7 @@ urlpatterns = [
     path("bulk/<int:pk>/", bulk_views.bulk_job_page, name="bulk-job"),
     path("bulk/<int:pk>/progress.json", bulk_views.bulk_job_json, name="bulk-job-json"),
     path("labels.pdf", scan_views.labels_pdf_view, name="labels"),
+    path("wipe-samples/", sampling_views.wipe_samples, name="wipe-samples"),
     path("transfers/", transfer_views.start, name="transfers"),
     path("transfers/<int:transfer_id>/", transfer_views.check_in, name="transfer"),
     path("transfers/<int:transfer_id>/close/", transfer_views.close, name="transfer-close"),

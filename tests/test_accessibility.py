@@ -384,6 +384,8 @@ VISITS = [
     ),
     Visit("second factor code", "staff-cd-fih", lambda: _with_authenticator("staff-cd-fih", "two-factor-verify")),
     Visit("scan station, many devices at once", "staff-be-bru", lambda: reverse("scan:bulk")),
+    Visit("scan station, wipe samples to re-verify", "staff-be-bru", lambda: reverse("scan:wipe-samples")),
+    Visit("evidence for an auditor", "manager-be-bru", lambda: reverse("evidence:start")),
     Visit(
         "scan station, many devices at once, with errors",
         "staff-be-bru",

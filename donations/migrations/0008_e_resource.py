@@ -77,7 +77,7 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('donations', '0005_import_preview'),
+        ('donations', '0006_evidence_archive'),
         ('refurbishing', '0010_downstream_vendor_certificates'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -46,6 +46,13 @@ from .e_resource import (  # noqa: F401
     e_resource_commitment_create,
     e_resource_kg_per_device,
 )
+from .evidence import (  # noqa: F401
+    EVIDENCE_MAX_DAYS,
+    evidence_archive_build,
+    evidence_archive_for_user,
+    evidence_archive_progress,
+    evidence_archive_start,
+)
 from .imports import (  # noqa: F401
     EXISTING_CHECK_CHUNK,
     PROBLEMS_KEPT,

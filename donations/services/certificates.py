@@ -18,6 +18,12 @@ from donations.selectors import (
     certificate_rows_for_donation,
     recycling_rows_for_donation,
 )
+from refurbishing.hardware.sampling import (
+    devices_awaiting_rewipe,
+    wipe_sample_pick,
+    wipe_sample_rows,
+)
+from refurbishing.models import WipeSample
 
 from .common import CERTIFICATE_PREFIX, DonationError
 
@@ -84,23 +90,60 @@ def donation_certificate_issue(*, donation: Donation, actor: AbstractBaseUser | 
         current = certificate_current(donation=donation, kind=Certificate.Kind.SANITISATION)
         if current is not None:
             return current
-        pending = certificate_pending_devices(donation)
-        if pending:
-            raise CertificatePending(
-                ngettext(
-                    "%(count)d device with storage media is not yet wiped.",
-                    "%(count)d devices with storage media are not yet wiped.",
-                    len(pending),
-                )
-                % {"count": len(pending)},
-                pending=pending,
+        rows, waiting = _sanitisation_rows_once_sampled(donation)
+        if waiting is None:
+            return _certificate_create(donation=donation, kind=Certificate.Kind.SANITISATION, rows=rows, actor=actor)
+    # Outside the transaction: the sample just drawn stays drawn while the certificate waits for it.
+    raise CertificatePending(waiting)
+
+
+def _sanitisation_pending(donation: Donation) -> list:
+    pending = certificate_pending_devices(donation)
+    known = {device.pk for device in pending}
+    pending += [device for device in devices_awaiting_rewipe(donation_id=donation.pk) if device.pk not in known]
+    return pending
+
+
+def _sanitisation_rows_once_sampled(donation: Donation) -> tuple[list[dict[str, Any]], str | None]:
+    """The certificate's rows once every device is wiped and the lot's wipe sample passed, each sampled medium's
+    row naming who re-verified it, and None; or the rows and why the certificate waits for the sample. Raises
+    ``CertificatePending`` while devices are not wiped. Draws the sample when the lot is complete (the caller
+    locked the donation's row)."""
+    pending = _sanitisation_pending(donation)
+    if pending:
+        raise CertificatePending(
+            ngettext(
+                "%(count)d device with storage media is not yet wiped.",
+                "%(count)d devices with storage media are not yet wiped.",
+                len(pending),
             )
-        return _certificate_create(
-            donation=donation,
-            kind=Certificate.Kind.SANITISATION,
-            rows=certificate_rows_for_donation(donation),
-            actor=actor,
+            % {"count": len(pending)},
+            pending=pending,
         )
+    sample = wipe_sample_pick(donation_id=donation.pk, hub_id=donation.hub_id)
+    rows = certificate_rows_for_donation(donation)
+    if sample is None:
+        return rows, None
+    if sample.status != WipeSample.Status.PASSED:
+        remaining = sample.items.filter(result="pending").count()
+        return rows, (
+            ngettext(
+                "The certificate waits for the wipe verification sample: %(count)d medium is still to re-verify.",
+                "The certificate waits for the wipe verification sample: %(count)d media are still to re-verify.",
+                remaining,
+            )
+            % {"count": remaining}
+        )
+    quoted = wipe_sample_rows(sample)
+    summary = {key: value for key, value in quoted.items() if key != "items"}
+    items = {(item["device_id"], item["media_serial"]): item for item in quoted["items"]}
+    for row in rows:
+        item = items.get((row["device_id"], row.get("media_serial") or ""))
+        if item is not None:
+            row["wipe_sample"] = summary
+            row["re_verified_by"] = item["verified_by"]
+            row["re_verified_at"] = item["verified_at"]
+    return rows, None
 
 
 def donation_certificate_issue_if_ready(*, donation_id: int) -> Certificate | None:
@@ -161,10 +204,9 @@ def certificate_reissue(*, certificate: Certificate, actor: AbstractBaseUser | N
                 % {"number": certificate.number}
             )
         if certificate.kind == Certificate.Kind.SANITISATION:
-            pending = certificate_pending_devices(donation)
-            if pending:
-                raise CertificatePending(_("Some devices with storage media are not yet wiped."), pending=pending)
-            rows = certificate_rows_for_donation(donation)
+            rows, waiting = _sanitisation_rows_once_sampled(donation)
+            if waiting is not None:
+                raise CertificatePending(waiting)
         else:
             rows = recycling_rows_for_donation(donation)
         return _certificate_create(

@@ -20,7 +20,7 @@ from donations.services import (
     donation_certificate_issue,
     donation_recycling_certificate_issue,
 )
-from refurbishing.factories import SANITISATION, DeviceFactory, device_through
+from refurbishing.factories import SANITISATION, DeviceFactory, device_through, wipe_sample_passed
 from refurbishing.models import Device
 from refurbishing.services import device_transition
 
@@ -64,6 +64,13 @@ def test_certificate_waits_for_every_storage_device_to_arrive_and_be_wiped(
     # The last wipe issues it by itself (the task queued after the move commits), once.
     with django_capture_on_commit_callbacks(execute=True):
         device_through(phone, "sanitise", actor=staff_be)
+    # The last wipe completes the lot: its wipe verification sample is drawn, and the certificate waits for it.
+    assert certificate_current(donation=donation, kind=Certificate.Kind.SANITISATION) is None
+    with pytest.raises(CertificatePending, match="wipe verification sample"):
+        donation_certificate_issue(donation=donation)
+    # Passing the sample issues it by itself (the task queued after the last re-verification commits).
+    with django_capture_on_commit_callbacks(execute=True):
+        wipe_sample_passed(donation)
     certificate = certificate_current(donation=donation, kind=Certificate.Kind.SANITISATION)
     assert certificate is not None
     assert certificate.device_count == 2
@@ -94,6 +101,10 @@ def test_certificate_url_answers_409_listing_what_is_pending_then_the_pdf(client
 
     device_through(device, "receive", "sanitise", actor=staff_be)
     response = client.get(url)
+    assert response.status_code == 409  # wiped, and waiting for its wipe verification sample
+    assert "wipe verification sample" in response.content.decode()
+    wipe_sample_passed(donation)
+    response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     certificate = Certificate.objects.get(donation=donation)
@@ -108,6 +119,7 @@ def test_certificate_url_answers_409_listing_what_is_pending_then_the_pdf(client
 
 def test_certificate_never_changes_once_issued(client, donation, donor_user, staff_be):
     device = device_through(DeviceFactory(donation=donation), "receive", "sanitise", actor=staff_be)
+    wipe_sample_passed(donation)
     certificate = donation_certificate_issue(donation=donation)
     client.force_login(donor_user)
     url = reverse("donations:certificate", args=[donation.reference])
@@ -128,6 +140,7 @@ def test_certificate_never_changes_once_issued(client, donation, donor_user, sta
 
 def test_certificate_reissue_supersedes_and_keeps_the_old_one(donation, staff_be):
     device = device_through(DeviceFactory(donation=donation), "receive", "sanitise", actor=staff_be)
+    wipe_sample_passed(donation)
     old = donation_certificate_issue(donation=donation)
     Device.objects.filter(pk=device.pk).update(serial_number="CORRECTED-SN")
 
@@ -149,6 +162,7 @@ def test_verify_page_says_genuine_and_shows_only_what_it_should(client, donation
     device = device_through(
         DeviceFactory(donation=donation, serial_number="SECRET-SERIAL"), "receive", "sanitise", actor=staff_be
     )
+    wipe_sample_passed(donation)
     certificate = donation_certificate_issue(donation=donation)
 
     response = client.get(f"/en/verify/{certificate.number}/")
@@ -167,6 +181,7 @@ def test_verify_page_says_genuine_and_shows_only_what_it_should(client, donation
 
 def test_verify_page_says_superseded(client, donation, staff_be):
     device_through(DeviceFactory(donation=donation), "receive", "sanitise", actor=staff_be)
+    wipe_sample_passed(donation)
     old = donation_certificate_issue(donation=donation)
     new = certificate_reissue(certificate=old, actor=staff_be, reason="Correction")
 
@@ -182,6 +197,7 @@ def test_verify_page_unknown_number_is_404(client, db):
 
 def test_qr_code_on_the_certificate_decodes_to_its_verify_url(client, donation, donor_user, staff_be):
     device_through(DeviceFactory(donation=donation), "receive", "sanitise", actor=staff_be)
+    wipe_sample_passed(donation)
     client.force_login(donor_user)
     content = client.get(reverse("donations:certificate", args=[donation.reference])).content
     certificate = Certificate.objects.get(donation=donation)
@@ -236,6 +252,7 @@ def test_certificate_lists_each_wiped_drive_with_its_serial(client, donation, do
             completed_at=timezone.now(),
         )
     device_through(laptop, "sanitise", actor=staff_be)
+    wipe_sample_passed(donation)
     certificate = donation_certificate_issue(donation=donation)
     rows = [row for row in certificate.rows if row["device_id"] == laptop.pk]
     assert sorted((row["media_serial"], row["media_type"]) for row in rows) == [

@@ -11,7 +11,7 @@ from hubs.factories import UserFactory
 from hubs.models import NotificationSent
 from projects.factories import ProjectFactory
 from projects.services import project_allocate_device, shipment_create, shipment_deliver, shipment_ship
-from refurbishing.factories import TO_CONFIGURED, DeviceFactory, device_through
+from refurbishing.factories import TO_CONFIGURED, DeviceFactory, device_through, wipe_sample_passed
 from refurbishing.services import device_transition
 
 
@@ -117,6 +117,7 @@ def test_issuing_a_certificate_tells_the_donor_once(donation, staff_be, django_c
 
     device = DeviceFactory(donation=donation, hub=donation.hub)
     device_through(device, "receive", "sanitise", actor=staff_be)
+    wipe_sample_passed(donation)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         certificate = donation_certificate_issue(donation=donation)

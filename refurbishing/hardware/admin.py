@@ -20,6 +20,7 @@ from refurbishing.errors import LifecycleError
 from refurbishing.hardware.selectors import differences_in_words
 from refurbishing.hardware.services import drive_create, drive_sanitisation_record_create, drive_update
 from refurbishing.models.hardware import Drive, DriveSanitisation, Snapshot
+from refurbishing.models.sampling import WipeSample, WipeSampleItem
 
 
 def differences_html(snapshot: Snapshot):
@@ -220,3 +221,42 @@ class DriveSanitisationAdmin(HubScopedAdmin):
 
     def has_module_permission(self, request):
         return request_is_hub_staff(request)
+
+
+class WipeSampleItemInline(ReadOnlyInlineMixin, admin.TabularInline):
+    model = WipeSampleItem
+    template = "admin/edit_inline/tabular_readonly.html"  # no empty column headers (axe-core)
+    fields = ("key", "device", "drive", "media_serial", "wiped_by", "wiped_at", "result", "verified_by", "verified_at")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("device", "drive", "wiped_by", "verified_by")
+
+
+@admin.register(WipeSample)
+class WipeSampleAdmin(HubScopedAdmin):
+    """Wipe verification samples (the lot is a donation): evidence, drawn by the system and never edited here.
+    A picked medium is re-verified through ``POST /api/v1/wipe-samples/{id}/verify/``."""
+
+    read_only = True
+    list_display = ("picked_at", "donation", "round", "hub", "status", "decided_at")
+    list_filter = ("status", "hub")
+    list_select_related = ("donation", "hub")
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 50
+    ordering = ("-picked_at", "-id")
+    fields = (
+        "donation",
+        "hub",
+        "round",
+        "status",
+        "seed",
+        "population",
+        "picked_at",
+        "decided_at",
+        "requeued_devices",
+        "devices_already_gone",
+    )
+    readonly_fields = fields
+    inlines = (WipeSampleItemInline,)

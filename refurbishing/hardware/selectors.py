@@ -190,3 +190,16 @@ def sanitisation_rows_for_donation(*, donation_id: int) -> dict[int, list[Saniti
     """The rows of every device of a donation, by device id, in a fixed number of queries."""
     devices = _with_records(Device.objects.filter(donation_id=donation_id).order_by("id"))
     return {device.pk: _rows(device) for device in devices}
+
+
+def wipe_sample_list(*, user: User) -> QuerySet:
+    """Wipe verification samples of the user's hubs, newest first, with their picked media (fixed queries)."""
+    from refurbishing.models import WipeSample, WipeSampleItem
+
+    items = WipeSampleItem.objects.select_related("wiped_by", "verified_by", "drive").order_by("key")
+    return (
+        WipeSample.objects.restrict(user, "view")
+        .select_related("hub", "donation")
+        .prefetch_related(Prefetch("items", queryset=items))
+        .order_by("-picked_at", "-id")
+    )

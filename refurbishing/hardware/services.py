@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from hubs.models import Hub
 from hubs.selectors import hub_ids_for_user, user_can_act_in_hub
 from refurbishing.errors import LifecycleError
+from refurbishing.hardware.lots import drive_wipe_counts
 from refurbishing.hardware.workbench import NotAWorkbenchReport, ParsedReport, parse_report
 from refurbishing.models import Device
 from refurbishing.models.hardware import Drive, DriveSanitisation, MediaType, Snapshot
@@ -351,7 +352,8 @@ def drive_sanitisation_record_create(
 
 def unwiped_drives(*, device: Device) -> list[Drive] | None:
     """The device's drives without a verified wipe (one query); None when no drive of the device is known."""
-    verified = DriveSanitisation.objects.filter(drive=OuterRef("pk"), verified=True)
+    # A wipe counts unless a failed wipe verification sample of the lot came after it (``hardware.lots``).
+    verified = DriveSanitisation.objects.filter(drive_wipe_counts(), drive=OuterRef("pk"))
     drives = list(Drive.objects.filter(device_id=device.pk).annotate(wiped=Exists(verified)).order_by("id"))
     if not drives:
         return None

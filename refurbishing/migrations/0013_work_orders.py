@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('hubs', '0006_partners'),
-        ('refurbishing', '0010_downstream_vendor_certificates'),
+        ('refurbishing', '0012_wipe_sampling'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

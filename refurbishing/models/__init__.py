@@ -35,6 +35,10 @@ from .recycling import (  # noqa: F401
     WasteStream,
     validate_waste_streams,
 )
+from .sampling import (  # noqa: F401
+    WipeSample,
+    WipeSampleItem,
+)
 from .transfers import (  # noqa: F401
     Transfer,
     TransferDevice,

@@ -1,0 +1,199 @@
+"""Evidence for an auditor: the archive's contents, its manifest, refusals that write nothing, and who may see it."""
+
+import csv
+import hashlib
+import io
+import zipfile
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from donations.factories import DonationFactory
+from donations.models import EvidenceArchive
+from donations.services import (
+    DonationError,
+    donation_certificate_issue,
+    donation_recycling_certificate_issue,
+    evidence_archive_start,
+)
+from hubs.factories import StaffFactory
+from hubs.services import hub_membership_add
+from refurbishing.factories import (
+    DeviceFactory,
+    RecyclingPartnerFactory,
+    VendorCertificateFactory,
+    device_through,
+    wipe_sample_passed,
+)
+from refurbishing.models import RecyclingBatch
+from refurbishing.recycling.services import recycling_batch_add_devices, recycling_batch_close
+from refurbishing.services import device_transition
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def manager_be(hubs):
+    user = StaffFactory(username="manager-be-bru")
+    hub_membership_add(hub=hubs["BE-BRU"], user=user, role="manager")
+    return user
+
+
+@pytest.fixture
+def evidence(hubs, donor_user, staff_be, manager_be):
+    """At BE-BRU: a donation wiped, sampled and certified, one of its devices recycled in a closed batch."""
+    donation = DonationFactory(donor=donor_user.donors.get(), hub=hubs["BE-BRU"])
+    kept, recycled = DeviceFactory.create_batch(2, donation=donation)
+    device_through(kept, "receive", "sanitise", actor=staff_be)
+    device_through(recycled, "receive", "sanitise", actor=staff_be)
+    device_transition(device=recycled, action="inspect", actor=staff_be, record={"passed": False})
+    vendor = RecyclingPartnerFactory(name="WorldLoop", country="BE")
+    in_force = VendorCertificateFactory(vendor=vendor, number="R2-IN-FORCE")
+    VendorCertificateFactory(
+        vendor=vendor,
+        number="R2-OLD",
+        valid_from=timezone.localdate() - timedelta(days=900),
+        expires_on=timezone.localdate() - timedelta(days=400),
+    )
+    batch = RecyclingBatch.objects.create(hub=hubs["BE-BRU"], partner=vendor, reference="RB-BRU-EVID")
+    recycling_batch_add_devices(batch=batch, actor=manager_be, devices=[recycled])
+    recycling_batch_close(batch=batch, actor=manager_be, total_weight_kg=Decimal("2.50"))
+    sample = wipe_sample_passed(donation)
+    sanitisation = donation_certificate_issue(donation=donation)
+    recycling_certificate = donation_recycling_certificate_issue(donation=donation)
+    return {
+        "donation": donation,
+        "sample": sample,
+        "certificates": [sanitisation, recycling_certificate],
+        "batch": batch,
+        "in_force": in_force,
+    }
+
+
+def _today():
+    return timezone.localdate()
+
+
+def _build(client, manager, hub, **dates):
+    client.force_login(manager)
+    answer = client.post(
+        "/en/evidence/",
+        {"hub": hub.pk, "date_from": dates.get("date_from", _today() - timedelta(days=7)), "date_to": _today()},
+    )
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    archive = EvidenceArchive.objects.get()
+    assert answer["Location"] == f"/en/evidence/{archive.pk}/"
+    return archive
+
+
+def _csv(zf: zipfile.ZipFile, name: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(zf.read(name).decode())))
+
+
+def test_the_archive_holds_each_part_and_its_manifest_verifies(
+    client, hubs, manager_be, evidence, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        archive = _build(client, manager_be, hubs["BE-BRU"])
+    archive.refresh_from_db()
+    assert archive.status == EvidenceArchive.Status.DONE and archive.done == archive.total == 2 + 5
+
+    progress = client.get(f"/en/evidence/{archive.pk}/progress.json").json()
+    assert progress["finished"] and progress["percent"] == 100
+    assert "Download the archive" in client.get(f"/en/evidence/{archive.pk}/").content.decode()
+    download = client.get(f"/en/evidence/{archive.pk}/download/")
+    assert download.status_code == 200 and download["Content-Type"] == "application/zip"
+    content = b"".join(download.streaming_content)
+    assert hashlib.sha256(content).hexdigest() == archive.sha256
+
+    zf = zipfile.ZipFile(io.BytesIO(content))
+    manifest = zf.read("MANIFEST.sha256").decode().splitlines()
+    listed = {}
+    for line in manifest:
+        digest, name = line.split("  ", 1)
+        listed[name] = digest
+        assert hashlib.sha256(zf.read(name)).hexdigest() == digest  # what sha256sum -c checks
+    assert set(listed) == set(zf.namelist()) - {"MANIFEST.sha256"}
+
+    custody = _csv(zf, "chain_of_custody.csv")
+    assert {"receive", "sanitise", "inspect", "recycle"} <= {row["action"] for row in custody}
+    assert {int(row["device"]) for row in custody} == {d.pk for d in evidence["donation"].devices.all()}
+    pdfs = sorted(name for name in zf.namelist() if name.startswith("certificates/"))
+    assert pdfs == sorted(f"certificates/{c.kind}-{c.number}.pdf" for c in evidence["certificates"])
+    assert all(zf.read(name).startswith(b"%PDF") for name in pdfs)
+    samples = _csv(zf, "wipe_samples.csv")
+    assert [row["seed"] for row in samples] == [evidence["sample"].seed]
+    assert samples[0]["result"] == "passed" and samples[0]["verified_by"] != samples[0]["wiped_by"]
+    vendors = _csv(zf, "vendor_certificates.csv")
+    assert [row["number"] for row in vendors] == ["R2-IN-FORCE"]  # the expired one was not in force
+    dispatches = _csv(zf, "dispatches.csv")
+    assert {row["batch"] for row in dispatches} == {"RB-BRU-EVID"}
+    assert {row["waste_stream"] for row in dispatches} >= {"circuit_boards", "plastics"}
+    assert all(Decimal(row["devices_kg"]) == Decimal("2.50") for row in dispatches)
+
+
+def test_another_hubs_manager_and_a_technician_are_refused(
+    client, hubs, manager_be, staff_be, manager_ke_mba, evidence, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        archive = _build(client, manager_be, hubs["BE-BRU"])
+    for outsider in (manager_ke_mba, staff_be):
+        client.force_login(outsider)
+        for url in ("", "progress.json", "download/"):
+            assert client.get(f"/en/evidence/{archive.pk}/{url}").status_code == 404
+    client.force_login(staff_be)
+    assert client.get("/en/evidence/").status_code == 404
+    # A manager of another hub cannot ask for this hub's evidence either.
+    with pytest.raises(DonationError):
+        evidence_archive_start(
+            actor=manager_ke_mba, hub=hubs["BE-BRU"], date_from=_today() - timedelta(days=1), date_to=_today()
+        )
+    client.force_login(manager_ke_mba)
+    answer = client.post("/en/evidence/", {"hub": hubs["BE-BRU"].pk, "date_from": _today(), "date_to": _today()})
+    assert answer.status_code == 400
+    assert EvidenceArchive.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("days_back", "days_long", "message"),
+    [(0, -3, "runs backwards"), (400, 400, "too long")],
+)
+def test_a_backwards_or_too_long_range_is_refused_with_nothing_written(
+    client, hubs, manager_be, days_back, days_long, message
+):
+    client.force_login(manager_be)
+    date_from = _today() - timedelta(days=days_back)
+    date_to = date_from + timedelta(days=days_long)
+    answer = client.post("/en/evidence/", {"hub": hubs["BE-BRU"].pk, "date_from": date_from, "date_to": date_to})
+    assert answer.status_code == 400
+    assert message in answer.content.decode()
+    assert not EvidenceArchive.objects.exists()
+
+
+def test_a_second_run_of_a_finished_archive_changes_nothing(
+    client, hubs, manager_be, evidence, django_capture_on_commit_callbacks
+):
+    from donations.services import evidence_archive_build
+
+    with django_capture_on_commit_callbacks(execute=True):
+        archive = _build(client, manager_be, hubs["BE-BRU"])
+    archive.refresh_from_db()
+    again = evidence_archive_build(archive_id=archive.pk)
+    assert (again.sha256, again.file_name) == (archive.sha256, archive.file_name)
+
+
+def test_admin_lists_archives_to_the_hubs_managers_only(
+    client, hubs, manager_be, staff_be, manager_ke_mba, evidence, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        archive = _build(client, manager_be, hubs["BE-BRU"])
+    url = f"/admin/donations/evidencearchive/{archive.pk}/change/"
+    client.force_login(manager_be)
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"status": "failed"}).status_code == 403
+    client.force_login(manager_ke_mba)
+    assert client.get(url).status_code == 404
+    client.force_login(staff_be)
+    assert client.get("/admin/donations/evidencearchive/").status_code == 403
