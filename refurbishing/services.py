@@ -793,19 +793,7 @@ def device_event_correct(
         locked = Device.objects.select_for_update().get(pk=device.pk)
         if actor is not None and not user_can_act_in_hub(user=actor, hub_id=locked.hub_id):
             raise LifecycleError(_("%(device)s is at a hub you do not work at.") % {"device": locked}, code="forbidden")
-        event = DeviceEvent.objects.create(
-            device=locked,
-            action=action,
-            from_state=locked.state,
-            to_state=locked.state,
-            actor=actor,
-            hub_id=locked.hub_id,
-            occurred_at=timezone.now(),
-            note=note,
-            data=dict(data),
-        )
-        _announce(event)
-    return event
+        return _event_append_state_kept(device=locked, action=action, actor=actor, note=note, data=data)
 
 
 def device_sampling_event_record(
@@ -823,13 +811,21 @@ def device_sampling_event_record(
     if action not in SAMPLING_ACTIONS:
         raise LifecycleError(_("'%(action)s' is not a wipe sampling event.") % {"action": action})
     locked = Device.objects.select_for_update().get(pk=device.pk)
+    return _event_append_state_kept(device=locked, action=action, actor=actor, note=note, data=data)
+
+
+def _event_append_state_kept(
+    *, device: Device, action: str, actor: AbstractBaseUser | None, note: str, data: Mapping[str, Any]
+) -> DeviceEvent:
+    """One event on the locked ``device`` that records a fact without moving it (from and to its state), announced
+    like every event. For the corrections and the wipe-sampling links above."""
     event = DeviceEvent.objects.create(
-        device=locked,
+        device=device,
         action=action,
-        from_state=locked.state,
-        to_state=locked.state,
+        from_state=device.state,
+        to_state=device.state,
         actor=actor,
-        hub_id=locked.hub_id,
+        hub_id=device.hub_id,
         occurred_at=timezone.now(),
         note=note,
         data=dict(data),
