@@ -89,16 +89,48 @@ def _run_browser_tests_last(items):
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    return bool(
+        (marker is not None and marker.kwargs.get("transaction"))
+        or "transactional_db" in fixtures
+        or "live_server" in fixtures
+    )
+
+
 def _restore_migrated_rows_after_transactional_tests(items):
-    """A transactional test ends by emptying every table, which also removes rows that data migrations
-    seeded (the published emission factors). Serialized rollback puts them back, so no later test
-    depends on running first."""
+    """A transactional test (``transaction=True``, ``transactional_db``, ``live_server``) ends by emptying every
+    table, which also removes rows that data migrations seeded (the published emission factors, the hub kinds).
+    Marked for serialized rollback, the test database keeps a copy of them, which ``pytest_runtest_teardown``
+    below writes back as soon as such a test ends, so no later test depends on the order the tests ran in:
+    under xdist's worksteal an idle process may take ordinary tests after it ran transactional ones."""
     for item in items:
+        if not _is_transactional(item):
+            continue
         marker = item.get_closest_marker("django_db")
-        if marker is not None and marker.kwargs.get("transaction") and "serialized_rollback" not in marker.kwargs:
-            item.add_marker(
-                pytest.mark.django_db(*marker.args, **marker.kwargs, serialized_rollback=True), append=False
-            )
+        kwargs = dict(marker.kwargs) if marker is not None else {}
+        if "serialized_rollback" in kwargs:
+            continue
+        kwargs.update(transaction=True, serialized_rollback=True)
+        item.add_marker(pytest.mark.django_db(*(marker.args if marker else ()), **kwargs), append=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield  # every fixture of the test is torn down here: a transactional test's tables are empty now
+    marker = item.get_closest_marker("django_db")
+    # Only after a serialized-rollback flush: any other flush lets post_migrate recreate content types anew.
+    if not _is_transactional(item) or marker is None or not marker.kwargs.get("serialized_rollback"):
+        return
+    from django.db import connections
+    from pytest_django.plugin import blocking_manager_key
+
+    with item.config.stash[blocking_manager_key].unblock():
+        for alias in connections:
+            contents = getattr(connections[alias], "_test_serialized_contents", None)
+            if contents:
+                connections[alias].creation.deserialize_db_from_string(contents)
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,8 @@ from .devices import (  # noqa: F401
     MediaType,
     ProtectedStateError,
     SanitisationRecord,
+    WeeeCategory,
+    WeightBasis,
     label_code_new,
     label_codes_new,
 )

@@ -106,6 +106,26 @@ class DeviceQuerySet(RestrictedQuerySet):
         return super().update(**kwargs)
 
 
+class WeeeCategory(models.IntegerChoices):
+    """The six categories of EU WEEE Directive 2012/19/EU, Annex III (in scope from 15 August 2018)."""
+
+    TEMPERATURE_EXCHANGE = 1, _("1. Temperature exchange equipment")
+    SCREENS = 2, _("2. Screens, monitors and equipment with screens over 100 cm²")
+    LAMPS = 3, _("3. Lamps")
+    LARGE = 4, _("4. Large equipment (an external dimension over 50 cm)")
+    SMALL = 5, _("5. Small equipment (no external dimension over 50 cm)")
+    SMALL_IT = 6, _("6. Small IT and telecommunication equipment (no external dimension over 50 cm)")
+
+
+class WeightBasis(models.TextChoices):
+    """Where a device's weight comes from."""
+
+    MEASURED = "measured", _("measured at the bench")
+    DECLARED = "declared", _("declared by the donor or a hardware report")
+    MODEL_DEFAULT = "model", _("default for the model")
+    CATEGORY_DEFAULT = "category", _("default for the category")
+
+
 class Device(models.Model):
     """One donated piece of equipment, followed from pledge to delivery or recycling."""
 
@@ -181,6 +201,27 @@ class Device(models.Model):
         blank=True,
         validators=[MinValueValidator(Decimal("0"))],
     )
+    # Issue 19: what the donor's yearly report weighs. The weight above is measured at the bench when known,
+    # otherwise a default from refurbishing/data/device_weights.csv; the basis and source say which.
+    weee_category = models.PositiveSmallIntegerField(
+        _("WEEE category"),
+        choices=WeeeCategory.choices,
+        null=True,
+        blank=True,
+        help_text=_("The category of Directive 2012/19/EU, Annex III."),
+    )
+    weight_basis = models.CharField(
+        _("weight basis"),
+        max_length=20,
+        choices=WeightBasis.choices,
+        blank=True,
+    )
+    weight_source = models.CharField(
+        _("weight source"),
+        max_length=200,
+        blank=True,
+        help_text=_("Where a default weight comes from: the table row and the sheet it cites."),
+    )
     grade = models.CharField(_("grade"), max_length=1, choices=Grade.choices, blank=True)
     state = DeviceStateField(
         _("state"),
@@ -229,6 +270,14 @@ class Device(models.Model):
             models.CheckConstraint(
                 condition=models.Q(grade__in=["", "A", "B", "C"]),
                 name="device_grade_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weee_category__isnull=True) | models.Q(weee_category__gte=1, weee_category__lte=6),
+                name="device_weee_category_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weight_basis__in=["", *WeightBasis.values]),
+                name="device_weight_basis_valid",
             ),
         ]
 
