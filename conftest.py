@@ -123,6 +123,8 @@ def pytest_runtest_teardown(item, nextitem):
     # Only after a serialized-rollback flush: any other flush lets post_migrate recreate content types anew.
     if not _is_transactional(item) or marker is None or not marker.kwargs.get("serialized_rollback"):
         return
+    if nextitem is None:  # the last test: the test databases themselves were just destroyed
+        return
     from django.db import connections
     from pytest_django.plugin import blocking_manager_key
 
