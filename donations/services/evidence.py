@@ -4,7 +4,8 @@
 ``EVIDENCE_MAX_DAYS`` long) and queues ``donations.tasks.evidence_archive_build`` after commit; a refused request
 writes nothing. The task writes the zip part by part to a temporary file on disk (nothing held whole in memory),
 hashing each part as it is written, advances the archive's progress after each part, and saves the zip to the
-private storage (``common.storage``: no public address; only the evidence views serve it, to managers of that hub). The parts:
+private storage (``common.storage``: no public address; only the evidence views and API serve it, to managers of
+that hub). The parts:
 
 - ``chain_of_custody.csv``: every device event at the hub in the range;
 - ``certificates/<number>.pdf``: every certificate issued in the range for donations to the hub (the same PDF as
