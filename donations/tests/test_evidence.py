@@ -298,3 +298,33 @@ def test_the_archive_is_kept_in_the_private_storage_with_no_address(
     archive.refresh_from_db()
     assert private_storage().exists(archive.file_name)
     assert not default_storage.exists(archive.file_name)  # never where public files would go
+
+
+# Where a manager finds it: the hub's dashboard and the admin, shown to the hub's managers only.
+
+
+def test_the_hub_dashboard_links_its_managers_to_the_evidence_page_with_the_hub_chosen(
+    client, hubs, manager_be, staff_be
+):
+    client.force_login(manager_be)
+    dashboard = client.get("/en/hubs/BE-BRU/dashboard/")
+    assert dashboard.status_code == 200
+    assert 'href="/en/evidence/?hub=BE-BRU"' in dashboard.content.decode()
+    form = client.get("/en/evidence/?hub=BE-BRU").context["form"]
+    assert form["hub"].value() == hubs["BE-BRU"].pk
+    client.force_login(staff_be)  # a technician sees neither the dashboard nor the page behind the link
+    assert client.get("/en/hubs/BE-BRU/dashboard/").status_code == 404
+    assert client.get("/en/evidence/?hub=BE-BRU").status_code == 404
+
+
+def test_the_admin_list_offers_managers_the_evidence_page_and_each_archive(
+    client, hubs, manager_be, evidence, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        archive = _build(client, manager_be, hubs["BE-BRU"])
+    client.force_login(manager_be)
+    listed = client.get("/admin/donations/evidencearchive/")
+    assert listed.status_code == 200
+    page = listed.content.decode()
+    assert 'href="/en/evidence/"' in page and "Build an archive for an auditor" in page
+    assert f'href="/en/evidence/{archive.pk}/download/"' in page
