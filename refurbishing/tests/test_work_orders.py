@@ -410,6 +410,29 @@ def test_admin_a_partners_lifecycle_action_outside_its_steps_is_refused(order, p
     )
 
 
+def test_admin_a_partners_step_its_order_does_not_list_is_refused_with_the_reason_and_nothing_written(
+    hubs, manager_ke_mba, flection, partner_user, client
+):
+    """A step the device's state allows (inspect a received device) but the order does not (it lists wiping only):
+    the partner guard's sentence on the page, the device as it was."""
+    device = received(hubs["KE-MBA"], has_storage_media=False)
+    work_order_create(
+        actor=manager_ke_mba,
+        hub=hubs["KE-MBA"],
+        partner=flection,
+        steps=["sanitise"],
+        due_on=timezone.localdate() + timedelta(days=7),
+        devices=[device],
+    )
+    client.force_login(partner_user)
+    url = reverse("admin:refurbishing_device_lifecycle", args=[device.pk, "inspect"])
+    response = client.post(url, {"apply": "1", "lifecycle-passed": "true", "lifecycle-grade": "A"}, follow=True)
+    page = response.content.decode()
+    assert "lets Flection Refurbishment Services sanitise" in page and "not inspect it" in page
+    assert state_and_events(device) == (Device.State.RECEIVED, 2)
+    assert not device.inspection_records.exists()
+
+
 def test_admin_the_hub_manager_sees_progress_in_the_work_order_list(order, manager_ke_mba, partner_user, client):
     device_transition(device=order["assigned"][0], action="sanitise", actor=partner_user, record=SANITISATION)
     device_transition(
