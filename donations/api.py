@@ -386,7 +386,7 @@ class EvidenceArchiveViewSet(HubScopedViewSetMixin, mixins.CreateModelMixin, vie
         responses={
             (200, "application/zip"): OpenApiTypes.BINARY,
             404: OpenApiResponse(description=NOT_A_MANAGER),
-            409: OpenApiResponse(description="The archive is not built yet, or its build failed."),
+            409: OpenApiResponse(description="The archive is not built yet, its build failed, or its file is gone."),
         },
     )
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, ZipRenderer])

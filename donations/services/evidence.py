@@ -316,7 +316,10 @@ def evidence_archive_open(*, archive: EvidenceArchive):
     """The finished archive's zip, opened for reading from the private storage (the caller closes it)."""
     if archive.status != EvidenceArchive.Status.DONE or not archive.file_name:
         raise DonationError(_("The archive is not ready yet: wait until it is built."))
-    return private_storage().open(archive.file_name, "rb")
+    storage = private_storage()
+    if not storage.exists(archive.file_name):  # removed from the disk, or built before the private storage existed
+        raise DonationError(_("The archive's file is no longer kept: ask for a new archive of the same range."))
+    return storage.open(archive.file_name, "rb")
 
 
 def evidence_archive_download_name(*, archive: EvidenceArchive) -> str:

@@ -328,3 +328,32 @@ def test_the_admin_list_offers_managers_the_evidence_page_and_each_archive(
     page = listed.content.decode()
     assert 'href="/en/evidence/"' in page and "Build an archive for an auditor" in page
     assert f'href="/en/evidence/{archive.pk}/download/"' in page
+
+
+def test_the_schema_documents_the_evidence_api_with_its_zip_and_refusals():
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    create = paths["/api/v1/evidence-archives/"]["post"]
+    assert set(create["responses"]) >= {"202", "400", "404"}
+    assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("EvidenceArchiveCreate")
+    poll = paths["/api/v1/evidence-archives/{id}/"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert poll["schema"]["$ref"].endswith("/EvidenceArchive")
+    download = paths["/api/v1/evidence-archives/{id}/download/"]["get"]["responses"]
+    assert download["200"]["content"]["application/zip"]["schema"] == {"type": "string", "format": "binary"}
+    assert {"404", "409"} <= set(download)
+
+
+def test_an_archive_whose_file_is_gone_says_so_instead_of_failing(
+    client, token_client, hubs, manager_be, evidence, django_capture_on_commit_callbacks
+):
+    from common.storage import private_storage
+
+    with django_capture_on_commit_callbacks(execute=True):
+        archive = _build(client, manager_be, hubs["BE-BRU"])
+    archive.refresh_from_db()
+    private_storage().delete(archive.file_name)
+    assert client.get(f"/en/evidence/{archive.pk}/download/").status_code == 404
+    answer = token_client(manager_be).get(f"{API}{archive.pk}/download/")
+    assert answer.status_code == 409
+    assert answer.json()["detail"] == "The archive's file is no longer kept: ask for a new archive of the same range."
