@@ -489,3 +489,39 @@ def test_admin_an_expired_certificate_refuses_the_dispatch_with_the_reason_and_w
     page = response.content.decode()
     assert "WorldLoop holds no certificate valid on" in page and "WEEELABEX WLX-OLD, valid" in page
     _nothing_written(batch, devices)
+
+
+def test_api_lists_the_vendors_with_their_certificates_to_hub_staff_only(
+    token_client, staff_be, vendor, donor_user, partner_user, django_assert_max_num_queries
+):
+    VendorCertificateFactory(vendor=vendor, number="R2-GONE", expires_on=_today() - timedelta(days=3))
+    VendorCertificateFactory(
+        vendor=vendor,
+        scheme="e_stewards",
+        number="ES-SOON",
+        scope=[W.DATA_BEARING_DEVICES],
+        expires_on=_today() + timedelta(days=10),
+    )
+    VendorCertificateFactory(
+        vendor=vendor, scheme="weeelabex", number="WLX-OK", expires_on=_today() + timedelta(days=200)
+    )
+    RecyclingPartnerFactory(name="Recycler without certificates", country="KE")
+
+    api = token_client(staff_be)
+    listed = api.get("/api/v1/vendors/").json()["results"]
+    assert {row["name"] for row in listed} == {"WorldLoop", "Recycler without certificates"}
+    (worldloop,) = [row for row in listed if row["name"] == "WorldLoop"]
+    assert [(c["number"], c["state"]) for c in worldloop["certificates"]] == [
+        ("WLX-OK", "valid"),
+        ("ES-SOON", "expires_soon"),
+        ("R2-GONE", "expired"),
+    ]
+    assert worldloop["certificates"][1]["waste_streams"] == [W.DATA_BEARING_DEVICES]
+    assert worldloop["certificates"][1]["expires_on"] == (_today() + timedelta(days=10)).isoformat()
+    assert api.get(f"/api/v1/vendors/{vendor.pk}/").json()["name"] == "WorldLoop"
+    with django_assert_max_num_queries(6):  # the vendors and their certificates: two queries whatever their number
+        api.get("/api/v1/vendors/")
+
+    for outsider in (donor_user, partner_user):  # the register is the hubs' own
+        assert token_client(outsider).get("/api/v1/vendors/").json()["results"] == []
+        assert token_client(outsider).get(f"/api/v1/vendors/{vendor.pk}/").status_code == 404
