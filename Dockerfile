@@ -11,7 +11,9 @@ WORKDIR /app
 # The processes run as this user; its home is the only place it may write (gunicorn's control socket).
 RUN groupadd --system --gid 10001 closegap \
  && useradd --system --uid 10001 --gid closegap --create-home --home-dir /home/closegap --shell /usr/sbin/nologin \
-    closegap
+    closegap \
+ && install -d -o closegap -g closegap -m 750 /var/lib/closegap/private
+# Private files (hubs' evidence archives): docker-compose.yml mounts one volume here in web and worker.
 
 # Dependencies first, in a layer of their own, so a code change does not reinstall them.
 COPY pyproject.toml README.md ./

@@ -188,11 +188,13 @@ class EvidenceArchiveAdmin(HubScopedAdmin):
     listed to the managers of their hub only, never edited."""
 
     read_only = True
-    list_display = ("created_at", "hub", "date_from", "date_to", "requested_by", "status", "size")
+    # Its changelist (templates/admin/donations/evidencearchive/) offers "Build an archive": the evidence page.
+    list_display = ("created_at", "hub", "date_from", "date_to", "requested_by", "status", "size", "open_link")
     list_filter = ("status", "hub")
     list_select_related = ("hub", "requested_by")
     ordering = ("-created_at", "-id")
     fields = (
+        "open_link",
         "hub",
         "date_from",
         "date_to",
@@ -213,6 +215,14 @@ class EvidenceArchiveAdmin(HubScopedAdmin):
         return restrict_to_user_hubs(
             super(HubScopedAdmin, self).get_queryset(request), user=request.user, field="hub", action="manage"
         )
+
+    @admin.display(description=_("archive"))
+    def open_link(self, obj: EvidenceArchive) -> str:
+        """The archive's own page: its progress, and its download once built (listed only to its hub's managers)."""
+        label = _("Download the archive") if obj.status == EvidenceArchive.Status.DONE else _("Progress")
+        done = obj.status == EvidenceArchive.Status.DONE
+        url = reverse("evidence:download" if done else "evidence:archive", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, label)
 
     def has_module_permission(self, request):
         ids = hub_ids_managed_by(user=request.user)

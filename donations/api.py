@@ -1,22 +1,33 @@
 """The donations API: donors list, read and create their donations; hub staff check a donation in by scanning."""
 
+import json
 from dataclasses import asdict
 
 from django.db.models import Prefetch, QuerySet
+from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api_errors import error_body
 from hubs.viewsets import HubScopedViewSetMixin
 from refurbishing.errors import LifecycleError
 from refurbishing.models import Device
 
 from .models import Donation
-from .selectors import donation_list_for_api, donor_list_for_user, e_resource_commitment_list_for_user
+from .selectors import (
+    donation_list_for_api,
+    donor_list_for_user,
+    e_resource_commitment_list_for_user,
+    evidence_archive_list_for_user,
+    evidence_hub_list_for_user,
+)
 from .serializers import (
     CheckInScanRequestSerializer,
     CheckInScanResponseSerializer,
@@ -26,6 +37,8 @@ from .serializers import (
     DonationSerializer,
     EResourceCommitmentCreateSerializer,
     EResourceCommitmentSerializer,
+    EvidenceArchiveCreateSerializer,
+    EvidenceArchiveSerializer,
 )
 from .services import (
     DonationError,
@@ -36,6 +49,9 @@ from .services import (
     donation_pledge,
     donor_user_may_pledge,
     e_resource_commitment_create,
+    evidence_archive_download_name,
+    evidence_archive_open,
+    evidence_archive_start,
     hub_pledge_refusal,
 )
 
@@ -280,3 +296,107 @@ class EResourceCommitmentViewSet(HubScopedViewSetMixin, mixins.CreateModelMixin,
             raise ValidationError({error.field or "non_field_errors": [str(error)]}) from error
         created = self.get_queryset().get(pk=made.pk)
         return Response(EResourceCommitmentSerializer(created).data, status=status.HTTP_201_CREATED)
+
+
+class ZipRenderer(BaseRenderer):
+    """Lets a client ask for the evidence archive as application/zip; an error body still goes out as JSON text."""
+
+    media_type = "application/zip"
+    format = "zip"
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else json.dumps(data).encode()
+
+
+ARCHIVE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The archive's id.")
+NOT_A_MANAGER = "No such evidence archive among the hubs you manage."
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=["evidence"],
+        summary="Evidence archives of the hubs you manage, newest first",
+        description="Empty for anyone who manages no hub: an archive is for the hub's managers only.",
+    ),
+    retrieve=extend_schema(
+        tags=["evidence"],
+        summary="One evidence archive and the progress of its build (poll it until `finished`)",
+        parameters=[ARCHIVE_ID],
+        responses={200: EvidenceArchiveSerializer, 404: OpenApiResponse(description=NOT_A_MANAGER)},
+    ),
+    create=extend_schema(
+        tags=["evidence"],
+        summary="Build an evidence archive for an auditor (a hub and a date range)",
+        description=(
+            "Queues the build of one zip for a hub you manage: the chain of custody (CSV), every certificate "
+            "issued, the wipe verification samples, the downstream vendors' certificates in force and each dispatch "
+            "to a vendor with its weights by waste stream, with MANIFEST.sha256. Answers 202 at once; poll the "
+            "archive until `finished`, then download it from `download_url`. A refused request writes nothing."
+        ),
+        request=EvidenceArchiveCreateSerializer,
+        examples=[
+            OpenApiExample(
+                "A quarter at Mombasa",
+                request_only=True,
+                value={"hub": "KE-MBA", "date_from": "2026-01-01", "date_to": "2026-03-31"},
+            )
+        ],
+        responses={
+            202: EvidenceArchiveSerializer,
+            400: OpenApiResponse(description="Not a hub you manage, or a range backwards, too long or in the future."),
+            404: OpenApiResponse(description="You manage no hub."),
+        },
+    ),
+)
+class EvidenceArchiveViewSet(HubScopedViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Evidence for an auditor, as on the /evidence/ pages: only a hub's managers see, build and download its
+    archives; to anyone else they do not exist (404)."""
+
+    # Managers only, not every member of the hub: ``evidence_archive_list_for_user`` scopes with ``manage``.
+    hub_field = None
+
+    serializer_class = EvidenceArchiveSerializer
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet:
+        return evidence_archive_list_for_user(user=self.request.user)
+
+    def get_serializer_class(self):
+        return EvidenceArchiveCreateSerializer if self.action == "create" else EvidenceArchiveSerializer
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        hubs = evidence_hub_list_for_user(user=request.user)
+        if not hubs.exists():
+            raise NotFound("You manage no hub: evidence archives are for a hub's managers.")
+        serializer = EvidenceArchiveCreateSerializer(data=request.data, hubs=hubs)
+        serializer.is_valid(raise_exception=True)
+        try:
+            archive = evidence_archive_start(actor=request.user, **serializer.validated_data)
+        except DonationError as error:
+            raise ValidationError({"non_field_errors": [str(error)]}) from error
+        started = self.get_queryset().get(pk=archive.pk)
+        body = EvidenceArchiveSerializer(started, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        tags=["evidence"],
+        summary="Download a built evidence archive (zip)",
+        parameters=[ARCHIVE_ID],
+        responses={
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description=NOT_A_MANAGER),
+            409: OpenApiResponse(description="The archive is not built yet, its build failed, or its file is gone."),
+        },
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, ZipRenderer])
+    def download(self, request: Request, pk: str | None = None):
+        archive = self.get_object()
+        try:
+            opened = evidence_archive_open(archive=archive)
+        except DonationError as error:
+            return Response(error_body(str(error)), status=status.HTTP_409_CONFLICT)
+        response = FileResponse(opened, as_attachment=True, filename=evidence_archive_download_name(archive=archive))
+        response["Content-Type"] = "application/zip"
+        response["Cache-Control"] = "no-store"
+        return response

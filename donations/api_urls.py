@@ -1,11 +1,18 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .api import DonationCheckInCloseView, DonationCheckInScanView, DonationViewSet, EResourceCommitmentViewSet
+from .api import (
+    DonationCheckInCloseView,
+    DonationCheckInScanView,
+    DonationViewSet,
+    EResourceCommitmentViewSet,
+    EvidenceArchiveViewSet,
+)
 
 router = SimpleRouter()
 router.register("donations", DonationViewSet, basename="api-donation")
 router.register("e-resource/commitments", EResourceCommitmentViewSet, basename="api-e-resource-commitment")
+router.register("evidence-archives", EvidenceArchiveViewSet, basename="api-evidence-archive")
 
 urlpatterns = [
     path(

@@ -3,7 +3,6 @@ downloads the zip. Anyone who does not manage the hub finds nothing here (404)."
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -11,22 +10,18 @@ from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET
 
 from hubs.models import Hub
-from hubs.selectors import hub_ids_managed_by
 
 from .models import EvidenceArchive
+from .selectors import evidence_hub_list_for_user
 from .services import (
     EVIDENCE_MAX_DAYS,
     DonationError,
+    evidence_archive_download_name,
     evidence_archive_for_user,
+    evidence_archive_open,
     evidence_archive_progress,
     evidence_archive_start,
 )
-
-
-def _managed_hubs(request: HttpRequest):
-    ids = hub_ids_managed_by(user=request.user)
-    hubs = Hub.objects.all() if ids is None else Hub.objects.filter(pk__in=ids)
-    return hubs.order_by("code")
 
 
 class EvidenceForm(forms.Form):
@@ -56,11 +51,13 @@ def _archive(request: HttpRequest, pk: int) -> EvidenceArchive:
 
 @login_required
 def evidence_start(request: HttpRequest) -> HttpResponse:
-    hubs = _managed_hubs(request)
+    hubs = evidence_hub_list_for_user(user=request.user)
     if not hubs.exists():
         raise Http404
     today = timezone.localdate()
-    initial = {"hub": hubs.first(), "date_from": today.replace(day=1), "date_to": today}
+    # A link from a hub's own page (its dashboard, the admin) names the hub: ?hub=KE-MBA.
+    asked = hubs.filter(code=request.GET.get("hub", "").upper()).first() if request.GET.get("hub") else None
+    initial = {"hub": asked or hubs.first(), "date_from": today.replace(day=1), "date_to": today}
     form = EvidenceForm(request.POST or None, hubs=hubs, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -98,12 +95,13 @@ def evidence_archive_json(request: HttpRequest, pk: int) -> JsonResponse:
 @require_GET
 def evidence_archive_download(request: HttpRequest, pk: int) -> FileResponse:
     archive = _archive(request, pk)
-    if archive.status != EvidenceArchive.Status.DONE or not archive.file_name:
-        raise Http404
-    filename = f"evidence-{archive.hub.code}-{archive.date_from}-{archive.date_to}.zip"
+    try:
+        opened = evidence_archive_open(archive=archive)
+    except DonationError as not_ready:
+        raise Http404 from not_ready
     return FileResponse(
-        default_storage.open(archive.file_name, "rb"),
+        opened,
         as_attachment=True,
-        filename=filename,
+        filename=evidence_archive_download_name(archive=archive),
         content_type="application/zip",
     )

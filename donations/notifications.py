@@ -13,7 +13,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import TextChoices
 from django.urls import reverse
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -22,7 +22,7 @@ from hubs.selectors import user_language
 from refurbishing.models import DeviceState
 from refurbishing.selectors import device_counts_by_state, device_list_for_donation
 
-from .models import Donation
+from .models import Donation, EResourceCommitment
 
 
 class DonorNotification(TextChoices):
@@ -153,3 +153,66 @@ def donation_certificate_ready_notify(*, donation: Donation, certificate_number:
     transaction.on_commit(
         lambda: donation_notify_task.delay(donation_id, DonorNotification.CERTIFICATE_READY.value, certificate_number)
     )
+
+
+# e-Resource: a commitment is news once, when its last kilogram is allocated and its certificate number given.
+
+
+def e_resource_covered_key(*, commitment_id: int) -> str:
+    return f"e-resource:{commitment_id}:covered"
+
+
+def _kilograms(value) -> str:
+    """Kilograms in the reader's format: whole when they are, else with their two decimals."""
+    places = 0 if value == value.to_integral_value() else 2
+    return formats.number_format(value, decimal_pos=places, use_l10n=True, force_grouping=True)
+
+
+def _e_resource_covered_message(commitment: EResourceCommitment) -> tuple[str, list[str]]:
+    """Subject and lines of the message, in the active language."""
+    number, kg = commitment.certificate_number, _kilograms(commitment.target_kg)
+    return (
+        _("Your e-Resource commitment is covered: certificate %(number)s") % {"number": number},
+        [
+            _(
+                "The %(kg)s kg of e-waste %(donor)s committed to compensate have now been recycled responsibly in "
+                "Africa, by downstream vendors certified for every waste stream they took."
+            )
+            % {"kg": kg, "donor": commitment.donor.legal_name},
+            _("Thank you. Certificate %(number)s proves it; download it from your e-Resource page:")
+            % {"number": number},
+            site_url(reverse("donations:e-resource")),
+            _("Anyone you show it to can check it here:"),
+            site_url(reverse("certificate-verify", args=[number])),
+        ],
+    )
+
+
+def e_resource_covered_notify(*, commitment_id: int) -> bool:
+    """Tell the donor's users that a commitment is fully covered and its certificate issued, once per commitment,
+    each in their own language; returns whether this call sent it."""
+    commitment = (
+        EResourceCommitment.objects.select_related("donor")
+        .filter(pk=commitment_id, status=EResourceCommitment.Status.COVERED)
+        .first()
+    )
+    if commitment is None:
+        return False
+
+    def send() -> None:
+        for user in commitment.donor.users.filter(is_active=True).order_by("pk"):
+            if not user.email:
+                continue
+            with translation.override(user_language(user=user) or settings.LANGUAGE_CODE):
+                subject, lines = _e_resource_covered_message(commitment)
+                send_mail(subject=subject, message="\n".join(lines), from_email=None, recipient_list=[user.email])
+
+    return notification_send_once(key=e_resource_covered_key(commitment_id=commitment_id), send=send)
+
+
+def e_resource_covered_notify_after_commit(*, commitment_ids: list[int]) -> None:
+    """Queue the message for each commitment just covered, once the covering transaction commits (call it inside)."""
+    from .tasks import e_resource_covered_notify as e_resource_covered_notify_task
+
+    for commitment_id in commitment_ids:
+        transaction.on_commit(lambda commitment_id=commitment_id: e_resource_covered_notify_task.delay(commitment_id))

@@ -6,7 +6,12 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from hubs.models import Hub
-from hubs.selectors import hub_ids_for_user, hub_list_taking_company_donations
+from hubs.selectors import (
+    hub_ids_for_user,
+    hub_ids_managed_by,
+    hub_list_taking_company_donations,
+    restrict_to_user_hubs,
+)
 from refurbishing.hardware.selectors import sanitisation_rows_for_donation
 from refurbishing.models import Device, DeviceState, SanitisationRecord
 from refurbishing.selectors import (
@@ -22,6 +27,7 @@ from .models import (
     Donor,
     EResourceAllocation,
     EResourceCommitment,
+    EvidenceArchive,
     SpreadsheetImport,
 )
 
@@ -323,3 +329,16 @@ def e_resource_allocations_all_for_recount(*, chunk_size: int = 5000):
         .values("id", "kg", "allocated_at", hub_id=F("source__batch__hub_id"))
         .iterator(chunk_size=chunk_size)
     )
+
+
+def evidence_hub_list_for_user(*, user: AnyUser) -> QuerySet[Hub]:
+    """The hubs whose evidence the user may ask for: those they manage (every hub for a superuser)."""
+    ids = hub_ids_managed_by(user=user)
+    hubs = Hub.objects.all() if ids is None else Hub.objects.filter(pk__in=ids)
+    return hubs.order_by("code")
+
+
+def evidence_archive_list_for_user(*, user: AnyUser) -> QuerySet[EvidenceArchive]:
+    """Evidence archives of the hubs the user manages, newest first; nobody else's (technicians' neither)."""
+    archives = EvidenceArchive.objects.select_related("hub", "requested_by").order_by("-created_at", "-id")
+    return restrict_to_user_hubs(archives, user=user, field="hub", action="manage")

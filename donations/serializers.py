@@ -3,6 +3,7 @@
 from collections import Counter
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -12,7 +13,8 @@ from hubs.models import Hub
 from refurbishing.models import Device, DeviceState
 from refurbishing.serializers import DeviceSerializer
 
-from .models import Donation, EResourceCommitment
+from .models import Donation, EResourceCommitment, EvidenceArchive
+from .services.evidence import EVIDENCE_MAX_DAYS
 
 # Categories that carry storage media unless the caller says otherwise (monitors, printers... do not).
 STORAGE_CATEGORIES = frozenset({"laptop", "desktop", "server", "tablet", "smartphone"})
@@ -209,3 +211,71 @@ class EResourceCommitmentCreateSerializer(serializers.Serializer):
     kilograms = serializers.DecimalField(
         required=False, max_digits=12, decimal_places=2, min_value=1, help_text="For a commitment by kilograms."
     )
+
+
+class EvidenceArchiveSerializer(ModelSerializer):
+    """An auditor's evidence archive for a hub and date range, with the progress of its build."""
+
+    hub = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    percent = serializers.IntegerField(read_only=True, help_text="Parts written, in whole percent of all parts.")
+    finished = serializers.BooleanField(read_only=True, help_text="Built (status done) or failed: polling may stop.")
+    download_url = serializers.SerializerMethodField(
+        help_text="Where to download the zip once it is built; null before."
+    )
+
+    class Meta:
+        model = EvidenceArchive
+        fields = [
+            "id",
+            "hub",
+            "date_from",
+            "date_to",
+            "requested_by",
+            "status",
+            "status_label",
+            "total",
+            "done",
+            "percent",
+            "finished",
+            "size",
+            "sha256",
+            "error",
+            "created_at",
+            "finished_at",
+            "download_url",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "total": {"help_text": "Parts the archive holds (one per certificate, and five more); 0 until it starts."},
+            "done": {"help_text": "Parts written so far."},
+            "size": {"help_text": "Size of the zip in bytes, once built."},
+            "sha256": {"help_text": "SHA-256 of the whole zip, once built; each part's is in its MANIFEST.sha256."},
+        }
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_download_url(self, archive: EvidenceArchive) -> str | None:
+        if archive.status != EvidenceArchive.Status.DONE:
+            return None
+        path = reverse("api-evidence-archive-download", args=[archive.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class EvidenceArchiveCreateSerializer(serializers.Serializer):
+    hub = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Hub.objects.none(),
+        help_text="The code of a hub you manage, e.g. KE-MBA.",
+        error_messages={"does_not_exist": "No hub with the code {value} among the hubs you manage."},
+    )
+    date_from = serializers.DateField(help_text="The range's first day.")
+    date_to = serializers.DateField(
+        help_text=f"The range's last day, included: at most {EVIDENCE_MAX_DAYS} days in one archive."
+    )
+
+    def __init__(self, *args, hubs=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if hubs is not None:
+            self.fields["hub"].queryset = hubs

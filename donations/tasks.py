@@ -95,6 +95,19 @@ def e_resource_allocate(batch_id: int) -> list[int]:
 
 
 @shared_task(
+    name="donations.tasks.e_resource_covered_notify",
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    max_retries=8,
+    time_limit=120,
+    soft_time_limit=100,
+)
+def e_resource_covered_notify(commitment_id: int) -> bool:
+    """Tell the donor a commitment is covered and its certificate issued; sent once however often it runs."""
+    return notifications.e_resource_covered_notify(commitment_id=commitment_id)
+
+
+@shared_task(
     name="donations.tasks.e_resource_allocate_pending",
     autoretry_for=(OperationalError,),
     retry_backoff=True,

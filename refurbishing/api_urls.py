@@ -3,7 +3,7 @@ from rest_framework.routers import SimpleRouter
 from refurbishing.hardware.sampling_api import WipeSampleViewSet
 
 from .api import DeviceViewSet
-from .recycling.api import RecyclingBatchViewSet
+from .recycling.api import RecyclingBatchViewSet, VendorViewSet
 from .transfers.api import TransferViewSet
 from .work_orders.api import WorkOrderViewSet
 
@@ -11,6 +11,7 @@ router = SimpleRouter()
 router.register("devices", DeviceViewSet, basename="api-device")
 router.register("recycling-batches", RecyclingBatchViewSet, basename="api-recycling-batch")
 router.register("transfers", TransferViewSet, basename="api-transfer")
+router.register("vendors", VendorViewSet, basename="api-vendor")
 router.register("work-orders", WorkOrderViewSet, basename="api-work-order")
 router.register("wipe-samples", WipeSampleViewSet, basename="api-wipe-sample")
 

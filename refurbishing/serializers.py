@@ -1,12 +1,16 @@
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.serializers import ModelSerializer
+from hubs.selectors import partner_ids_for_user
 
 from .lifecycle import ACTIONS, actions_from
 from .models import ConfigurationRecord, Device, DeviceEvent, InspectionRecord, SanitisationRecord
 from .selectors import device_event_list
 from .services import REGISTERABLE_FIELDS
+from .work_orders.selectors import work_order_open_holding
+from .work_orders.services import work_order_actions_allowed, work_order_needed
 
 
 class DeviceEventSerializer(ModelSerializer):
@@ -49,7 +53,26 @@ class DeviceSerializer(ModelSerializer):
     # Strings rather than the action enum, which the transition request already names (see DeviceEventSerializer).
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_allowed_actions(self, device: Device) -> list[str]:
-        return actions_from(device.state)
+        """The actions the device's state leads to, less those the partner guard refuses the caller (a partner's
+        user sees only the steps their work order lists, none once it is past due; hub staff see them all)."""
+        request = self.context.get("request")
+        actor = getattr(request, "user", None)
+        actions = actions_from(device.state)
+        if not work_order_needed(device=device, actor=actor):
+            return actions
+        orders = self._partner_orders(device, actor)
+        return work_order_actions_allowed(device=device, actor=actor, actions=actions, orders=orders)
+
+    def _partner_orders(self, device: Device, actor) -> dict:
+        """The caller's partners' open orders by device, read once for a whole list (the list shares the context)."""
+        instance = self.root.instance
+        if not isinstance(instance, list | QuerySet):
+            return work_order_open_holding(device_ids=[device.pk], partner_ids=partner_ids_for_user(user=actor))
+        if "partner_orders" not in self.context:
+            self.context["partner_orders"] = work_order_open_holding(
+                device_ids=[row.pk for row in instance], partner_ids=partner_ids_for_user(user=actor)
+            )
+        return self.context["partner_orders"]
 
 
 class DeviceDetailSerializer(DeviceSerializer):

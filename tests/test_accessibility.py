@@ -14,6 +14,7 @@ the API docs and open every operation, so axe sees what people use rather than a
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from donations.models import Certificate, Donation, Donor, EResourceCommitment
 from hubs.accounts import invitation_token
-from hubs.models import Invitation
+from hubs.models import Hub, Invitation
 from projects.models import DeviceRequest, Project, Shipment
 from refurbishing.models import Device, RecyclingBatch, RecyclingPartner, Transfer
 
@@ -61,6 +62,16 @@ def _submit_with_mistakes(form_selector: str, button_selector: str = "button[typ
         with page.expect_navigation():
             form.locator(button_selector).last.click()
         assert page.locator("[data-error-summary]").count() == 1, "the form came back without its error summary"
+
+    return prepare
+
+
+def _without(field_selector: str, *, then: Callable[[Any], None]):
+    """Empty a field the page fills in for you (a default date), then ``then`` (send the form with that mistake)."""
+
+    def prepare(page) -> None:
+        page.locator(field_selector).fill("")
+        then(page)
 
     return prepare
 
@@ -387,6 +398,16 @@ VISITS = [
     Visit("scan station, wipe samples to re-verify", "staff-be-bru", lambda: reverse("scan:wipe-samples")),
     Visit("evidence for an auditor", "manager-be-bru", lambda: reverse("evidence:start")),
     Visit(
+        "evidence for an auditor, with errors",
+        "manager-be-bru",
+        lambda: reverse("evidence:start"),
+        _without("#id_date_from", then=_submit_with_mistakes("main form")),
+    ),
+    Visit("evidence archive, ready to download", "manager-be-bru", lambda: _evidence_archive("done")),
+    Visit("evidence archive, being built", "manager-be-bru", lambda: _evidence_archive("running")),
+    Visit("evidence archive, failed", "manager-be-bru", lambda: _evidence_archive("failed")),
+    Visit("hub dashboard", "manager-be-bru", lambda: reverse("impact:hub-dashboard", args=["BE-BRU"])),
+    Visit(
         "scan station, many devices at once, with errors",
         "staff-be-bru",
         lambda: reverse("scan:bulk"),
@@ -450,6 +471,26 @@ VISITS = [
         _scan("NOT-PLEDGED-1", field="#id_scan", outcome="refused"),
     ),
 ]
+
+
+def _evidence_archive(status: str) -> str:
+    """The page of a Brussels evidence archive, as its manager sees it: built (for the week to today, through the
+    service and its task, which runs in-process here), or as the page shows one being built or one that failed."""
+    from donations.models import EvidenceArchive
+    from donations.services import evidence_archive_start
+
+    manager, hub = get_user_model().objects.get(username="manager-be-bru"), _first(Hub.objects.filter(code="BE-BRU"))
+    today = timezone.localdate()
+    if status == "done":
+        archive = evidence_archive_start(actor=manager, hub=hub, date_from=today - timedelta(days=7), date_to=today)
+        archive.refresh_from_db()
+        assert archive.status == "done", archive.error
+    else:
+        # Stopped where a worker would be partway (or where it gave up): the states the page shows while waiting.
+        archive = EvidenceArchive.objects.create(
+            hub=hub, date_from=today, date_to=today, requested_by=manager, status=status, total=7, done=3
+        )
+    return reverse("evidence:archive", args=[archive.pk])
 
 
 def _with_organisation(username: str) -> str:

@@ -177,3 +177,36 @@ def test_lifecycle_doc_shows_the_generated_diagram(tmp_path):
     stale.write_text(doc.replace(blocks[0], "stateDiagram-v2\n    pledged --> shipped: ship\n"), encoding="utf-8")
     call_command("lifecycle_diagram", "--write", str(stale), stdout=StringIO())
     assert stale.read_text(encoding="utf-8") == doc
+
+
+def test_web_and_worker_share_one_private_volume_for_evidence_archives(compose):
+    """The worker writes an evidence archive and web streams it: the same volume, at the folder production reads."""
+    services = compose["services"]
+    for name in ("web", "worker"):
+        service = services[name]
+        root = service["environment"]["PRIVATE_FILES_ROOT"]
+        assert f"private-files:{root}" in service.get("volumes", []), name
+    assert "private-files" in compose["volumes"]
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    assert f"-o closegap -g closegap -m 750 {services['web']['environment']['PRIVATE_FILES_ROOT']}" in dockerfile
+
+
+def test_production_keeps_private_files_where_no_one_serves_them_and_without_an_address():
+    probe = (
+        "import django; django.setup(); from django.conf import settings; from common.storage import private_storage;"
+        "storage = private_storage(); print(type(storage).__name__, storage.location);"
+        "\ntry:\n    storage.url('evidence/x.zip')\nexcept ValueError:\n    print('no address')"
+    )
+    common = {
+        "DJANGO_SETTINGS_MODULE": "closegap.settings.production",
+        "DJANGO_SECRET_KEY": secret_key(),
+        "DJANGO_ALLOWED_HOSTS": "example.org",
+    }
+    result = run_python(["-c", probe], **common)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["PrivateFileSystemStorage", "/var/lib/closegap/private", "no", "address"]
+
+    served = run_python(
+        ["-c", "import django; django.setup()"], PRIVATE_FILES_ROOT=str(ROOT / "staticfiles" / "x"), **common
+    )
+    assert served.returncode != 0 and "PRIVATE_FILES_ROOT must not be inside" in served.stderr

@@ -1,5 +1,7 @@
 """Production: every secret from the environment; refuses to start without them."""
 
+from pathlib import Path
+
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
@@ -25,3 +27,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)  # no
 # Every staff account signs in with a second factor in production: no setting or variable turns it off here.
 SECOND_FACTOR_REQUIRED_FOR_STAFF = True
 SECOND_FACTOR_EXEMPT_USERNAMES: list[str] = []
+
+# Hubs' evidence archives (chain of custody, certificates): on a volume the web and worker containers share
+# (docker-compose.yml mounts one here), served by no web server; only the evidence views stream them, to the hub's
+# managers. A folder inside what WhiteNoise serves would publish them: refused.
+PRIVATE_FILES_ROOT = Path(env("PRIVATE_FILES_ROOT", default="/var/lib/closegap/private"))
+STORAGES["private"]["OPTIONS"]["location"] = str(PRIVATE_FILES_ROOT)  # noqa: F405
+for _served in (STATIC_ROOT, WHITENOISE_ROOT):  # noqa: F405
+    if PRIVATE_FILES_ROOT.resolve().is_relative_to(Path(_served).resolve()):
+        raise ImproperlyConfigured(f"PRIVATE_FILES_ROOT must not be inside {_served}: that folder is served to anyone.")

@@ -27,6 +27,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "private": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
 }
 # Each test run gets its own cache namespace so a shared Redis never leaks values between runs.
 CACHES["default"]["KEY_PREFIX"] = env("CACHE_KEY_PREFIX", default="test")  # noqa: F405

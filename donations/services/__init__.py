@@ -49,7 +49,9 @@ from .e_resource import (  # noqa: F401
 from .evidence import (  # noqa: F401
     EVIDENCE_MAX_DAYS,
     evidence_archive_build,
+    evidence_archive_download_name,
     evidence_archive_for_user,
+    evidence_archive_open,
     evidence_archive_progress,
     evidence_archive_start,
 )

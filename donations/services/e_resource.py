@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from donations.models import Donor, EResourceAllocation, EResourceCommitment, EResourceSource
+from donations.notifications import e_resource_covered_notify_after_commit
 from donations.signals import e_resource_allocated
 from refurbishing.models import RecyclingBatch
 
@@ -163,6 +164,8 @@ def e_resource_allocate(*, batch_id: int) -> list[int]:
             commitment.save(update_fields=fields)
             remaining -= take
             given += take
+        if covered:
+            e_resource_covered_notify_after_commit(commitment_ids=covered)
         if given:
             EResourceSource.objects.filter(pk=source.pk).update(allocated_kg=F("allocated_kg") + given)
             transaction.on_commit(

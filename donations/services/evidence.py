@@ -4,7 +4,8 @@
 ``EVIDENCE_MAX_DAYS`` long) and queues ``donations.tasks.evidence_archive_build`` after commit; a refused request
 writes nothing. The task writes the zip part by part to a temporary file on disk (nothing held whole in memory),
 hashing each part as it is written, advances the archive's progress after each part, and saves the zip to the
-default storage (private: only ``evidence_archive_download`` serves it, to managers of that hub). The parts:
+private storage (``common.storage``: no public address; only the evidence views and API serve it, to managers of
+that hub). The parts:
 
 - ``chain_of_custody.csv``: every device event at the hub in the range;
 - ``certificates/<number>.pdf``: every certificate issued in the range for donations to the hub (the same PDF as
@@ -32,11 +33,11 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from common.storage import private_storage
 from hubs.models import Hub
 from hubs.selectors import user_is_hub_manager
 from refurbishing.models import DeviceEvent, RecyclingBatch, VendorCertificate, WipeSampleItem
@@ -44,6 +45,7 @@ from refurbishing.recycling.services import recycling_batch_devices
 from refurbishing.recycling.streams import device_list_with_data_state, device_streams, streams_ordered
 
 from ..models import Certificate, EvidenceArchive
+from ..selectors import evidence_archive_list_for_user
 from .common import DonationError
 
 EVIDENCE_MAX_DAYS = 366
@@ -287,7 +289,7 @@ def evidence_archive_build(*, archive_id: int, site_url: str = "") -> EvidenceAr
         size = os.path.getsize(path)
         stored_name = f"evidence/{archive.hub.code}-{archive.date_from}-{archive.date_to}-{archive.pk}.zip"
         with open(path, "rb") as built:
-            stored_name = default_storage.save(stored_name, File(built))
+            stored_name = private_storage().save(stored_name, File(built))
     except Exception as error:
         _progress(archive, status=EvidenceArchive.Status.FAILED, error=str(error)[:2000], finished_at=timezone.now())
         raise
@@ -307,10 +309,21 @@ def evidence_archive_build(*, archive_id: int, site_url: str = "") -> EvidenceAr
 
 def evidence_archive_for_user(*, user: AbstractBaseUser, pk: int) -> EvidenceArchive:
     """An archive of a hub the user manages; ``EvidenceArchive.DoesNotExist`` for anyone else (a 404)."""
-    archive = EvidenceArchive.objects.select_related("hub").get(pk=pk)
-    if not user_is_hub_manager(user=user, hub_id=archive.hub_id):
-        raise EvidenceArchive.DoesNotExist
-    return archive
+    return evidence_archive_list_for_user(user=user).get(pk=pk)
+
+
+def evidence_archive_open(*, archive: EvidenceArchive):
+    """The finished archive's zip, opened for reading from the private storage (the caller closes it)."""
+    if archive.status != EvidenceArchive.Status.DONE or not archive.file_name:
+        raise DonationError(_("The archive is not ready yet: wait until it is built."))
+    storage = private_storage()
+    if not storage.exists(archive.file_name):  # removed from the disk, or built before the private storage existed
+        raise DonationError(_("The archive's file is no longer kept: ask for a new archive of the same range."))
+    return storage.open(archive.file_name, "rb")
+
+
+def evidence_archive_download_name(*, archive: EvidenceArchive) -> str:
+    return f"evidence-{archive.hub.code}-{archive.date_from}-{archive.date_to}.zip"
 
 
 def evidence_archive_progress(*, archive: EvidenceArchive) -> dict:

@@ -230,3 +230,59 @@ def test_the_database_refuses_to_change_an_allocation_or_a_covered_commitment(hu
     assert EResourceAllocation.objects.filter(pk=allocation.pk).update(impact_counted=True) == 1  # the fold's marker
     allocation.refresh_from_db()
     assert allocation.kg == Decimal("10.00")
+
+
+# --- the donor is told when a commitment is covered --------------------------------------------------------------
+
+
+def test_the_donor_is_told_once_in_their_language_when_a_commitment_is_covered(
+    hubs, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from donations.tasks import e_resource_covered_notify
+    from hubs.services import user_language_set
+
+    donor, user = donor_with_user()
+    user.email = "csr@acme.example"
+    user.save(update_fields=["email"])
+    colleague = UserFactory(username="it-acme", email="it@acme.example")
+    donor.users.add(colleague, UserFactory(username="gone-acme", email="gone@acme.example", is_active=False))
+    user_language_set(user=colleague, language="nl")
+    covered, still_open = commitment(donor, user, kg="1250"), commitment(donor, user, kg="500")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert e_resource_allocate(batch_id=dispatched_batch(hubs["KE-MBA"], "1300").pk) == [covered.pk]
+    covered.refresh_from_db()
+
+    by_recipient = {message.to[0]: message for message in mail.outbox}
+    assert set(by_recipient) == {"csr@acme.example", "it@acme.example"}  # active users with an address
+    english, dutch = by_recipient["csr@acme.example"], by_recipient["it@acme.example"]
+    assert english.subject == f"Your e-Resource commitment is covered: certificate {covered.certificate_number}"
+    assert "The 1,250 kg of e-waste Acme NV committed to compensate" in english.body
+    assert "/en/donors/e-resource/" in english.body
+    assert f"/verify/{covered.certificate_number}/" in english.body
+    assert dutch.subject == f"Uw e-Resource-engagement is gedekt: certificaat {covered.certificate_number}"
+    assert "1.250 kg" in dutch.body and "/nl/donors/e-resource/" in dutch.body
+
+    # Run again (a retried task, a second worker): nothing more goes out. The open commitment is not news.
+    assert e_resource_covered_notify.apply(args=[covered.pk]).get() is False
+    assert e_resource_covered_notify.apply(args=[still_open.pk]).get() is False
+    assert len(mail.outbox) == 2
+
+
+def test_an_allocation_rolled_back_tells_nobody(hubs, django_capture_on_commit_callbacks):
+    from django.core import mail
+    from django.db import transaction
+
+    donor, user = donor_with_user()
+    user.email = "csr@acme.example"
+    user.save(update_fields=["email"])
+    made = commitment(donor, user, kg="100")
+    batch = dispatched_batch(hubs["KE-MBA"], "100")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        assert e_resource_allocate(batch_id=batch.pk) == [made.pk]
+        raise RuntimeError("the worker died before committing")
+    assert mail.outbox == []
+    made.refresh_from_db()
+    assert made.status == "open"

@@ -34,11 +34,11 @@ from refurbishing.models import (
     WasteStream,
 )
 from refurbishing.recycling.services import (
-    REMINDER_DAYS_BEFORE_EXPIRY,
     recycling_batch_add_waiting,
     recycling_batch_close,
     recycling_batch_coverage_refusal,
     recycling_batch_list,
+    vendor_certificate_state,
 )
 from refurbishing.recycling.streams import (
     recycling_batch_coverage,
@@ -51,12 +51,13 @@ LISTED = 20
 
 def certificate_status(certificate: VendorCertificate, *, today: date) -> str:
     """In words, so that no colour carries it alone: expired, not valid yet, expires soon, or valid."""
-    if certificate.expires_on < today:
+    state = vendor_certificate_state(certificate, today=today)
+    if state == "expired":
         return _("Expired on %(day)s") % {"day": date_format(certificate.expires_on, "DATE_FORMAT")}
-    if certificate.valid_from > today:
+    if state == "not_yet_valid":
         return _("Not valid until %(day)s") % {"day": date_format(certificate.valid_from, "DATE_FORMAT")}
     left = (certificate.expires_on - today).days
-    if left <= REMINDER_DAYS_BEFORE_EXPIRY:
+    if state == "expires_soon":
         return ngettext("Valid; expires in %(days)d day", "Valid; expires in %(days)d days", left) % {"days": left}
     return _("Valid")
 

@@ -1,7 +1,8 @@
-"""API: recycling batches at the caller's hubs, and closing one (managers)."""
+"""API: recycling batches at the caller's hubs, and closing one (managers); the register of downstream vendors."""
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -9,10 +10,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common.serializers import ModelSerializer
+from hubs.viewsets import HubScopedViewSetMixin
 from refurbishing.api import OBJECT_ID, lifecycle_error_response, request_mapping
 from refurbishing.errors import LifecycleError
 from refurbishing.models import RecyclingBatch, RecyclingPartner, VendorCertificate, WasteStream
-from refurbishing.recycling.services import recycling_batch_close, recycling_batch_list
+from refurbishing.recycling.services import (
+    REMINDER_DAYS_BEFORE_EXPIRY,
+    recycling_batch_close,
+    recycling_batch_list,
+    vendor_certificate_state,
+    vendor_list_for_user,
+)
 
 
 class DownstreamVendorSerializer(ModelSerializer):
@@ -129,3 +137,60 @@ class RecyclingBatchViewSet(viewsets.ReadOnlyModelViewSet):
             return lifecycle_error_response(error)
         fresh = self.get_queryset().get(pk=batch.pk)
         return Response(RecyclingBatchSerializer(fresh).data)
+
+
+class VendorCertificateSerializer(ModelSerializer):
+    """One certificate of a vendor: scheme, number, the waste streams its scope covers and when it is valid."""
+
+    waste_streams = serializers.ListField(
+        source="scope",
+        child=serializers.ChoiceField(choices=WasteStream.choices),
+        read_only=True,
+        help_text="The streams its scope covers; data_bearing_devices qualifies the vendor to destroy data.",
+    )
+    state = serializers.SerializerMethodField(
+        help_text=(
+            f"On today's date: valid, expires_soon (within {REMINDER_DAYS_BEFORE_EXPIRY} days: the managers of the "
+            "hubs that dispatch to the vendor are told), expired, or not_yet_valid. A batch is dispatched only to a "
+            "vendor whose certificates valid that day cover its streams."
+        )
+    )
+
+    class Meta:
+        model = VendorCertificate
+        fields = ["scheme", "number", "waste_streams", "valid_from", "expires_on", "state"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=["valid", "expires_soon", "expired", "not_yet_valid"]))
+    def get_state(self, certificate: VendorCertificate) -> str:
+        return vendor_certificate_state(certificate, today=timezone.localdate())
+
+
+class VendorSerializer(ModelSerializer):
+    certificates = VendorCertificateSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = RecyclingPartner
+        fields = ["id", "name", "country", "contact", "certificates"]
+        read_only_fields = fields
+
+
+@extend_schema_view(
+    list=extend_schema(
+        tags=["recycling"],
+        summary="Downstream vendors and their certificates (hub staff)",
+        description="The register every hub shares; its keepers are the platform's admins (admin, Downstream vendors).",
+    ),
+    retrieve=extend_schema(tags=["recycling"], summary="One downstream vendor", parameters=[OBJECT_ID]),
+)
+class VendorViewSet(HubScopedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Downstream vendors, read only, for hub staff; anyone else finds none (empty list, 404)."""
+
+    # Not a hub's rows: every hub dispatches to the same vendors. ``vendor_list_for_user`` lets hub staff read them.
+    hub_field = None
+
+    serializer_class = VendorSerializer
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[RecyclingPartner]:
+        return vendor_list_for_user(user=self.request.user)

@@ -23,14 +23,20 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from hubs.models import Hub, HubMembership
-from hubs.selectors import restrict_to_user_hubs, user_can_act_in_hub, user_is_hub_manager, user_language
+from hubs.selectors import (
+    restrict_to_user_hubs,
+    user_can_act_in_hub,
+    user_is_hub_manager,
+    user_is_hub_staff,
+    user_language,
+)
 from refurbishing.errors import LifecycleError
 from refurbishing.models import (
     Device,
@@ -59,6 +65,28 @@ def recycling_batch_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[
         device_count=Count("items")
     )
     return restrict_to_user_hubs(queryset, user=user).order_by("-created_at", "-id")
+
+
+def vendor_list_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[RecyclingPartner]:
+    """The register of downstream vendors with their certificates (latest expiry first), for hub staff: every hub
+    shares it. Nobody else (donors, coordinators, partners) reads it."""
+    if not user_is_hub_staff(user=user):
+        return RecyclingPartner.objects.none()
+    certificates = VendorCertificate.objects.order_by("-expires_on", "id")
+    return RecyclingPartner.objects.prefetch_related(Prefetch("certificates", queryset=certificates)).order_by(
+        "name", "id"
+    )
+
+
+def vendor_certificate_state(certificate: VendorCertificate, *, today: date) -> str:
+    """``expired``, ``not_yet_valid``, ``expires_soon`` (within the reminder's days) or ``valid``, on ``today``."""
+    if certificate.expires_on < today:
+        return "expired"
+    if certificate.valid_from > today:
+        return "not_yet_valid"
+    if (certificate.expires_on - today).days <= REMINDER_DAYS_BEFORE_EXPIRY:
+        return "expires_soon"
+    return "valid"
 
 
 def recycling_batch_devices(*, batch: RecyclingBatch) -> QuerySet[Device]:

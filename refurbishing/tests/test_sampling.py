@@ -234,7 +234,13 @@ def test_api_lists_samples_of_the_callers_hubs_and_refuses_the_wiper(
     refused = wiper.post(url, {"item": item.pk, "passed": True}, format="json")
     assert refused.status_code == 400
     assert "cannot re-verify" in refused.json()["detail"]
-    assert WipeSampleItem.objects.get(pk=item.pk).result == WipeSampleItem.Result.PENDING
+    unchanged = WipeSampleItem.objects.get(pk=item.pk)
+    assert (unchanged.result, unchanged.verified_by, unchanged.verified_at) == (
+        WipeSampleItem.Result.PENDING,
+        None,
+        None,
+    )
+    assert WipeSample.objects.get(pk=sample.pk).status == WipeSample.Status.OPEN
 
     answer = token_client(checker).post(url, {"item": item.pk, "passed": True}, format="json")
     assert answer.status_code == 200

@@ -440,3 +440,88 @@ def test_hub_staff_see_a_vendors_certificates_and_cannot_change_them(client, sta
     assert "e-Stewards" in html and "ESV-2291" in html
     assert "whole data-bearing devices (data destroyed by the vendor)" in html and 'type="checkbox"' not in html
     assert client.post(url, {"name": "Renamed"}).status_code == 403
+
+
+# --- an expired certificate, on each surface that closes a batch: the reason, and nothing written ------------------
+
+
+def _expired(vendor):
+    return VendorCertificateFactory(
+        vendor=vendor,
+        scheme="weeelabex",
+        number="WLX-OLD",
+        valid_from=_today() - timedelta(days=400),
+        expires_on=_today() - timedelta(days=1),
+    )
+
+
+def test_api_an_expired_certificate_refuses_the_dispatch_with_the_reason_and_writes_nothing(
+    token_client, hubs, staff_be, manager_be, vendor, batch
+):
+    _expired(vendor)
+    devices = _to_recycle(1, hub=hubs["BE-BRU"], actor=staff_be)
+    recycling_batch_add_waiting(batch=batch, actor=staff_be)
+    response = token_client(manager_be).post(
+        f"/api/v1/recycling-batches/{batch.pk}/close/", {"total_weight_kg": "2.00"}, format="json"
+    )
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert "WorldLoop holds no certificate valid on" in detail
+    assert "Not valid on" in detail and "WEEELABEX WLX-OLD, valid" in detail
+    _nothing_written(batch, devices)
+
+
+def test_admin_an_expired_certificate_refuses_the_dispatch_with_the_reason_and_writes_nothing(
+    client, hubs, staff_be, manager_be, vendor, batch
+):
+    _expired(vendor)
+    devices = _to_recycle(1, hub=hubs["BE-BRU"], actor=staff_be)
+    recycling_batch_add_waiting(batch=batch, actor=staff_be)
+    client.force_login(manager_be)
+    url = reverse("admin:refurbishing_recyclingbatch_close", args=[batch.pk])
+    form = {
+        "total_weight_kg": "2",
+        "certificate_reference": "WL-1",
+        "certificate_date": _today().isoformat(),
+    }
+    response = client.post(url, form)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "WorldLoop holds no certificate valid on" in page and "WEEELABEX WLX-OLD, valid" in page
+    _nothing_written(batch, devices)
+
+
+def test_api_lists_the_vendors_with_their_certificates_to_hub_staff_only(
+    token_client, staff_be, vendor, donor_user, partner_user, django_assert_max_num_queries
+):
+    VendorCertificateFactory(vendor=vendor, number="R2-GONE", expires_on=_today() - timedelta(days=3))
+    VendorCertificateFactory(
+        vendor=vendor,
+        scheme="e_stewards",
+        number="ES-SOON",
+        scope=[W.DATA_BEARING_DEVICES],
+        expires_on=_today() + timedelta(days=10),
+    )
+    VendorCertificateFactory(
+        vendor=vendor, scheme="weeelabex", number="WLX-OK", expires_on=_today() + timedelta(days=200)
+    )
+    RecyclingPartnerFactory(name="Recycler without certificates", country="KE")
+
+    api = token_client(staff_be)
+    listed = api.get("/api/v1/vendors/").json()["results"]
+    assert {row["name"] for row in listed} == {"WorldLoop", "Recycler without certificates"}
+    (worldloop,) = [row for row in listed if row["name"] == "WorldLoop"]
+    assert [(c["number"], c["state"]) for c in worldloop["certificates"]] == [
+        ("WLX-OK", "valid"),
+        ("ES-SOON", "expires_soon"),
+        ("R2-GONE", "expired"),
+    ]
+    assert worldloop["certificates"][1]["waste_streams"] == [W.DATA_BEARING_DEVICES]
+    assert worldloop["certificates"][1]["expires_on"] == (_today() + timedelta(days=10)).isoformat()
+    assert api.get(f"/api/v1/vendors/{vendor.pk}/").json()["name"] == "WorldLoop"
+    with django_assert_max_num_queries(6):  # the vendors and their certificates: two queries whatever their number
+        api.get("/api/v1/vendors/")
+
+    for outsider in (donor_user, partner_user):  # the register is the hubs' own
+        assert token_client(outsider).get("/api/v1/vendors/").json()["results"] == []
+        assert token_client(outsider).get(f"/api/v1/vendors/{vendor.pk}/").status_code == 404

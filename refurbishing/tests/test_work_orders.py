@@ -205,6 +205,86 @@ def test_api_a_partner_moves_an_assigned_device_and_is_refused_a_step_outside_th
     assert state_and_events(device) == (Device.State.INSPECTED, 4)
 
 
+def _allowed(client, device=None) -> dict[int, list[str]]:
+    if device is not None:
+        return {device.pk: client.get(f"/api/v1/devices/{device.pk}/").json()["allowed_actions"]}
+    return {row["id"]: row["allowed_actions"] for row in client.get("/api/v1/devices/").json()["results"]}
+
+
+def test_api_allowed_actions_are_the_steps_the_partner_guard_lets_through(
+    order, hubs, manager_ke_mba, flection, partner_user, staff_ke_mba
+):
+    """The API lists a partner's user only what the lifecycle guard will accept from them: the device's next steps
+    that their order lists, none once the order is past due; hub staff still see every next step."""
+    wipe_only = work_order_create(
+        actor=manager_ke_mba,
+        hub=hubs["KE-MBA"],
+        partner=flection,
+        steps=["sanitise"],
+        due_on=timezone.localdate() + timedelta(days=7),
+        devices=[order["other"]],
+    )
+    both, wiped_only = order["assigned"][0], order["other"]
+    client = api(partner_user)
+    assert _allowed(client) == {
+        both.pk: ["sanitise", "inspect"],
+        order["assigned"][1].pk: ["sanitise", "inspect"],
+        wiped_only.pk: ["sanitise"],
+    }
+    assert _allowed(client, wiped_only) == {wiped_only.pk: ["sanitise"]}
+    assert _allowed(api(staff_ke_mba), wiped_only) == {wiped_only.pk: ["sanitise", "inspect"]}
+
+    # Each action of the device's state is listed exactly when the guard would let the partner take it.
+    from refurbishing.lifecycle import actions_from
+    from refurbishing.work_orders.services import work_order_acting_for
+
+    for device in (both, wiped_only):
+        for action in actions_from(device.state):
+            try:
+                work_order_acting_for(device=device, actor=partner_user, action=action)
+                accepted = True
+            except LifecycleError:
+                accepted = False
+            assert (action in _allowed(client, device)[device.pk]) is accepted, (device, action)
+
+    WorkOrder.objects.filter(pk=wipe_only.pk).update(due_on=timezone.localdate() - timedelta(days=1))
+    assert _allowed(client)[wiped_only.pk] == []
+    assert (
+        client.post(
+            f"/api/v1/devices/{wiped_only.pk}/transitions/", {"action": "sanitise", **SANITISATION}, format="json"
+        ).status_code
+        == 403
+    )
+
+
+def test_api_device_list_for_a_partner_costs_the_same_for_two_devices_as_for_twenty(
+    hubs, manager_ke_mba, flection, partner_user
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def order_of(count: int):
+        return work_order_create(
+            actor=manager_ke_mba,
+            hub=hubs["KE-MBA"],
+            partner=flection,
+            steps=["sanitise"],
+            due_on=timezone.localdate() + timedelta(days=7),
+            devices=[received(hubs["KE-MBA"]) for _ in range(count)],
+        )
+
+    client = api(partner_user)
+    order_of(2)
+    client.get("/api/v1/devices/")  # the user's hubs and partners are read once and kept on the user
+    with CaptureQueriesContext(connection) as few:
+        assert len(client.get("/api/v1/devices/").json()["results"]) == 2
+    order_of(18)
+    with CaptureQueriesContext(connection) as many:
+        rows = client.get("/api/v1/devices/").json()["results"]
+    assert len(rows) == 20 and {tuple(row["allowed_actions"]) for row in rows} == {("sanitise",)}
+    assert len(many) == len(few)
+
+
 def test_api_work_orders_managers_open_and_close_partners_see_their_own(order, hubs, manager_ke_mba, partner_user):
     flection = Partner.objects.get(users=partner_user)
     device = received(hubs["KE-MBA"])
@@ -328,6 +408,29 @@ def test_admin_a_partners_lifecycle_action_outside_its_steps_is_refused(order, p
         client.get(reverse("admin:refurbishing_device_lifecycle", args=[order["other"].pk, "sanitise"])).status_code
         == 404
     )
+
+
+def test_admin_a_partners_step_its_order_does_not_list_is_refused_with_the_reason_and_nothing_written(
+    hubs, manager_ke_mba, flection, partner_user, client
+):
+    """A step the device's state allows (inspect a received device) but the order does not (it lists wiping only):
+    the partner guard's sentence on the page, the device as it was."""
+    device = received(hubs["KE-MBA"], has_storage_media=False)
+    work_order_create(
+        actor=manager_ke_mba,
+        hub=hubs["KE-MBA"],
+        partner=flection,
+        steps=["sanitise"],
+        due_on=timezone.localdate() + timedelta(days=7),
+        devices=[device],
+    )
+    client.force_login(partner_user)
+    url = reverse("admin:refurbishing_device_lifecycle", args=[device.pk, "inspect"])
+    response = client.post(url, {"apply": "1", "lifecycle-passed": "true", "lifecycle-grade": "A"}, follow=True)
+    page = response.content.decode()
+    assert "lets Flection Refurbishment Services sanitise" in page and "not inspect it" in page
+    assert state_and_events(device) == (Device.State.RECEIVED, 2)
+    assert not device.inspection_records.exists()
 
 
 def test_admin_the_hub_manager_sees_progress_in_the_work_order_list(order, manager_ke_mba, partner_user, client):

@@ -1,6 +1,7 @@
 """Reads of work orders, scoped to the user (hub staff see their hubs' orders, partners their own), with progress."""
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -25,6 +26,24 @@ def work_order_list(*, user: User) -> QuerySet[WorkOrder]:
         .annotate(**per_state)
         .order_by("-created_at", "-id")
     )
+
+
+def work_order_open_holding(*, device_ids: Iterable[int], partner_ids: Iterable[int]) -> dict[int, WorkOrder]:
+    """For each of the devices held by an open work order of one of the partners, that order (the oldest, should
+    there be several), with its partner and hub: one query, whatever the number of devices."""
+    partner_ids = list(partner_ids)
+    if not partner_ids:
+        return {}
+    links = (
+        WorkOrder.devices.through.objects.filter(
+            device_id__in=list(device_ids),
+            workorder__partner_id__in=partner_ids,
+            workorder__status=WorkOrder.Status.OPEN,
+        )
+        .select_related("workorder__partner", "workorder__hub")
+        .order_by("-workorder_id")
+    )
+    return {link.device_id: link.workorder for link in links}  # the oldest order is written last and stays
 
 
 def work_order_list_open_for_hub(*, hub_id: int) -> list[tuple[WorkOrder, int, int]]:

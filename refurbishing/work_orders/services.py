@@ -1,6 +1,6 @@
 """Writes and the lifecycle's question about work orders: may this partner's user take this step on this device."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -22,28 +22,21 @@ def _verbs(steps: Iterable[str]) -> str:
     return ", ".join(action_verb(step) for step in steps)
 
 
-def work_order_acting_for(*, device: Device, actor: AbstractBaseUser | None, action: str) -> WorkOrder | None:
-    """The work order under which ``actor`` takes ``action`` on ``device``, or None when they act as hub staff.
+def work_order_needed(*, device: Device, actor: AbstractBaseUser | None) -> bool:
+    """Whether ``actor`` moves ``device`` only under a work order: not the system, a superuser or hub staff there."""
+    return actor is not None and not user_can_act_in_hub(user=actor, hub_id=device.hub_id)
 
-    A person who works at the device's hub (or a superuser, or the system) needs no order. Anyone else may move it
-    only as a partner's user, under the partner's open order that holds the device, lists the step and is not past
-    its due date; otherwise ``LifecycleError`` says which of these fails.
-    """
-    if actor is None or user_can_act_in_hub(user=actor, hub_id=device.hub_id):
-        return None
-    partner_ids = partner_ids_for_user(user=actor)
-    order = (
-        WorkOrder.objects.filter(partner_id__in=partner_ids, status=WorkOrder.Status.OPEN, devices=device)
-        .select_related("partner", "hub")
-        .order_by("id")
-        .first()
-    )
+
+def work_order_refusal(*, order: WorkOrder | None, device: Device, action: str) -> LifecycleError | None:
+    """Why a partner's user may not take ``action`` on ``device`` under ``order`` (their partner's open order that
+    holds it, None when there is none), or None when they may. The one rule: the lifecycle's partner guard raises
+    this, and the API's ``allowed_actions`` lists only the actions it lets through."""
     if order is None:
-        raise LifecycleError(
+        return LifecycleError(
             _("%(device)s is not in an open work order of your organisation.") % {"device": device}, code="forbidden"
         )
     if action not in (order.steps or []):
-        raise LifecycleError(
+        return LifecycleError(
             _(
                 "%(order)s lets %(partner)s %(steps)s %(device)s, not %(action)s it. Ask %(hub)s to add the step "
                 "to the order."
@@ -59,7 +52,7 @@ def work_order_acting_for(*, device: Device, actor: AbstractBaseUser | None, act
             code="forbidden",
         )
     if timezone.localdate() > order.due_on:
-        raise LifecycleError(
+        return LifecycleError(
             _("%(order)s was due on %(date)s: %(partner)s can no longer move %(device)s. Ask %(hub)s to extend it.")
             % {
                 "order": order.reference,
@@ -70,7 +63,36 @@ def work_order_acting_for(*, device: Device, actor: AbstractBaseUser | None, act
             },
             code="forbidden",
         )
+    return None
+
+
+def work_order_acting_for(*, device: Device, actor: AbstractBaseUser | None, action: str) -> WorkOrder | None:
+    """The work order under which ``actor`` takes ``action`` on ``device``, or None when they act as hub staff.
+
+    A person who works at the device's hub (or a superuser, or the system) needs no order. Anyone else may move it
+    only as a partner's user, under the partner's open order that holds the device, lists the step and is not past
+    its due date; otherwise ``LifecycleError`` says which of these fails (``work_order_refusal``).
+    """
+    if not work_order_needed(device=device, actor=actor):
+        return None
+    from .selectors import work_order_open_holding
+
+    order = work_order_open_holding(device_ids=[device.pk], partner_ids=partner_ids_for_user(user=actor)).get(device.pk)
+    refusal = work_order_refusal(order=order, device=device, action=action)
+    if refusal is not None:
+        raise refusal
     return order
+
+
+def work_order_actions_allowed(
+    *, device: Device, actor: AbstractBaseUser | None, actions: Iterable[str], orders: Mapping[int, WorkOrder]
+) -> list[str]:
+    """Of ``actions``, those the partner guard lets ``actor`` take on ``device`` (all of them for hub staff), with
+    ``orders`` from ``work_order_open_holding`` (so a list of devices costs one query, not one per device)."""
+    if not work_order_needed(device=device, actor=actor):
+        return list(actions)
+    order = orders.get(device.pk)
+    return [action for action in actions if work_order_refusal(order=order, device=device, action=action) is None]
 
 
 def work_order_event_data(order: WorkOrder) -> dict[str, object]:
