@@ -95,13 +95,16 @@ def table_rows_for_copy(path: Path, *, donation_id: int, hub_id: int, round_labe
             # A label code per row, distinct per round ("Z" is outside the real codes' alphabet: no clash with them).
             code = f"Z{round_label[:1]}{index:06d}"
             fields += [ram or r"\N", storage or r"\N", year, weight, "", "pledged", "0", now, now, code]
+            # Columns without a database default: the drive's kind and the weight's basis (WEEE category may be null).
+            fields += ["", r"\N", "declared", ""]
             out.write("\t".join(fields) + "\n")
     return out.getvalue().encode()
 
 
 COPY_COLUMNS = (
     "donation_id, hub_id, category, manufacturer, model, serial_number, asset_tag, has_storage_media, cpu, "
-    "ram_gb, storage_gb, year, weight_kg, grade, state, version, created_at, updated_at, label_code"
+    "ram_gb, storage_gb, year, weight_kg, grade, state, version, created_at, updated_at, label_code, "
+    "storage_kind, weee_category, weight_basis, weight_source"
 )
 
 

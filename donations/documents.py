@@ -294,7 +294,7 @@ def asset_report_pdf(*, donation: Donation, header: Sequence[str], rows: Iterabl
     for row in rows:
         data.append([_p(_date(v) if isinstance(v, datetime) else v) for v in row])
     # Columns share the landscape page's width (273 mm between the margins), the model and serial widest.
-    widths = [28, 28, 40, 36, 28, 16, 28, 34, 26][: len(header)]
+    widths = [23, 24, 34, 30, 24, 12, 22, 26, 22, 14, 16, 26][: len(header)]
     table = LongTable(data, colWidths=[w * mm for w in widths], repeatRows=1)
     table.setStyle(TABLE_STYLE)
     story = [Paragraph(escape(title), STYLES["Title"]), _facts(facts), Spacer(1, 4 * mm), table]

@@ -21,6 +21,23 @@ def device_outcome(device: Device) -> str:
     return str(OUTCOMES.get(device.state, IN_PROGRESS))
 
 
+# What the donor's sustainability reporting reads: the WEEE category, the weight and where the weight comes from.
+WEIGHT_HEADER = (
+    gettext_lazy("WEEE category"),
+    gettext_lazy("Weight (kg)"),
+    gettext_lazy("Weight basis"),
+)
+
+
+def weight_cells(device: Device) -> list[Any]:
+    """The device's WEEE category (1 to 6), its weight in kg and where the weight comes from, in words."""
+    return [
+        device.weee_category or "",
+        device.weight_kg if device.weight_kg is not None else "",
+        device.get_weight_basis_display() if device.weight_basis else "",
+    ]
+
+
 DEVICE_LIST_HEADER = (
     gettext_lazy("Donation"),
     gettext_lazy("Category"),
@@ -33,6 +50,7 @@ DEVICE_LIST_HEADER = (
     gettext_lazy("Grade"),
     gettext_lazy("Hub"),
     gettext_lazy("Since"),
+    *WEIGHT_HEADER,
 )
 
 
@@ -52,6 +70,7 @@ def device_list_rows(devices: Iterable[Device]) -> Iterator[list[Any]]:
             device.grade,
             device.hub.code,
             device.last_moved_at,
+            *weight_cells(device),
         ]
 
 
@@ -65,6 +84,7 @@ ASSET_REPORT_HEADER = (
     gettext_lazy("Outcome"),
     pgettext_lazy("device lifecycle state", "State"),
     gettext_lazy("Date"),
+    *WEIGHT_HEADER,
 )
 
 
@@ -81,4 +101,5 @@ def asset_report_rows(devices: Iterable[Device]) -> Iterator[list[Any]]:
             device_outcome(device),
             device.get_state_display(),
             device.last_moved_at,
+            *weight_cells(device),
         ]

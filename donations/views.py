@@ -27,6 +27,7 @@ from refurbishing.destinations import device_destinations
 from refurbishing.history.journey import timeline
 from refurbishing.models import Device, DeviceState, MediaType
 from refurbishing.selectors import device_event_list
+from refurbishing.weights import weight_basis_described
 
 from . import documents, reports
 from .forms import (
@@ -263,6 +264,7 @@ def device_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse
             "device": device,
             "entries": timeline(device_event_list(device=device)),
             "destination": _destination_context(destination),
+            "weight": weight_basis_described(device),
         },
     )
 

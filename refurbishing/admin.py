@@ -152,6 +152,8 @@ class DeviceAdmin(HubScopedAdmin):
         "state",
         "category",
         "grade",
+        "weee_category",
+        "weight_basis",
         ("hub", UserHubListFilter),
         RecentDonationFilter,
     )
@@ -166,7 +168,17 @@ class DeviceAdmin(HubScopedAdmin):
     raw_id_fields = ("donation",)
     fieldsets = (
         (None, {"fields": ("donation", "hub", "state", "next_actions", "label", "version", "grade")}),
-        (_("Description"), {"fields": REGISTERABLE_FIELDS}),
+        (_("Description"), {"fields": tuple(name for name in REGISTERABLE_FIELDS if name != "weight_kg")}),
+        (
+            _("Weight and WEEE category"),
+            {
+                "fields": ("weight_kg", "weight_basis", "weight_source", "weee_category"),
+                "description": _(
+                    "A weight typed here is declared; one weighed at inspection is measured. Left empty, the typical "
+                    "weight of the model or category applies (refurbishing/data/device_weights.csv)."
+                ),
+            },
+        ),
         (pgettext_lazy("admin fieldset", "Record"), {"fields": ("created_at", "updated_at")}),
         (_("History (chain of custody)"), {"fields": ("history",)}),
     )
@@ -203,7 +215,18 @@ class DeviceAdmin(HubScopedAdmin):
         return request_is_hub_staff(request) or request_is_partner_staff(request)
 
     def get_readonly_fields(self, request, obj=None):
-        readonly = ["state", "next_actions", "label", "version", "grade", "created_at", "updated_at", "history"]
+        readonly = [
+            "state",
+            "next_actions",
+            "label",
+            "version",
+            "grade",
+            "weight_basis",
+            "weight_source",
+            "created_at",
+            "updated_at",
+            "history",
+        ]
         if obj is not None:
             readonly.insert(0, "donation")
         return readonly

@@ -1,5 +1,7 @@
 """Forms for the fields a transition carries; the admin and the API both validate with these."""
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -78,6 +80,14 @@ class InspectionForm(NoteForm, forms.ModelForm):
         label=_("result"),
         choices=[("true", _("passed")), ("false", _("failed: send to recycling"))],
         coerce=lambda value: value == "true",
+    )
+    weight_kg = forms.DecimalField(
+        label=_("weight measured (kg)"),
+        min_value=Decimal("0.01"),
+        max_digits=7,
+        decimal_places=2,
+        required=False,
+        help_text=_("If you weighed the device on the scale: its weight replaces any declared or typical weight."),
     )
 
     class Meta:

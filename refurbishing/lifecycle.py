@@ -238,6 +238,26 @@ def has_weight(move: Move) -> None:
         )
 
 
+# The largest weight a device row holds (Device.weight_kg: seven digits, two of them decimals).
+MEASURED_WEIGHT_MAX = Decimal("99999.99")
+
+
+def measured_weight_valid(move: Move) -> None:
+    """A weight read on the bench's scale with an inspection is optional; when given, it is kilograms above 0."""
+    weight = move.record.get("weight_kg")
+    if weight in (None, ""):
+        return
+    try:
+        valid = Decimal("0") < Decimal(str(weight)) <= MEASURED_WEIGHT_MAX
+    except InvalidOperation:
+        valid = False
+    if not valid:
+        raise LifecycleError(
+            _("The weight measured for %(device)s must be in kg, above 0.") % {"device": move.device},
+            field_errors={"weight_kg": [_("Enter the weight read on the scale, in kg.")]},
+        )
+
+
 def has_beneficiaries(move: Move) -> None:
     beneficiaries = move.data.get("beneficiaries")
     try:
@@ -265,6 +285,7 @@ INPUT_GUARDS: frozenset[Guard] = frozenset(
         names_what_was_installed,
         recorded_by_a_person,
         has_weight,
+        measured_weight_valid,
         has_beneficiaries,
         has_project,
     }
@@ -332,7 +353,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.INSPECTED,
         gettext_lazy("Inspect"),
         needs=Need.INSPECTION,
-        guards=(media_wiped_before_inspection, has_grade, recorded_by_a_person),
+        guards=(media_wiped_before_inspection, has_grade, measured_weight_valid, recorded_by_a_person),
         outcome="pass",
         when=inspection_passed,
     ),
@@ -342,7 +363,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.TO_RECYCLE,
         gettext_lazy("Inspect"),
         needs=Need.INSPECTION,
-        guards=(media_wiped_before_inspection, recorded_by_a_person),
+        guards=(media_wiped_before_inspection, measured_weight_valid, recorded_by_a_person),
         outcome="fail",
         when=inspection_failed,
     ),

@@ -6,7 +6,7 @@ from common.serializers import ModelSerializer
 from hubs.selectors import partner_ids_for_user
 
 from .lifecycle import ACTIONS, actions_from
-from .models import ConfigurationRecord, Device, DeviceEvent, InspectionRecord, SanitisationRecord
+from .models import ConfigurationRecord, Device, DeviceEvent, InspectionRecord, SanitisationRecord, WeeeCategory
 from .selectors import device_event_list
 from .services import REGISTERABLE_FIELDS
 from .work_orders.selectors import work_order_open_holding
@@ -31,6 +31,14 @@ class DeviceSerializer(ModelSerializer):
     hub = serializers.SlugRelatedField(slug_field="code", read_only=True)
     donation = serializers.SlugRelatedField(slug_field="reference", read_only=True)
     allowed_actions = serializers.SerializerMethodField(help_text="Actions the device may take next.")
+    # Null until known (a device registered before the defaults table, in a category the table lacks).
+    weee_category = serializers.ChoiceField(
+        choices=WeeeCategory.choices,
+        read_only=True,
+        allow_null=True,
+        allow_blank=True,
+        help_text="WEEE category of Directive 2012/19/EU, Annex III (1 to 6); null while unknown.",
+    )
 
     class Meta:
         model = Device
@@ -40,6 +48,9 @@ class DeviceSerializer(ModelSerializer):
             "donation",
             "label_code",
             *REGISTERABLE_FIELDS,
+            "weee_category",
+            "weight_basis",
+            "weight_source",
             "grade",
             "state",
             "version",
@@ -48,7 +59,15 @@ class DeviceSerializer(ModelSerializer):
         ]
         read_only_fields = fields
         # Empty until the device passes inspection; common.serializers keeps the empty choice in the schema.
-        extra_kwargs = {"grade": {"help_text": "A, B or C once the device passed inspection; empty before."}}
+        extra_kwargs = {
+            "grade": {"help_text": "A, B or C once the device passed inspection; empty before."},
+            "weight_kg": {"help_text": "Weight in kg; weight_basis says whether measured, declared or a default."},
+            "weight_basis": {
+                "help_text": "measured (at the bench), declared (donor or hardware report), model or category "
+                "(defaults from the table); empty when no weight is known."
+            },
+            "weight_source": {"help_text": "For a default weight: the table row's source."},
+        }
 
     # Strings rather than the action enum, which the transition request already names (see DeviceEventSerializer).
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
@@ -143,7 +162,8 @@ class DeviceTransitionRequestSerializer(serializers.Serializer):
         decimal_places=2,
         required=False,
         allow_null=True,
-        help_text="recycle: weight handed over (default: the device's recorded weight).",
+        help_text="inspect: weight measured at the bench (optional, sets weight_basis to measured); "
+        "recycle: weight handed over (default: the device's recorded weight).",
     )
 
 

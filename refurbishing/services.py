@@ -49,6 +49,7 @@ from .models import (
     label_codes_new,
 )
 from .signals import device_transitioned
+from .weights import device_weight_fill, weight_measured_values, weight_table, weight_values_fill
 from .work_orders.services import PARTNER_DATA_KEYS, work_order_acting_for, work_order_event_data
 
 S = DeviceState
@@ -66,7 +67,11 @@ REGISTERABLE_FIELDS = (
     "year",
     "weight_kg",
 )
-EDITABLE_FIELDS = (*REGISTERABLE_FIELDS, "hub")
+# Filled by ``weights.weight_values_fill`` on every registration, never typed with the device.
+WEIGHT_RESOLVED_FIELDS = ("weee_category", "weight_basis", "weight_source")
+EDITABLE_FIELDS = (*REGISTERABLE_FIELDS, "weee_category", "hub")
+# An edit of these decides the device's WEEE category and default weight again.
+WEIGHT_LOOKUP_FIELDS = frozenset({"category", "manufacturer", "model"})
 
 
 # --- moves dated in the past: a hub's history loaded from its own records --------------------------------------
@@ -126,18 +131,15 @@ def device_register_many(
     now = _moment()
     rows = list(rows)
     label_codes = label_codes_unused(count=len(rows))
+    table = weight_table()
+    new_devices = []
+    for row, label_code in zip(rows, label_codes, strict=True):
+        described = {k: v for k, v in row.items() if k in REGISTERABLE_FIELDS}
+        device = Device(donation=donation, hub=hub, label_code=label_code, **described)
+        device_weight_fill(device=device, table=table)
+        new_devices.append(device)
     with transaction.atomic():
-        devices = Device.objects.bulk_create(
-            [
-                Device(
-                    donation=donation,
-                    hub=hub,
-                    label_code=label_code,
-                    **{k: v for k, v in row.items() if k in REGISTERABLE_FIELDS},
-                )
-                for row, label_code in zip(rows, label_codes, strict=True)
-            ]
-        )
+        devices = Device.objects.bulk_create(new_devices)
         events = DeviceEvent.objects.bulk_create(
             [
                 DeviceEvent(
@@ -223,10 +225,14 @@ REGISTER_CHUNK_SIZE = 5000
 
 
 def _device_values(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A validated row as the device's column values, its WEEE category and weight resolved (in memory)."""
     values = {name: row.get(name) for name in REGISTERABLE_FIELDS}
     for name in ("model", "serial_number", "asset_tag", "cpu", "storage_kind"):
         values[name] = values[name] or ""
     values["has_storage_media"] = bool(values["has_storage_media"])
+    values["weight_basis"] = values["weight_source"] = ""
+    values["weee_category"] = None
+    weight_values_fill(values)
     return values
 
 
@@ -339,7 +345,8 @@ def _register_through_staging(
     """PostgreSQL: COPY the rows into a temporary table as they come, then insert devices and events from it."""
     device_table = Device._meta.db_table
     event_table = DeviceEvent._meta.db_table
-    fields = ", ".join(REGISTERABLE_FIELDS)
+    columns = (*REGISTERABLE_FIELDS, *WEIGHT_RESOLVED_FIELDS)
+    fields = ", ".join(columns)
     with connection.cursor() as cursor:
         # Dropped at commit or rollback; no index or constraint to slow the stream in.
         # Same column types as the device table, and no constraint or index to slow the stream in; dropped at
@@ -364,7 +371,7 @@ def _register_through_staging(
                         fresh = iter(label_codes_new(REGISTER_CHUNK_SIZE))
                 codes.add(code)
                 line = [str(row.get("row_number", 0)), code]
-                line += [_copy_text(values[name]) for name in REGISTERABLE_FIELDS]
+                line += [_copy_text(values[name]) for name in columns]
                 lines.append("\t".join(line) + "\n")
                 if len(lines) >= REGISTER_CHUNK_SIZE:
                     _copy_staging_chunk(copy, lines)
@@ -456,10 +463,20 @@ def device_update(*, device: Device, actor: AbstractBaseUser, fields: Mapping[st
                     _("%(device)s is %(state)s; only devices still in a hub's care can change hub.")
                     % {"device": locked, "state": _state_label(locked.state)}
                 )
+        changed = {name for name, value in fields.items() if getattr(locked, name) != value}
         for name, value in fields.items():
             setattr(locked, name, value)
+        if "weight_kg" in changed:
+            # A weight a person types is theirs to answer for: declared (empty: the defaults apply again).
+            locked.weight_basis, locked.weight_source = "", ""
+        weight_fields = device_weight_fill(
+            device=locked,
+            weee_category=fields.get("weee_category"),
+            recategorise=bool(changed & WEIGHT_LOOKUP_FIELDS),
+        )
         locked.full_clean(exclude=["donation"])
-        locked.save(update_fields=[*fields.keys(), "updated_at"])
+        saved = {*fields.keys(), *weight_fields, "weight_basis", "weight_source", "updated_at"}
+        locked.save(update_fields=sorted(saved))
     return locked
 
 
@@ -594,9 +611,15 @@ def _build_inspection(*, move: Move, data: dict[str, Any], now: datetime) -> dic
         inspected_at=now,
     )
     data["inspection_record_id"] = inspection.pk
+    updates: dict[str, Any] = {"grade": inspection.grade}
     if inspection.grade:
         data["grade"] = inspection.grade
-    return {"grade": inspection.grade}
+    if move.record.get("weight_kg") not in (None, ""):
+        # Weighed on the bench's scale while inspecting: the weight every report uses from now on.
+        updates |= weight_measured_values(move.record["weight_kg"])
+        data["weight_kg"] = str(updates["weight_kg"])
+        data["weight_basis"] = updates["weight_basis"]
+    return updates
 
 
 CONFIGURATION_FIELDS = ("operating_system", "os_version", "keyboard_layout", "language", "licence", "notes")
@@ -615,7 +638,12 @@ def _build_configuration(*, move: Move, data: dict[str, Any], now: datetime) -> 
 def _build_weight(*, move: Move, data: dict[str, Any], now: datetime) -> dict[str, Any]:
     weight = Decimal(str(data["weight_kg"]))
     data["weight_kg"] = str(weight)
-    return {"weight_kg": weight}
+    if move.device.weight_kg is not None and weight == move.device.weight_kg:
+        return {"weight_kg": weight}  # the device's own weight, taken as the form offers it: its basis stands
+    # A weight other than the record's was weighed at the hand-over: the device alone, or its share of what the
+    # partner weighed for the batch.
+    batch = data.get("recycling_batch")
+    return weight_measured_values(weight, source=f"share of the weighed total of batch {batch}" if batch else "")
 
 
 def _build_beneficiaries(*, move: Move, data: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -141,6 +141,9 @@ def test_asset_report_lists_grade_outcome_and_date(client, donation, donor_user,
         "Outcome",
         "State",
         "Date",
+        "WEEE category",
+        "Weight (kg)",
+        "Weight basis",
     ]
     rows = {row[3]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert rows[reused.serial_number][5] == "A"

@@ -24,6 +24,7 @@ from refurbishing.hardware.lots import drive_wipe_counts
 from refurbishing.hardware.workbench import NotAWorkbenchReport, ParsedReport, parse_report
 from refurbishing.models import Device
 from refurbishing.models.hardware import Drive, DriveSanitisation, MediaType, Snapshot
+from refurbishing.weights import device_weight_fill, weee_category_for_chassis
 
 # A wipe recorded as finished further ahead than this is a typing mistake, not a clock drift.
 COMPLETED_AT_TOLERANCE = timedelta(minutes=10)
@@ -96,6 +97,10 @@ def _apply_to_device(*, snapshot: Snapshot, device: Device) -> Snapshot:
                 filled.append(name)
         elif not _same(device_value, report_value):
             differences.append({"field": name, "device": device_value, "report": report_value})
+    # The report's chassis settles the WEEE category where it says (an all-in-one, a rack server); a model the
+    # report filled in may have its own typical weight. A measured or declared weight stays.
+    chassis_category = weee_category_for_chassis(snapshot.parsed.get("device_type") or "")
+    filled += device_weight_fill(device=locked, weee_category=chassis_category, recategorise="model" in filled)
     if filled:
         locked.save(update_fields=[*filled, "updated_at"])
 

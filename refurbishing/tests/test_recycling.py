@@ -101,6 +101,11 @@ def test_closing_recycles_every_device_with_its_share_and_feeds_the_counters_onc
     weights = [Decimal(e.data["weight_kg"]) for e in events]
     assert weights == [Decimal("3.33"), Decimal("3.33"), Decimal("3.34")]  # shares add up to the weighed total
     assert all(e.data["recycling_batch"] == "RB-BRU-001" for e in events)
+    # Each device now weighs its share of what the partner weighed, and says so.
+    recycled = Device.objects.filter(pk__in=[d.pk for d in devices]).order_by("pk")
+    assert {(d.weight_basis, d.weight_source) for d in recycled} == {
+        ("measured", "share of the weighed total of batch RB-BRU-001")
+    }
 
     impact_services.impact_fold_events()
     assert _counter(Metric.DEVICES_RECYCLED) == 3
