@@ -117,6 +117,9 @@ def donor_year(donor, hubs, *, year: int) -> dict[str, Any]:
     return {"managers": (ke, be)}
 
 
+OUTCOME_ACTIONS = ("deliver", "recycle", "mark_missing", "transfer_missing")
+
+
 def recount(donor, year: int) -> dict[str, Any]:
     """What the report should say, counted a different way: each device of the donor, its events read one by one."""
     start, end = yearly_report_bounds(year)
