@@ -391,28 +391,31 @@ def yearly_report_line_rows(report: YearlyReport) -> Iterator[list[Any]]:
         if country not in country_names:
             country_names[country] = str(countries.name(country)) or country if country else ""
         yield [
-            device_id,
-            spreadsheet_safe(donation),
-            hub,
-            categories.get(category, category),
-            weee.get(weee_category, "") if weee_category else "",
-            spreadsheet_safe(maker),
-            spreadsheet_safe(model),
-            spreadsheet_safe(serial),
-            spreadsheet_safe(tag),
-            _naive(received_at, zone),
-            outcomes.get(outcome, outcome),
-            _naive(outcome_at, zone),
-            weight,
-            bases.get(basis, basis) if weight is not None else pgettext("weight", "unknown"),
-            spreadsheet_safe(source),
-            country_names[country],
-            kinds.get(kind, kind),
-            people if outcome == YearlyReportLine.Outcome.REUSED else None,
-            spreadsheet_safe(batch),
-            spreadsheet_safe(vendor),
-            ", ".join(stream_names.get(code, code) for code in streams.split()),
-            co2e,
+            value if value != "" else None  # an empty cell is not written at all: a third of the file's cells
+            for value in (
+                device_id,
+                spreadsheet_safe(donation),
+                hub,
+                categories.get(category, category),
+                weee.get(weee_category, "") if weee_category else "",
+                spreadsheet_safe(maker),
+                spreadsheet_safe(model),
+                spreadsheet_safe(serial),
+                spreadsheet_safe(tag),
+                _naive(received_at, zone),
+                outcomes.get(outcome, outcome),
+                _naive(outcome_at, zone),
+                weight,
+                bases.get(basis, basis) if weight is not None else pgettext("weight", "unknown"),
+                spreadsheet_safe(source),
+                country_names[country],
+                kinds.get(kind, kind),
+                people if outcome == YearlyReportLine.Outcome.REUSED else None,
+                spreadsheet_safe(batch),
+                spreadsheet_safe(vendor),
+                ", ".join(stream_names.get(code, code) for code in streams.split()),
+                co2e,
+            )
         ]
 
 

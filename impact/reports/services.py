@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -245,6 +245,22 @@ def _line(
     return line
 
 
+LINE_COLUMNS = tuple(field.attname for field in YearlyReportLine._meta.concrete_fields if not field.primary_key)
+
+
+def _lines_insert(lines: list[YearlyReportLine]) -> None:
+    """Write a batch of lines: with PostgreSQL's COPY (a few times faster than an INSERT of as many rows, which
+    Django builds value by value), elsewhere with ``bulk_create``. The database's triggers check each row either way."""
+    if connection.vendor != "postgresql":
+        YearlyReportLine.objects.bulk_create(lines, batch_size=BATCH_SIZE)
+        return
+    table = connection.ops.quote_name(YearlyReportLine._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(column) for column in LINE_COLUMNS)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for line in lines:
+            copy.write_row([getattr(line, column) for column in LINE_COLUMNS])
+
+
 def _lines_write(report: YearlyReport, *, donor_id: int, factors: dict[str, Decimal]) -> None:
     start, end = yearly_report_bounds(report.year, yearly_report_time_zone())
     cut = {"donor_id": donor_id, "last_event_id": report.last_event_id}
@@ -259,9 +275,8 @@ def _lines_write(report: YearlyReport, *, donor_id: int, factors: dict[str, Deci
         projects.load(
             {_int((o[14] or {}).get("project_id")) for _d, _r, o in batch if o is not None and o[13] == "deliver"}
         )
-        YearlyReportLine.objects.bulk_create(
-            [_line(report, d, r, o, corrections=corrections, projects=projects, factors=factors) for d, r, o in batch],
-            batch_size=BATCH_SIZE,
+        _lines_insert(
+            [_line(report, d, r, o, corrections=corrections, projects=projects, factors=factors) for d, r, o in batch]
         )
         batch.clear()
 
