@@ -19,6 +19,7 @@ done
 "$PY" bench/fold_history.py "$@" 2>&1 | tee "$OUT/fold_history-$STAMP.txt"
 "$PY" bench/projects_load.py 2>&1 | tee "$OUT/projects_load-$STAMP.txt"
 "$PY" bench/import_assets.py 2>&1 | tee "$OUT/import_assets-$STAMP.txt"
+"$PY" bench/yearly_report.py 2>&1 | tee "$OUT/yearly_report-$STAMP.txt"
 "$PY" bench/scan_lookup.py 2>&1 | tee "$OUT/scan_lookup-$STAMP.txt"
 "$PY" bench/check_in.py 2>&1 | tee "$OUT/check_in-$STAMP.txt"
 "$PY" bench/hub_scale.py "$@" 2>&1 | tee "$OUT/hub_scale-$STAMP.txt"

@@ -5,8 +5,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from common.ratelimit import rate_limit
-from donations.views import certificate_verify
 from hubs.forms import EmailAuthenticationForm
+from impact.reports.views import document_verify
 
 from . import views
 
@@ -29,8 +29,9 @@ urlpatterns += i18n_patterns(
     path("", include("impact.urls")),
     path("donors/", include("donations.urls")),
     path("evidence/", include("donations.evidence_urls")),
-    # Public: anyone holding a certificate checks it here (the address its QR code carries, without a language).
-    path("verify/<str:number>/", certificate_verify, name="certificate-verify"),
+    # Public: anyone holding a certificate or a yearly report checks it here (the address its QR code carries,
+    # without a language).
+    path("verify/<str:number>/", document_verify, name="certificate-verify"),
     path("projects/", include("projects.urls")),
     # The scan station, under the prefix like every page. A label's QR code holds the address without one
     # (/scan/d/<code>/, refurbishing.scan.responses.label_url), which redirects to the scanner's language.

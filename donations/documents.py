@@ -42,11 +42,11 @@ TABLE_STYLE = TableStyle(
 )
 
 
-def _p(text: Any, style=SMALL) -> Paragraph:
+def text_cell(text: Any, style=SMALL) -> Paragraph:
     return Paragraph(escape("" if text is None else str(text)), style)
 
 
-def _date(value: str | datetime | None, fmt: str = "DATE_FORMAT") -> str:
+def document_date(value: str | datetime | None, fmt: str = "DATE_FORMAT") -> str:
     if isinstance(value, str):
         value = parse_datetime(value)
     if value is None:
@@ -61,7 +61,15 @@ def qr_png(url: str) -> bytes:
     return buffer.getvalue()
 
 
-def _pdf(story: list, *, title: str, pagesize=A4) -> bytes:
+def verification_block(url: str, sentence: str) -> Table:
+    """The QR code of ``url`` beside a sentence telling the reader where to check the document is genuine."""
+    qr = Image(io.BytesIO(qr_png(url)), width=32 * mm, height=32 * mm)
+    block = Table([[qr, text_cell(sentence, BODY)]], colWidths=[36 * mm, None], hAlign="LEFT")
+    block.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    return block
+
+
+def pdf_document(story: list, *, title: str, pagesize=A4) -> bytes:
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
@@ -78,9 +86,11 @@ def _pdf(story: list, *, title: str, pagesize=A4) -> bytes:
     return buffer.getvalue()
 
 
-def _facts(pairs: Sequence[tuple[str, str]]) -> Table:
+def facts_table(pairs: Sequence[tuple[str, str]]) -> Table:
     table = Table(
-        [[_p(label, BODY), _p(value, BODY)] for label, value in pairs], colWidths=[55 * mm, None], hAlign="LEFT"
+        [[text_cell(label, BODY), text_cell(value, BODY)] for label, value in pairs],
+        colWidths=[55 * mm, None],
+        hAlign="LEFT",
     )
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
     return table
@@ -113,20 +123,20 @@ def _sanitisation_table(rows: list[dict[str, Any]]) -> LongTable:
         _("Operator"),
         _("Date"),
     ]
-    data = [[_p(h) for h in header]]
+    data = [[text_cell(h) for h in header]]
     for row in rows:
         data.append(
             [
-                _p(row["manufacturer"]),
-                _p(row["model"]),
-                _p(row["serial_number"] or row.get("asset_tag") or "—"),
-                _p(_media(row)),
-                _p(_choice_label(SanitisationRecord.Method, row["method"])),
-                _p(row["technique"]),
-                _p(f"{row['tool']} {row.get('tool_version', '')}".strip()),
-                _p(_verification_cell(row)),
-                _p(row["operator"]),
-                _p(_date(row["completed_at"])),
+                text_cell(row["manufacturer"]),
+                text_cell(row["model"]),
+                text_cell(row["serial_number"] or row.get("asset_tag") or "—"),
+                text_cell(_media(row)),
+                text_cell(_choice_label(SanitisationRecord.Method, row["method"])),
+                text_cell(row["technique"]),
+                text_cell(f"{row['tool']} {row.get('tool_version', '')}".strip()),
+                text_cell(_verification_cell(row)),
+                text_cell(row["operator"]),
+                text_cell(document_date(row["completed_at"])),
             ]
         )
     widths = [22, 26, 26, 24, 30, 40, 30, 26, 26, 22]
@@ -156,7 +166,7 @@ def _wipe_sample_fact(rows: list[dict[str, Any]]) -> str | None:
         "passed on %(date)s: %(picked)s of %(population)s wiped media picked at random (round %(round)s, seed "
         "%(seed)s) and re-verified by a person other than the one who wiped them"
     ) % {
-        "date": _date(sample.get("decided_at")),
+        "date": document_date(sample.get("decided_at")),
         "picked": number_format(sample.get("picked", 0)),
         "population": number_format(sample.get("population", 0)),
         "round": sample.get("round"),
@@ -174,19 +184,19 @@ def _recycling_table(rows: list[dict[str, Any]]) -> LongTable:
         _("Date"),
         _("Recycling batch"),
     ]
-    data = [[_p(h) for h in header]]
+    data = [[text_cell(h) for h in header]]
     for row in rows:
         weight = number_format(row["weight_kg"], decimal_pos=2) if row.get("weight_kg") else "—"
         data.append(
             [
-                _p(_choice_label(Device.Category, row["category"])),
-                _p(row["manufacturer"]),
-                _p(row["model"]),
-                _p(row["serial_number"] or row.get("asset_tag") or "—"),
-                _p(weight),
-                _p(_date(row.get("recycled_at"))),
+                text_cell(_choice_label(Device.Category, row["category"])),
+                text_cell(row["manufacturer"]),
+                text_cell(row["model"]),
+                text_cell(row["serial_number"] or row.get("asset_tag") or "—"),
+                text_cell(weight),
+                text_cell(document_date(row.get("recycled_at"))),
                 # Certificates issued before batches existed have no such key.
-                _p(_batch_cell(row)),
+                text_cell(_batch_cell(row)),
             ]
         )
     widths = [32, 40, 50, 45, 25, 30, 40]
@@ -210,10 +220,14 @@ def _recyclers_table(rows: list[dict[str, Any]]) -> LongTable | None:
             batches.setdefault(row["batch_reference"], row)
     if not batches:
         return None
-    data = [[_p(_("Recycling batch")), _p(_("Recycler")), _p(_("Recycler's certificates at dispatch"))]]
+    data = [
+        [text_cell(_("Recycling batch")), text_cell(_("Recycler")), text_cell(_("Recycler's certificates at dispatch"))]
+    ]
     for reference, row in batches.items():
         certificates = vendor_certificates_described(row.get("recycler_certificates") or [])
-        data.append([_p(reference), _p(row.get("recycler") or "—"), _p("; ".join(certificates) or "—")])
+        data.append(
+            [text_cell(reference), text_cell(row.get("recycler") or "—"), text_cell("; ".join(certificates) or "—")]
+        )
     table = LongTable(data, colWidths=[40 * mm, 60 * mm, 162 * mm], repeatRows=1)
     table.setStyle(TABLE_STYLE)
     return table
@@ -226,7 +240,7 @@ def certificate_pdf(certificate: Certificate, *, verify_url: str) -> bytes:
     title = _("Data sanitisation certificate") if sanitisation else _("Recycling certificate")
     facts = [
         (_("Certificate number"), certificate.number),
-        (_("Issued on"), _date(certificate.issued_at)),
+        (_("Issued on"), document_date(certificate.issued_at)),
         (_("Donor"), certificate.donor_name),
         (_("Donation"), donation.reference),
         (_("Devices"), number_format(certificate.device_count)),
@@ -260,25 +274,21 @@ def certificate_pdf(certificate: Certificate, *, verify_url: str) -> bytes:
             )
         table = _recycling_table(certificate.rows)
         recyclers = _recyclers_table(certificate.rows)
-    qr = Image(io.BytesIO(qr_png(verify_url)), width=32 * mm, height=32 * mm)
-    verify = Table(
-        [[qr, _p(_("Check that this certificate is genuine at %(url)s") % {"url": verify_url}, BODY)]],
-        colWidths=[36 * mm, None],
-        hAlign="LEFT",
+    verify = verification_block(
+        verify_url, _("Check that this certificate is genuine at %(url)s") % {"url": verify_url}
     )
-    verify.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
     story = [
         Paragraph(escape(title), STYLES["Title"]),
-        _facts(facts),
+        facts_table(facts),
         Spacer(1, 4 * mm),
-        _p(statement, BODY),
+        text_cell(statement, BODY),
         Spacer(1, 4 * mm),
-        table if certificate.rows else _p(_("This donation had no storage media to wipe."), BODY),
+        table if certificate.rows else text_cell(_("This donation had no storage media to wipe."), BODY),
     ]
     if recyclers is not None:
         story += [Spacer(1, 4 * mm), recyclers]
     story += [Spacer(1, 6 * mm), verify]
-    return _pdf(story, title=f"{title} {certificate.number}", pagesize=landscape(A4))
+    return pdf_document(story, title=f"{title} {certificate.number}", pagesize=landscape(A4))
 
 
 def asset_report_pdf(*, donation: Donation, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
@@ -287,18 +297,22 @@ def asset_report_pdf(*, donation: Donation, header: Sequence[str], rows: Iterabl
     facts = [
         (_("Donor"), donation.donor.legal_name),
         (_("Receiving hub"), donation.hub.name),
-        (_("Pledged"), _date(donation.pledged_at)),
-        (_("Report date"), _date(timezone.now())),
+        (_("Pledged"), document_date(donation.pledged_at)),
+        (_("Report date"), document_date(timezone.now())),
     ]
-    data = [[_p(h) for h in header]]
+    data = [[text_cell(h) for h in header]]
     for row in rows:
-        data.append([_p(_date(v) if isinstance(v, datetime) else v) for v in row])
+        data.append([text_cell(document_date(v) if isinstance(v, datetime) else v) for v in row])
     # Columns share the landscape page's width (273 mm between the margins), the model and serial widest.
     widths = [23, 24, 34, 30, 24, 12, 22, 26, 22, 14, 16, 26][: len(header)]
     table = LongTable(data, colWidths=[w * mm for w in widths], repeatRows=1)
     table.setStyle(TABLE_STYLE)
-    story = [Paragraph(escape(title), STYLES["Title"]), _facts(facts), Spacer(1, 4 * mm), table]
-    return _pdf(story, title=title, pagesize=landscape(A4))
+    story = [Paragraph(escape(title), STYLES["Title"]), facts_table(facts), Spacer(1, 4 * mm), table]
+    return pdf_document(story, title=title, pagesize=landscape(A4))
+
+
+def _vendor_cell(row: dict[str, Any]) -> str:
+    return "; ".join([row["vendor"], *vendor_certificates_described(row.get("vendor_certificates") or [])])
 
 
 def e_resource_certificate_pdf(
@@ -309,9 +323,9 @@ def e_resource_certificate_pdf(
     title = _("e-Resource certificate")
     facts = [
         (_("Certificate number"), commitment.certificate_number),
-        (_("Issued on"), _date(commitment.covered_at)),
+        (_("Issued on"), document_date(commitment.covered_at)),
         (_("Donor"), commitment.donor.legal_name),
-        (_("Commitment made on"), _date(commitment.created_at)),
+        (_("Commitment made on"), document_date(commitment.created_at)),
         (_("E-waste recycled in Africa (kg)"), number_format(commitment.target_kg, decimal_pos=2)),
     ]
     if commitment.devices:
@@ -322,35 +336,33 @@ def e_resource_certificate_pdf(
         "the batch on the day it was dispatched. Each kilogram is allocated to one donor only."
     )
     header = [_("Recycling batch"), _("Hub"), _("Country"), _("Recycler"), _("Dispatched"), _("Kilograms")]
-    data = [[_p(h) for h in header]]
+    data = [[text_cell(h) for h in header]]
     for row in rows:
         data.append(
             [
-                _p(row["batch_reference"]),
-                _p(row["hub"]),
-                _p(row["country"]),
-                _p("; ".join([row["vendor"], *vendor_certificates_described(row.get("vendor_certificates") or [])])),
-                _p(_date(row["dispatched_at"])),
-                _p(number_format(row["kg"], decimal_pos=2)),
+                text_cell(row["batch_reference"]),
+                text_cell(row["hub"]),
+                text_cell(row["country"]),
+                text_cell(
+                    "; ".join([row["vendor"], *vendor_certificates_described(row.get("vendor_certificates") or [])])
+                ),
+                text_cell(document_date(row["dispatched_at"])),
+                text_cell(number_format(row["kg"], decimal_pos=2)),
             ]
         )
     table = LongTable(data, colWidths=[w * mm for w in (30, 34, 16, 64, 22, 20)], repeatRows=1)
     table.setStyle(TABLE_STYLE)
-    qr = Image(io.BytesIO(qr_png(verify_url)), width=32 * mm, height=32 * mm)
-    verify = Table(
-        [[qr, _p(_("Check that this certificate is genuine at %(url)s") % {"url": verify_url}, BODY)]],
-        colWidths=[36 * mm, None],
-        hAlign="LEFT",
+    verify = verification_block(
+        verify_url, _("Check that this certificate is genuine at %(url)s") % {"url": verify_url}
     )
-    verify.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
     story = [
         Paragraph(escape(title), STYLES["Title"]),
-        _facts(facts),
+        facts_table(facts),
         Spacer(1, 4 * mm),
-        _p(statement, BODY),
+        text_cell(statement, BODY),
         Spacer(1, 4 * mm),
         table,
         Spacer(1, 6 * mm),
         verify,
     ]
-    return _pdf(story, title=f"{title} {commitment.certificate_number}")
+    return pdf_document(story, title=f"{title} {commitment.certificate_number}")

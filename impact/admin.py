@@ -10,7 +10,7 @@ from django.db import models
 
 from hubs.admin import HubScopedAdmin, UserHubListFilter
 
-from .models import EmissionFactor, ImpactCounter, OpeningBalance
+from .models import EmissionFactor, ImpactCounter, OpeningBalance, YearlyReport
 
 
 @admin.register(OpeningBalance)
@@ -50,3 +50,44 @@ class EmissionFactorAdmin(HubScopedAdmin):
 
     def has_module_permission(self, request):
         return super().has_module_permission(request) or request.user.has_perm("impact.change_emissionfactor")
+
+
+@admin.register(YearlyReport)
+class YearlyReportAdmin(admin.ModelAdmin):
+    """Donors' yearly reports, read only: issued from the donor portal, never edited (the database refuses it)."""
+
+    list_display = ("number", "donor_name", "year", "issued_at", "supersedes")
+    list_filter = ("year",)
+    list_select_related = ("supersedes",)
+    search_fields = ("number", "donor_name")
+    readonly_fields = (
+        "number",
+        "donor",
+        "donor_name",
+        "year",
+        "time_zone",
+        "issued_at",
+        "issued_by",
+        "supersedes",
+        "reason",
+        "last_event_id",
+        "figures",
+        "factors",
+    )
+    exclude = ("sealed",)
+    show_full_result_count = False
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

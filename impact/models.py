@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Metric(models.TextChoices):
@@ -103,3 +105,122 @@ class EmissionFactor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label}: {self.kg_co2e} kg CO2e ({self.source})"
+
+
+class YearlyReport(models.Model):
+    """A donor organisation's sustainability report for one calendar year, frozen when issued.
+
+    The figures are summed from the report's lines (``YearlyReportLine``, one per device) in the transaction that
+    issues it, and ``sealed`` is set in that same transaction: from then on the database refuses any change to the
+    report or its lines (migration ``0005_yearly_report``). A correction is a new report that ``supersedes`` this one.
+    """
+
+    number = models.CharField(_("report number"), max_length=40, unique=True, editable=False)
+    donor = models.ForeignKey(
+        "donations.Donor",
+        on_delete=models.PROTECT,
+        related_name="yearly_reports",
+        verbose_name=_("donor"),
+    )
+    donor_name = models.CharField(_("donor, as named at issue"), max_length=200)
+    year = models.PositiveSmallIntegerField(_("year"))
+    # The calendar year runs from 1 January 00:00 to 31 December 24:00 in this zone (YEARLY_REPORT_TIME_ZONE).
+    time_zone = models.CharField(_("time zone of the calendar year"), max_length=64)
+    issued_at = models.DateTimeField(_("issued at"))
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("issued by"),
+    )
+    supersedes = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
+        verbose_name=_("supersedes"),
+    )
+    reason = models.TextField(_("reason for reissue"), blank=True)
+    # The last chain-of-custody event the report read: a later event is in a later report, never half in this one.
+    last_event_id = models.BigIntegerField(_("last event read"), default=0)
+    figures = models.JSONField(_("figures"), default=dict, blank=True)
+    factors = models.JSONField(_("emission factors used"), default=list, blank=True)
+    sealed = models.BooleanField(_("sealed"), default=False, editable=False)
+
+    class Meta:
+        ordering = ["-year", "-issued_at", "-id"]
+        verbose_name = _("yearly report")
+        verbose_name_plural = _("yearly reports")
+        constraints = [
+            # One first report per donor and year; each later one supersedes exactly one (the one-to-one field), so a
+            # donor's reports for a year form a single chain with one current end.
+            models.UniqueConstraint(
+                fields=["donor", "year"],
+                condition=models.Q(supersedes__isnull=True),
+                name="yearly_report_one_first_per_donor_and_year",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class YearlyReportLine(models.Model):
+    """One device behind a yearly report, as it read when the report was issued: received in the year, and what
+    became of it in the year (reused, recycled or missing). Every figure of the report is a sum of these lines."""
+
+    class Outcome(models.TextChoices):
+        NONE = "", pgettext_lazy("yearly report outcome", "none in the year")
+        REUSED = "reused", pgettext_lazy("yearly report outcome", "reused")
+        RECYCLED = "recycled", pgettext_lazy("yearly report outcome", "recycled")
+        MISSING = "missing", pgettext_lazy("yearly report outcome", "missing")
+
+    class WeightBasis(models.TextChoices):
+        NOT_RECORDED = "", pgettext_lazy("weight basis", "not recorded")
+        MEASURED = "measured", pgettext_lazy("weight basis", "measured at the bench")
+        DECLARED = "declared", pgettext_lazy("weight basis", "declared by the donor or a hardware report")
+        MODEL_DEFAULT = "model", pgettext_lazy("weight basis", "default for the model")
+        CATEGORY_DEFAULT = "category", pgettext_lazy("weight basis", "default for the category")
+        BATCH = "batch", pgettext_lazy("weight basis", "share of the batch the recycler weighed")
+
+    report = models.ForeignKey(YearlyReport, on_delete=models.CASCADE, related_name="lines", verbose_name=_("report"))
+    device = models.ForeignKey(
+        "refurbishing.Device", on_delete=models.PROTECT, related_name="+", verbose_name=_("device"), db_index=False
+    )
+    donation_reference = models.CharField(_("donation"), max_length=40)
+    hub_code = models.CharField(_("hub"), max_length=10)
+    category = models.CharField(_("category"), max_length=20)
+    weee_category = models.PositiveSmallIntegerField(_("WEEE category"), null=True, blank=True)
+    manufacturer = models.CharField(_("manufacturer"), max_length=80)
+    model = models.CharField(_("model"), max_length=120, blank=True)
+    serial_number = models.CharField(_("serial number"), max_length=80, blank=True)
+    asset_tag = models.CharField(_("donor asset tag"), max_length=80, blank=True)
+    received_at = models.DateTimeField(_("received in the year at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome in the year"), max_length=10, choices=Outcome.choices, blank=True)
+    outcome_at = models.DateTimeField(_("outcome at"), null=True, blank=True)
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=9, decimal_places=2, null=True, blank=True)
+    weight_basis = models.CharField(_("weight basis"), max_length=10, choices=WeightBasis.choices, blank=True)
+    weight_source = models.CharField(_("weight source"), max_length=200, blank=True)
+    country = models.CharField(_("country reached"), max_length=2, blank=True)
+    project_kind = models.CharField(_("project kind"), max_length=20, blank=True)
+    people = models.PositiveIntegerField(_("people reached"), default=0)
+    batch_reference = models.CharField(_("recycling batch"), max_length=40, blank=True)
+    vendor = models.CharField(_("downstream vendor"), max_length=120, blank=True)
+    # The waste streams the device was handed over as, space-separated codes (refurbishing.WasteStream).
+    streams = models.CharField(_("waste streams"), max_length=200, blank=True)
+    # Exact: a weight (2 places) times a factor (3 places) needs 5; nothing is rounded before the figures are summed.
+    co2e_kg = models.DecimalField(_("kg CO2e avoided"), max_digits=16, decimal_places=5, default=0)
+
+    class Meta:
+        ordering = ["report", "id"]
+        verbose_name = _("yearly report line")
+        verbose_name_plural = _("yearly report lines")
+        constraints = [
+            models.UniqueConstraint(fields=["report", "device"], name="yearly_report_line_once_per_device"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id}: {self.device_id} {self.outcome or '-'}"

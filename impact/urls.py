@@ -1,6 +1,7 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import hub_dashboard, views
+from .reports import views as report_views
 
 app_name = "impact"
 urlpatterns = [
@@ -13,4 +14,11 @@ urlpatterns = [
     path("widget/", views.widget, name="widget"),
     # The donor portal's "Your impact" lives here, beside the public estimate whose factors it reuses.
     path("donors/impact/", views.donor_impact, name="donor-impact"),
+    # The yearly sustainability report: above the donor side, since it needs the public page's emission factors.
+    path("donors/reports/", report_views.yearly_report_list, name="yearly-report-list"),
+    re_path(
+        r"^donors/reports/(?P<number>[A-Za-z0-9-]+)\.(?P<extension>pdf|xlsx)$",
+        report_views.yearly_report_download,
+        name="yearly-report-download",
+    ),
 ]

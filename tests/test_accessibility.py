@@ -203,6 +203,30 @@ def _verified_again(username: str):
     return prepare
 
 
+def _yearly_report(url: str | None = None):
+    """donor-demo's yearly report for the current year (issued once), or ``url`` once it exists."""
+    from donations.models import Donor
+    from impact.models import YearlyReport
+    from impact.reports import yearly_report_current_year, yearly_report_issue
+
+    donor = Donor.objects.get(users__username="donor-demo")
+    report = YearlyReport.objects.filter(donor=donor, superseded_by__isnull=True).first()
+    if report is None:
+        report = yearly_report_issue(donor=donor, year=yearly_report_current_year(), actor=None)
+    return url if url is not None else report
+
+
+def _reissue_without_reason(page) -> None:
+    """Ask again for the year already issued without saying what was corrected: the form comes back with its error."""
+    from impact.reports import yearly_report_current_year
+
+    form = page.locator("main form").first
+    form.locator("select[name=year]").select_option(str(yearly_report_current_year()))
+    with page.expect_navigation():
+        form.locator("button[type=submit]").last.click()
+    assert page.locator("[data-error-summary]").count() == 1, "the form came back without its error summary"
+
+
 # Every page people use; later issues add theirs here.
 VISITS = [
     Visit("home", None, lambda: reverse("impact:home")),
@@ -252,6 +276,18 @@ VISITS = [
         status=409,
     ),
     Visit("your impact", "donor-demo", lambda: reverse("impact:donor-impact")),
+    Visit("yearly sustainability reports", "donor-demo", lambda: _yearly_report(reverse("impact:yearly-report-list"))),
+    Visit(
+        "yearly report, issued twice, with errors",
+        "donor-demo",
+        lambda: _yearly_report(reverse("impact:yearly-report-list")),
+        _reissue_without_reason,
+    ),
+    Visit(
+        "yearly report verification",
+        None,
+        lambda: _yearly_report(reverse("certificate-verify", args=[_yearly_report().number])),
+    ),
     Visit(
         "certificate verification",
         None,

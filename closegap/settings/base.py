@@ -353,6 +353,12 @@ HARDWARE_REPORT_MAX_BYTES = env.int("HARDWARE_REPORT_MAX_BYTES", default=2 * 102
 # kilograms it was made with; changing this changes only later commitments.
 E_RESOURCE_KG_PER_DEVICE = Decimal(env("E_RESOURCE_KG_PER_DEVICE", default="20"))
 
+# A donor's yearly report (impact.yearly_report) counts the calendar year from 1 January 00:00 to 31 December 24:00
+# in this zone: by default the site's own (UTC), the zone the public page's months are counted in, so the report and
+# the public monthly figures agree. A donor's 31 December 23:59 UTC falls in that year, although it is already
+# 1 January in Nairobi. Each report records the zone it was computed in.
+YEARLY_REPORT_TIME_ZONE = env("YEARLY_REPORT_TIME_ZONE", default=TIME_ZONE)
+
 # Donors' asset lists (donations.imports.spreadsheet): the largest upload, how far an XLSX may expand when unzipped
 # (a small file can hide gigabytes), and the most rows one import takes. Bigger files: split them.
 IMPORT_MAX_FILE_BYTES = env.int("IMPORT_MAX_FILE_BYTES", default=20 * 1000 * 1000)

@@ -86,6 +86,19 @@ def device_streams(device: Device) -> set[str]:
     return streams
 
 
+def device_streams_handed_over(*, category: str, model: str, data_destroyed_by_vendor: bool) -> set[str]:
+    """The streams a recycled device was handed over as, from what its batch recorded at dispatch: its category's,
+    CRT glass for a model naming a CRT, and whole data-bearing devices when the vendor destroyed its data (a device
+    leaves unwiped only then). The same rules as ``device_streams``, read from plain values (a yearly report reads
+    tens of thousands of devices without loading them)."""
+    streams = set(STREAMS_BY_CATEGORY.get(category, STREAMS_BY_CATEGORY[C.OTHER]))
+    if CRT_MARK.search(model or ""):
+        streams.add(W.CRT_GLASS)
+    if data_destroyed_by_vendor:
+        streams.add(W.DATA_BEARING_DEVICES)
+    return streams
+
+
 def streams_ordered(streams: Iterable[str]) -> list[str]:
     """Stream codes in the order ``WasteStream`` declares them, each once."""
     present = set(streams)
