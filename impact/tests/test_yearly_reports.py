@@ -147,8 +147,8 @@ def test_the_calendar_year_is_counted_in_the_reports_time_zone(donor, hubs, year
     ("language", "pdf_words", "header"),
     [
         ("en", ["Sustainability report", "Disposed of", "Prepared for reuse"], "Weight basis"),
-        ("fr", ["Rapport de durabilité", "Éliminés", "Préparés pour le réemploi"], "Base du poids"),
-        ("nl", ["Duurzaamheidsverslag", "Verwijderd", "Voorbereid voor hergebruik"], "Basis van het gewicht"),
+        ("fr", ["Rapport de durabilité", "Éliminés", "Préparés pour le réemploi"], "Origine du poids"),
+        ("nl", ["Duurzaamheidsverslag", "Verwijderd", "Voorbereid voor hergebruik"], "Herkomst van het gewicht"),
     ],
 )
 def test_the_documents_are_in_the_readers_language(donor, hubs, year, language, pdf_words, header):

@@ -41,8 +41,17 @@ def hub_manager(hub, username: str):
 
 
 def register(donor, hub, count: int, **fields) -> list[Device]:
+    """``weight_kg=None``: devices whose weight is not known at all (recorded before the defaults table, whose
+    registration would otherwise give them their category's default), which the report counts as unknown."""
     donation = DonationFactory(donor=donor, hub=hub)
-    return DeviceFactory.create_batch(count, donation=donation, hub=hub, **fields)
+    devices = DeviceFactory.create_batch(count, donation=donation, hub=hub, **fields)
+    if "weight_kg" in fields and fields["weight_kg"] is None:
+        Device.objects.filter(pk__in=[device.pk for device in devices]).update(
+            weight_kg=None, weight_basis="", weight_source=""
+        )
+        for device in devices:
+            device.refresh_from_db()
+    return devices
 
 
 def reuse(devices: list[Device], *, project: Project, actor, people: int, steps=TO_CONFIGURED):
