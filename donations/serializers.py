@@ -1,6 +1,7 @@
 """API shapes for donors' systems: their donations, with devices and states, and a new pledge."""
 
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 from django.urls import reverse
@@ -10,7 +11,7 @@ from rest_framework import serializers
 
 from common.serializers import ModelSerializer
 from hubs.models import Hub
-from refurbishing.models import Device, DeviceState
+from refurbishing.models import Device, DeviceState, WeeeCategory
 from refurbishing.serializers import DeviceSerializer
 
 from .models import Donation, EResourceCommitment, EvidenceArchive
@@ -39,6 +40,13 @@ class DonationDeviceSerializer(ModelSerializer):
         read_only=True,
         help_text="A, B or C once the device passed inspection; empty before.",
     )
+    weee_category = serializers.ChoiceField(
+        choices=WeeeCategory.choices,
+        read_only=True,
+        allow_null=True,
+        allow_blank=True,
+        help_text="WEEE category of Directive 2012/19/EU, Annex III (1 to 6); null while unknown.",
+    )
 
     class Meta:
         model = Device
@@ -52,9 +60,21 @@ class DonationDeviceSerializer(ModelSerializer):
             "has_storage_media",
             "state",
             "grade",
+            "weee_category",
+            "weight_kg",
+            "weight_basis",
+            "weight_source",
             "updated_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "weight_kg": {"help_text": "Weight in kg; weight_basis says whether measured, declared or a default."},
+            "weight_basis": {
+                "help_text": "measured (at the hub), declared (by you or a hardware report), model or category "
+                "(a typical weight); empty when no weight is known."
+            },
+            "weight_source": {"help_text": "For a typical weight: where it comes from."},
+        }
 
 
 class DonationDetailSerializer(DonationSerializer):
@@ -87,6 +107,15 @@ class PledgedDeviceSerializer(serializers.Serializer):
         default=None,
         help_text="Whether it holds a disk or memory card; by default yes for laptops, desktops, servers, "
         "tablets and smartphones, no for the rest.",
+    )
+    weight_kg = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Its weight in kg if you know it (recorded as declared); otherwise a typical weight applies.",
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -188,3 +188,19 @@ def test_a_donor_token_reaches_no_device_or_hub_through_the_staff_endpoints(hubs
     assert client.get(f"/api/v1/devices/{device.pk}/").status_code == 404
     assert client.post(f"/api/v1/devices/{device.pk}/transitions/", {"action": "receive"}).status_code == 404
     assert client.get("/api/v1/hubs/").json() == []
+
+
+def test_a_pledged_weight_is_declared_and_a_missing_one_takes_the_typical_weight(hubs, donor_user, token_client):
+    body = new_donation()
+    body["devices"][0]["weight_kg"] = "1.62"
+    response = token_client(donor_user).post(URL, body, format="json")
+
+    assert response.status_code == 201, response.json()
+    laptop, monitor = response.json()["devices"]
+    assert (laptop["weight_kg"], laptop["weight_basis"], laptop["weee_category"]) == ("1.62", "declared", 2)
+    assert (monitor["weight_basis"], monitor["weee_category"]) == ("category", 2)
+    assert monitor["weight_source"]
+    refused = token_client(donor_user).post(
+        URL, new_donation() | {"devices": [body["devices"][0] | {"weight_kg": "0"}]}, format="json"
+    )
+    assert refused.status_code == 400
