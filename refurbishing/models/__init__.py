@@ -49,3 +49,4 @@ from .work_orders import (  # noqa: F401
     WorkOrder,
     validate_partner_steps,
 )
+from .sync import SyncedMove  # noqa: F401
