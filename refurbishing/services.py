@@ -114,7 +114,9 @@ def moves_occurred(moment: datetime) -> Iterator[None]:
 
 # Announcements of committed moves held back and sent once per donation and action when the block ends (see
 # ``announcements_batched``); None outside such a block.
-_held_announcements: ContextVar[list[dict[str, Any]] | None] = ContextVar("refurbishing_held_announcements", default=None)
+_held_announcements: ContextVar[list[dict[str, Any]] | None] = ContextVar(
+    "refurbishing_held_announcements", default=None
+)
 
 
 @contextmanager

@@ -131,7 +131,7 @@ def device_cache_page(*, user: AbstractBaseUser, cursor: str = "") -> dict[str, 
     more = len(rows) > CACHE_PAGE_SIZE
     rows = rows[:CACHE_PAGE_SIZE]
     devices, gone = [], []
-    for pk, _updated, label, serial, tag, category, make, model, state, version, hub in rows:
+    for _pk, _updated, label, serial, tag, category, make, model, state, version, hub in rows:
         if state in CACHED_STATES:
             devices.append([label, serial, tag, category, " ".join(p for p in (make, model) if p), state, version, hub])
         else:
@@ -171,10 +171,8 @@ def sync_moves_apply(*, actor: AbstractBaseUser, moves: Sequence[QueuedMove]) ->
     ids = [move.id for move in moves]
     seen = set(SyncedMove.objects.filter(uuid__in=ids).values_list("uuid", flat=True))
     codes = {move.code.strip().upper() for move in moves}
-    devices = {
-        device.label_code: device
-        for device in Device.objects.select_related("hub", "donation").restrict(actor, "act").filter(label_code__in=codes)
-    }
+    reachable = Device.objects.select_related("hub", "donation").restrict(actor, "act")
+    devices = {device.label_code: device for device in reachable.filter(label_code__in=codes)}
     last_moves = dict(
         DeviceEvent.objects.filter(device__in=[d.pk for d in devices.values()])
         .values("device_id")
@@ -217,9 +215,7 @@ def _sync_move_apply(
             )
             error = _perform(actor=actor, move=move, device=device, occurred=occurred)
             if error is not None:
-                synced.outcome = (
-                    SyncedMove.Outcome.CONFLICT if error.code == "conflict" else SyncedMove.Outcome.REFUSED
-                )
+                synced.outcome = SyncedMove.Outcome.CONFLICT if error.code == "conflict" else SyncedMove.Outcome.REFUSED
                 synced.message = error.message
                 synced.save(update_fields=["outcome", "message"])
                 status = SyncOutcome.CONFLICT if error.code == "conflict" else SyncOutcome.REFUSED

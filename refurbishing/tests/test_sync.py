@@ -13,8 +13,8 @@ from hubs.factories import StaffFactory
 from hubs.models import HubMembership
 from refurbishing.factories import SANITISATION, DeviceFactory, device_through
 from refurbishing.models import Device, DeviceEvent, SyncedMove
-from refurbishing.services import moves_dated
 from refurbishing.scan.sync import CACHE_SETTLE, SYNC_MAX_MOVES, device_cache_page, synced_move_list_to_review
+from refurbishing.services import moves_dated
 
 pytestmark = pytest.mark.django_db
 SYNC = "/api/v1/sync/"
