@@ -47,6 +47,8 @@ urlpatterns += i18n_patterns(
     ),
     # Before Django's own: sign-in takes the e-mail address (hubs.forms, hubs.accounts.backends).
     path("accounts/login/", auth_views.LoginView.as_view(authentication_form=EmailAuthenticationForm), name="login"),
+    # Before Django's own: signing out also clears the offline scan station's storage (Clear-Site-Data).
+    path("accounts/logout/", views.SignOutView.as_view(), name="logout"),
     path("accounts/", include("hubs.urls")),
     path("accounts/my-data/", views.my_data, name="my-data"),
     path("accounts/my-data.json", views.my_data_download, name="my-data-download"),

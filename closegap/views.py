@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.conf import settings
 from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
@@ -201,3 +202,14 @@ def account_delete(request: HttpRequest) -> HttpResponse:
         account_delete_service(user=user)
         return render(request, "registration/account_deleted.html")
     return render(request, "registration/account_delete.html", {"form": form})
+
+
+class SignOutView(auth_views.LogoutView):
+    """Django's sign-out (POST only), and the browser told to forget what it kept for this site: the scan
+    station's offline cache and queue (IndexedDB), its service worker and cached pages. Works without JavaScript;
+    the station's script also deletes its database itself before the form is sent."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        response["Clear-Site-Data"] = '"cache", "storage"'
+        return response

@@ -1,6 +1,8 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from refurbishing.hardware.sampling_api import WipeSampleViewSet
+from refurbishing.scan.sync_api import SyncDevicesView, SyncView
 
 from .api import DeviceViewSet
 from .recycling.api import RecyclingBatchViewSet, VendorViewSet
@@ -15,4 +17,8 @@ router.register("vendors", VendorViewSet, basename="api-vendor")
 router.register("work-orders", WorkOrderViewSet, basename="api-work-order")
 router.register("wipe-samples", WipeSampleViewSet, basename="api-wipe-sample")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("sync/", SyncView.as_view(), name="api-sync"),
+    path("sync/devices/", SyncDevicesView.as_view(), name="api-sync-devices"),
+    *router.urls,
+]

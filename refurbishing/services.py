@@ -100,6 +100,52 @@ def _moment() -> datetime:
     return _moves_dated.get() or timezone.now()
 
 
+# A move a scan station queued offline happened then, but the device row changes now: its ``updated_at`` is the
+# cursor other stations refresh their caches by, so it must never go back in time.
+_row_changed_now: ContextVar[bool] = ContextVar("refurbishing_row_changed_now", default=False)
+
+
+@contextmanager
+def moves_occurred(moment: datetime) -> Iterator[None]:
+    """Moves inside the block happened at ``moment`` (their events, records and weekly counts say so) and are
+    recorded now: the device's last change, and each event's ``recorded_at``, are the server's time."""
+    token = _row_changed_now.set(True)
+    try:
+        with moves_dated(moment):
+            yield
+    finally:
+        _row_changed_now.reset(token)
+
+
+# Announcements of committed moves held back and sent once per donation and action when the block ends (see
+# ``announcements_batched``); None outside such a block.
+_held_announcements: ContextVar[list[dict[str, Any]] | None] = ContextVar(
+    "refurbishing_held_announcements", default=None
+)
+
+
+@contextmanager
+def announcements_batched() -> Iterator[None]:
+    """Moves committed inside the block, each in its own transaction, are announced when the block ends: once per
+    donation and action (the last event of each), not once per move.
+
+    The listeners need no more: the impact fold counts every uncounted event, and the donor-side tasks bring a
+    whole donation up to date. A move rolled back is never announced (its announcement waits for its commit).
+    """
+    if _held_announcements.get() is not None:
+        yield
+        return
+    held: list[dict[str, Any]] = []
+    token = _held_announcements.set(held)
+    try:
+        yield
+    finally:
+        _held_announcements.reset(token)
+        latest = {(payload["donation_id"], payload["action"]): payload for payload in held}
+        for payload in latest.values():
+            device_transitioned.send(sender=Device, **payload)
+
+
 def _state_label(state: str) -> str:
     return str(S(state).label) if state in S.values else state
 
@@ -113,6 +159,10 @@ def _announce(event: DeviceEvent) -> None:
         "to_state": event.to_state,
         "hub_id": event.hub_id,
     }
+    held = _held_announcements.get()
+    if held is not None:
+        transaction.on_commit(lambda: held.append(payload))
+        return
     transaction.on_commit(lambda: device_transitioned.send(sender=Device, **payload))
 
 
@@ -745,7 +795,7 @@ def device_transition(
             "state": transition.target,
             "version": locked.version + 1,
             "hub_id": target_hub_id,
-            "updated_at": now,
+            "updated_at": timezone.now() if _row_changed_now.get() else now,
         }
         if transition.needs is not None:
             updates |= NEED_BUILDERS[transition.needs](move=move, data=data, now=now)

@@ -18,6 +18,8 @@ class TimelineEntry:
     who: str = ""
     details: list[str] = field(default_factory=list)
     note: str = ""
+    # When the server recorded it, where that was later than it happened (a move sent by an offline station).
+    recorded: datetime | None = None
 
 
 def state_label(value: str) -> str:

@@ -5,6 +5,7 @@ The admin's device page and the scan station both show it; neither shows an even
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -96,6 +97,10 @@ def _figure_details(data: dict[str, Any]) -> list[str]:
     return details
 
 
+# An event recorded this long after it happened says both times (a move queued offline and sent later).
+RECORDED_LATER = timedelta(minutes=1)
+
+
 def device_timeline(*, device: Device) -> list[TimelineEntry]:
     """The device's events, oldest first, each in a sentence with the record it wrote (a fixed few queries)."""
     records = device_records(device=device)
@@ -129,6 +134,7 @@ def device_timeline(*, device: Device) -> list[TimelineEntry]:
                 where=event.hub.code,
                 details=details,
                 note=event.note,
+                recorded=event.recorded_at if event.recorded_at - event.occurred_at > RECORDED_LATER else None,
             )
         )
     return entries

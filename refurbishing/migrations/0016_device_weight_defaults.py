@@ -16,7 +16,7 @@ def devices_weight_defaults_fill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("refurbishing", "0014_device_weee_weight"),
+        ("refurbishing", "0015_offline_sync"),
     ]
 
     operations = [

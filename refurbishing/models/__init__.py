@@ -41,6 +41,7 @@ from .sampling import (  # noqa: F401
     WipeSample,
     WipeSampleItem,
 )
+from .sync import SyncedMove  # noqa: F401
 from .transfers import (  # noqa: F401
     Transfer,
     TransferDevice,

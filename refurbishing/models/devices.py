@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.query_utils import DeferredAttribute
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -255,6 +256,8 @@ class Device(models.Model):
             models.Index(fields=["grade", "-id"], name="device_grade_idx"),
             # The hub dashboard's "stuck": a hub's devices in one state, oldest change first.
             models.Index(fields=["hub", "state", "updated_at"], name="device_hub_state_updated_idx"),
+            # The scan station's offline cache: a hub's devices changed since a cursor (last change, id).
+            models.Index(fields=["hub", "updated_at", "id"], name="device_hub_updated_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -328,6 +331,8 @@ class DeviceEvent(models.Model):
     )
     hub = models.ForeignKey("hubs.Hub", on_delete=models.PROTECT, related_name="+", verbose_name=_("hub"))
     occurred_at = models.DateTimeField(_("occurred at"), db_index=True)
+    # When the server wrote it: later than ``occurred_at`` for a move a scan station queued offline and sent later.
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
     note = models.TextField(_("note"), blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True)
     # Bookkeeping for the impact read model, not part of the custody record: set once when the event

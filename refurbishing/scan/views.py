@@ -14,6 +14,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_http_methods
 
 from hubs.models import Hub
@@ -23,7 +24,7 @@ from refurbishing.errors import LifecycleError
 from refurbishing.forms import ConfigurationForm
 from refurbishing.history.timeline import device_timeline
 from refurbishing.lifecycle import ACTION_LABELS, actions_from, transitions_for
-from refurbishing.models import ConfigurationRecord, Device, SanitisationRecord
+from refurbishing.models import ConfigurationRecord, Device, DeviceState, SanitisationRecord
 from refurbishing.scan.responses import (
     device_workers_required,
     fragment_aware,
@@ -31,6 +32,7 @@ from refurbishing.scan.responses import (
     labels_response,
     wants_fragment,
 )
+from refurbishing.scan.sync import CACHED_STATES, OFFLINE_ACTIONS, SYNC_MAX_MOVES, transitions_target
 from refurbishing.selectors import device_find_by_code, device_get_by_label_code, device_in_scope, device_list
 from refurbishing.services import device_transition_refusal
 
@@ -95,7 +97,7 @@ def device_card_context(request: HttpRequest, device: Device, **extra: Any) -> d
     }
 
 
-def _action_form(request: HttpRequest, action: str, device: Device, data=None) -> forms.Form:
+def _action_form(request: HttpRequest, action: str, device: Device | None, data=None) -> forms.Form:
     form_class = action_form_class(action)
     initial = {}
     remembered = REMEMBERED_FIELDS.get(action)
@@ -143,7 +145,88 @@ def station(request: HttpRequest) -> HttpResponse:
             context["matches"] = matches
         else:
             context["unknown"] = True
+    context["max_moves"] = SYNC_MAX_MOVES
     return render_scan(request, context, status=404 if context.get("unknown") else 200)
+
+
+@device_workers_required
+@require_http_methods(["GET"])
+def offline_kit(request: HttpRequest) -> HttpResponse:
+    """What the station's script needs to work offline, apart from the page (so each scan's page stays small)."""
+    return fragment_aware(
+        render(request, "refurbishing/scan/offline_kit.html", {"offline": offline_station_context(request)})
+    )
+
+
+def offline_station_context(request: HttpRequest) -> dict[str, Any]:
+    """What the station's script needs to work offline: the moves it may queue from each state (with their forms,
+    as the server draws them), and its sentences in the person's language."""
+    forms_offline = []
+    for action in OFFLINE_ACTIONS:
+        form = _action_form(request, action, None)
+        forms_offline.append({"action": action, "label": ACTION_LABELS[action], "form": form})
+    lifecycle = {
+        "actions": {str(state): [a for a in actions_from(state) if a in OFFLINE_ACTIONS] for state in CACHED_STATES},
+        "labels": {action: str(ACTION_LABELS[action]) for action in OFFLINE_ACTIONS},
+        "needs_details": {action: _needs_details(action) for action in OFFLINE_ACTIONS},
+        "targets": {action: transitions_target(action, {"passed": True}) for action in OFFLINE_ACTIONS},
+        "failed_target": transitions_target("inspect", {"passed": False}),
+        "states": {str(value): str(label) for value, label in DeviceState.choices},
+    }
+    return {
+        "forms": forms_offline,
+        "lifecycle": lifecycle,
+        "strings": offline_strings(),
+        "max_moves": SYNC_MAX_MOVES,
+    }
+
+
+def offline_strings() -> dict[str, str]:
+    """The offline station's sentences, for its script (which has no catalogue of its own)."""
+    return {
+        "queue_one": ngettext("Offline: %(count)s move waiting", "Offline: %(count)s moves waiting", 1),
+        "queue_many": ngettext("Offline: %(count)s move waiting", "Offline: %(count)s moves waiting", 2),
+        "queue_none": _("Offline: no move waiting"),
+        "queue_online_one": ngettext("%(count)s move waiting to be sent", "%(count)s moves waiting to be sent", 1),
+        "queue_online_many": ngettext("%(count)s move waiting to be sent", "%(count)s moves waiting to be sent", 2),
+        "queue_note": _("Kept on this device, and sent by themselves when the connection returns."),
+        "status_offline": _(
+            "Offline. Scans are looked up among the %(count)s devices kept on this device; moves wait here until "
+            "the connection returns."
+        ),
+        "sending": _("Sending the moves waiting…"),
+        "sync_done": _(
+            "Sent: %(applied)s applied, %(duplicate)s already recorded, %(refused)s refused, %(conflict)s in conflict."
+        ),
+        "sign_in": _(
+            "Your session has ended. Sign in again to send the moves waiting: they stay on this device meanwhile."
+        ),
+        "sign_in_link": _("Sign in again"),
+        "send_now": _("Send now"),
+        "drop": _("Drop"),
+        "drop_label": _("Drop %(action)s of %(device)s"),
+        "not_found": _(
+            "Nothing is known by “%(code)s” among the devices kept on this device. Check the code, or try again "
+            "once online."
+        ),
+        "several": _("%(count)s devices match “%(code)s”: choose one."),
+        "queued": _("%(action)s of %(device)s kept: it will be sent when the connection returns."),
+        "card_note": _("Offline: what this device kept about it. The server checks every move again when it is sent."),
+        "no_moves": _("No move can be kept for this device offline."),
+        "next": pgettext("scan station: the actions that may come next", "Next"),
+        "record": _("Record: %(action)s"),
+        "cancel": _("Cancel"),
+        "at_hub": _("at %(hub)s"),
+        "label": pgettext("device label code", "Label"),
+        "serial": _("Serial"),
+        "asset_tag": _("Asset tag"),
+        "model": _("Model"),
+        "outcomes": _("Answers from the server"),
+        "applied": _("applied"),
+        "duplicate": _("already recorded"),
+        "refused": _("refused"),
+        "conflict": _("conflict"),
+    }
 
 
 @device_workers_required

@@ -32,6 +32,8 @@
         focusNext();
       });
     }).catch(function () {
+      // No answer at all: the offline station (scan-offline.js) takes the scan or the move, or the page reloads.
+      if (window.closegapScanOffline && window.closegapScanOffline(url, options)) { return; }
       window.location.href = url;
     }).then(function () { root.removeAttribute("aria-busy"); });
   }

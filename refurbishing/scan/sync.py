@@ -1,0 +1,294 @@
+"""The offline scan station's two conversations with the server: its device cache, and its queue of moves.
+
+A station keeps, in IndexedDB, the devices of the person's hubs that can still be moved at a station
+(``device_cache_page``, refreshed by a cursor), and queues the moves made while offline, each with a UUID made
+on the device, the moment it happened and who made it. ``sync_moves_apply`` replays a batch in order, each
+move in its own transaction through ``device_perform_action`` (the lifecycle service and its guards, as the
+admin, the API and the bulk jobs use), and answers each: applied, duplicate, refused or conflict.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from hubs.selectors import hub_ids_managed_by, restrict_to_user_hubs
+from refurbishing.actions import device_perform_action
+from refurbishing.errors import LifecycleError
+from refurbishing.lifecycle import ACTION_LABELS, source_states, transitions_for
+from refurbishing.models import Device, DeviceEvent, SyncedMove
+from refurbishing.selectors import device_in_scope
+from refurbishing.services import announcements_batched, moves_occurred
+
+# The moves a technician makes at the scan station, and so may queue offline.
+OFFLINE_ACTIONS: tuple[str, ...] = ("receive", "sanitise", "inspect", "configure", "mark_missing")
+# The states a cached device may be in: those some offline move starts from.
+CACHED_STATES: tuple[str, ...] = tuple(
+    sorted({str(state) for action in OFFLINE_ACTIONS for state in source_states(action)})
+)
+# At most this many moves in one POST /api/v1/sync/ (the station sends a longer queue in several batches).
+SYNC_MAX_MOVES = 100
+# Devices per page of the cache download; a hub of 20,000 open devices comes in two pages.
+CACHE_PAGE_SIZE = 10_000
+# A change younger than this may still belong to a transaction that has not committed: the cursor stops short
+# of it, and the next refresh brings it, so no change is ever skipped.
+CACHE_SETTLE = timedelta(seconds=2)
+CACHE_COLUMNS = ("label_code", "serial", "asset_tag", "category", "model", "state", "version", "hub")
+
+
+class SyncOutcome:
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    REFUSED = "refused"
+    CONFLICT = "conflict"
+
+
+@dataclass(frozen=True)
+class QueuedMove:
+    """One move as the station queued it."""
+
+    id: uuid.UUID
+    code: str
+    action: str
+    fields: Mapping[str, Any]
+    version: int
+    occurred_at: datetime
+    actor_id: int
+
+
+@dataclass
+class SyncAnswer:
+    id: uuid.UUID
+    status: str
+    message: str = ""
+    device: Device | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- the device cache ---------------------------------------------------------------------------------------------
+
+
+def device_cache_row(device: Device) -> list[Any]:
+    """A device as the station caches it (the order of ``CACHE_COLUMNS``)."""
+    model = " ".join(part for part in (device.manufacturer, device.model) if part)
+    return [
+        device.label_code,
+        device.serial_number,
+        device.asset_tag,
+        device.category,
+        model,
+        device.state,
+        device.version,
+        device.hub.code,
+    ]
+
+
+def _cursor_parse(cursor: str) -> tuple[datetime, int]:
+    moment, _sep, pk = cursor.rpartition("_")
+    parsed = datetime.fromisoformat(moment)
+    if timezone.is_naive(parsed) or not pk.isdigit():
+        raise ValueError(cursor)
+    return parsed, int(pk)
+
+
+def device_cache_page(*, user: AbstractBaseUser, cursor: str = "") -> dict[str, Any]:
+    """The devices of the user's hubs a station can still move, changed since ``cursor`` (all of them without one).
+
+    Devices that left the movable states since the cursor come back as ``gone`` (their label codes), so the
+    station drops them. ``ValueError`` for a cursor this function did not make. One query per page.
+    """
+    settled = timezone.now() - CACHE_SETTLE
+    queryset = Device.objects.restrict(user, "act").filter(updated_at__lte=settled)
+    if cursor:
+        moment, pk = _cursor_parse(cursor)
+        queryset = queryset.filter(Q(updated_at__gt=moment) | Q(updated_at=moment, pk__gt=pk))
+    else:
+        queryset = queryset.filter(state__in=CACHED_STATES)
+    rows = list(
+        queryset.order_by("updated_at", "pk").values_list(
+            "pk",
+            "updated_at",
+            "label_code",
+            "serial_number",
+            "asset_tag",
+            "category",
+            "manufacturer",
+            "model",
+            "state",
+            "version",
+            "hub__code",
+        )[: CACHE_PAGE_SIZE + 1]
+    )
+    more = len(rows) > CACHE_PAGE_SIZE
+    rows = rows[:CACHE_PAGE_SIZE]
+    devices, gone = [], []
+    for _pk, _updated, label, serial, tag, category, make, model, state, version, hub in rows:
+        if state in CACHED_STATES:
+            devices.append([label, serial, tag, category, " ".join(p for p in (make, model) if p), state, version, hub])
+        else:
+            gone.append(label)
+    if rows:
+        cursor = f"{rows[-1][1].isoformat()}_{rows[-1][0]}"
+    elif not cursor:
+        cursor = f"{settled.isoformat()}_0"
+    return {"columns": list(CACHE_COLUMNS), "devices": devices, "gone": gone, "cursor": cursor, "more": more}
+
+
+# --- the queue of moves ---------------------------------------------------------------------------------------------
+
+
+def _not_found() -> LifecycleError:
+    # The same sentence whether the device does not exist or is at someone else's hub: nothing is revealed.
+    return LifecycleError(_("No device with this label at your hubs."), code="not_found")
+
+
+def _bounded(moment: datetime, *, last: datetime | None, now: datetime) -> datetime:
+    """When the move happened, as the station said, kept between the device's previous event and now."""
+    if last is not None and moment < last:
+        moment = last
+    return min(moment, now)
+
+
+def sync_moves_apply(*, actor: AbstractBaseUser, moves: Sequence[QueuedMove]) -> list[SyncAnswer]:
+    """Apply the station's queued moves in order, each in its own transaction, as ``actor`` (their maker).
+
+    The caller has checked that every move was made by ``actor``. A UUID seen before is a duplicate and changes
+    nothing, even when two syncs of one batch run at once (the move's row is written first in its transaction:
+    the second writer waits for the first and then finds the UUID taken). A device the person may no longer
+    move, a guard's refusal, or a device changed since the station cached it: refused or conflict, recorded for
+    the hub's managers to review. What the batch needs is read once: the devices, their last events, the UUIDs
+    already seen; the committed moves are announced once per donation and action when the batch ends.
+    """
+    ids = [move.id for move in moves]
+    seen = set(SyncedMove.objects.filter(uuid__in=ids).values_list("uuid", flat=True))
+    codes = {move.code.strip().upper() for move in moves}
+    reachable = Device.objects.select_related("hub", "donation").restrict(actor, "act")
+    devices = {device.label_code: device for device in reachable.filter(label_code__in=codes)}
+    last_moves = dict(
+        DeviceEvent.objects.filter(device__in=[d.pk for d in devices.values()])
+        .values("device_id")
+        .annotate(last=Max("occurred_at"))
+        .values_list("device_id", "last")
+        .order_by()
+    )
+    answers = []
+    with announcements_batched():
+        for move in moves:
+            if move.id in seen:
+                answers.append(SyncAnswer(id=move.id, status=SyncOutcome.DUPLICATE, message=_("Already recorded.")))
+                continue
+            device = devices.get(move.code.strip().upper())
+            answer = _sync_move_apply(actor=actor, move=move, device=device, last_moves=last_moves)
+            seen.add(move.id)
+            answers.append(answer)
+    return answers
+
+
+def _sync_move_apply(
+    *, actor: AbstractBaseUser, move: QueuedMove, device: Device | None, last_moves: dict[int, datetime]
+) -> SyncAnswer:
+    now = timezone.now()
+    occurred = _bounded(move.occurred_at, last=last_moves.get(device.pk) if device else None, now=now)
+    try:
+        with transaction.atomic():
+            synced = SyncedMove.objects.create(
+                uuid=move.id,
+                actor=actor,
+                code=move.code[:80],
+                device=device,
+                hub_id=device.hub_id if device else None,
+                action=move.action,
+                fields=dict(move.fields),
+                cached_version=move.version,
+                occurred_at=move.occurred_at,
+                recorded_at=now,
+                outcome=SyncedMove.Outcome.APPLIED,
+            )
+            error = _perform(actor=actor, move=move, device=device, occurred=occurred)
+            if error is not None:
+                synced.outcome = SyncedMove.Outcome.CONFLICT if error.code == "conflict" else SyncedMove.Outcome.REFUSED
+                synced.message = error.message
+                synced.save(update_fields=["outcome", "message"])
+                status = SyncOutcome.CONFLICT if error.code == "conflict" else SyncOutcome.REFUSED
+                return SyncAnswer(id=move.id, status=status, message=error.message, device=device)
+            synced.event_id = (
+                DeviceEvent.objects.filter(device_id=device.pk).order_by("-id").values_list("id", flat=True).first()
+            )
+            synced.save(update_fields=["event"])
+    except IntegrityError:
+        # Another sync of the same move committed first (its row holds the UUID): this one changes nothing.
+        if device is not None:
+            device.refresh_from_db()
+        return SyncAnswer(id=move.id, status=SyncOutcome.DUPLICATE, message=_("Already recorded."), device=device)
+    last_moves[device.pk] = occurred
+    done = _("%(action)s: done. %(device)s is now %(state)s.") % {
+        "action": ACTION_LABELS[move.action],
+        "device": device,
+        "state": device.get_state_display(),
+    }
+    return SyncAnswer(id=move.id, status=SyncOutcome.APPLIED, message=done, device=device)
+
+
+def _perform(
+    *, actor: AbstractBaseUser, move: QueuedMove, device: Device | None, occurred: datetime
+) -> LifecycleError | None:
+    """The move through the lifecycle service in a savepoint, or the refusal that rolled it back."""
+    if device is None:
+        return _not_found()
+    known_version = device.version
+    try:
+        with transaction.atomic():
+            # The version the station cached: a move by anyone else since then is a conflict, under the row lock.
+            device.version = move.version
+            with moves_occurred(occurred):
+                device_perform_action(device=device, action=move.action, actor=actor, fields=dict(move.fields))
+            if not device_in_scope(user=actor, device_id=device.pk, action="act"):
+                raise LifecycleError(
+                    _("That move would take the device out of your hubs; it was not made."), code="forbidden"
+                )
+    except LifecycleError as error:
+        if error.code in ("conflict", "forbidden"):
+            device.refresh_from_db()  # changed by someone else, or moved then rolled back: read it again
+        else:
+            device.version = known_version
+        return error
+    return None
+
+
+def transitions_target(action: str, fields: Mapping[str, Any]) -> str:
+    """Where the move would take a device (for the station's own guess while offline; the server decides)."""
+    for transition in transitions_for(action):
+        if transition.when is None or transition.when(fields):
+            return str(transition.target)
+    return ""
+
+
+# --- the managers' review list ----------------------------------------------------------------------------------
+
+
+def synced_move_list_to_review(*, user: AbstractBaseUser, hub_id: int | None = None) -> QuerySet[SyncedMove]:
+    """Refused and conflicting offline moves at the hubs the user manages, not yet reviewed, newest first."""
+    queryset = SyncedMove.objects.filter(reviewed_at__isnull=True).exclude(outcome=SyncedMove.Outcome.APPLIED)
+    if hub_id is not None:
+        queryset = queryset.filter(hub_id=hub_id)
+    managed = hub_ids_managed_by(user=user)
+    if managed is not None:
+        queryset = restrict_to_user_hubs(queryset, user=user, action="manage")
+    return queryset.select_related("actor", "device", "hub").order_by("-id")
+
+
+def synced_moves_mark_reviewed(*, user: AbstractBaseUser, ids: Sequence[int]) -> int:
+    """Mark the given refusals and conflicts reviewed (those at hubs the user manages); how many."""
+    queryset = synced_move_list_to_review(user=user).filter(pk__in=list(ids))
+    return SyncedMove.objects.filter(pk__in=list(queryset.values_list("pk", flat=True))).update(
+        reviewed_at=timezone.now(), reviewed_by=user
+    )
