@@ -198,7 +198,11 @@ class SyncDevicesView(APIView):
             "Compressed when the client accepts gzip (the site compresses every answer)."
         ),
         parameters=[OpenApiParameter("cursor", OpenApiTypes.STR, OpenApiParameter.QUERY, required=False)],
-        responses={200: OpenApiResponse(description="A page of the cache."), 400: OpenApiResponse()},
+        responses={
+            200: OpenApiResponse(description="A page of the cache."),
+            403: OpenApiResponse(description="Not hub staff."),
+            404: OpenApiResponse(description="A cursor that was not made here."),
+        },
     )
     def get(self, request: Request) -> Response:
         if not _may_use_station(request):
@@ -206,7 +210,8 @@ class SyncDevicesView(APIView):
         try:
             page = device_cache_page(user=request.user, cursor=request.query_params.get("cursor", ""))
         except ValueError:
-            return _refusal("This cursor was not made here; start again without one.", code=400)
+            # As the API's paginated lists answer a cursor that is not theirs.
+            return _refusal("This cursor was not made here; start again without one.", code=status.HTTP_404_NOT_FOUND)
         # The station's page may have been served from its cache: this is the current token for its next POST.
         page["csrf"] = get_token(request)
         page["user"] = request.user.pk
