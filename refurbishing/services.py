@@ -445,8 +445,8 @@ def _register_through_staging(
             "ORDER BY row_number "
             "RETURNING id), new_events AS ("
             f'INSERT INTO "{event_table}" (device_id, action, from_state, to_state, actor_id, hub_id, occurred_at, '
-            "note, data, impact_counted) "
-            "SELECT id, 'pledge', '', %s, %s, %s, %s, '', %s::jsonb, false FROM new_devices ORDER BY id "
+            "recorded_at, note, data, impact_counted) "
+            "SELECT id, 'pledge', '', %s, %s, %s, %s, %s, '', %s::jsonb, false FROM new_devices ORDER BY id "
             "RETURNING id, device_id) "
             "SELECT count(*), max(id), max(device_id) FROM new_events",
             [
@@ -458,6 +458,7 @@ def _register_through_staging(
                 S.PLEDGED.value,
                 actor.pk if actor is not None else None,
                 hub.pk,
+                now,
                 now,
                 json.dumps({"donation_id": donation.pk}),
             ],
