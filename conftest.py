@@ -22,6 +22,7 @@ from hubs.accounts import account_email_mark_verified
 from hubs.factories import HUB_CODES, HubFactory, StaffFactory, UserFactory
 from refurbishing.factories import SANITISATION
 from tests.chromium import CHROMIUM_PATH, chromium_launch
+from tests.live_server import one_request_at_a_time
 
 # CLOSEGAP_TEST_CLOCK=2027-12-31T23:59:00+00:00 starts every test at that instant, the clock ticking on from
 # there: .ci/run replays the `clock` tests at the calendar's edges this way (README, Testing).
@@ -324,6 +325,20 @@ def demo_data(settings, fresh_cache, tmp_path_factory):
     from impact.selectors import impact_summary_refresh
 
     impact_summary_refresh()
+
+
+# The live server answers each request in a thread of its own, and on SQLite every thread shares the test's one
+# in-memory connection: two requests at once (a page and its service worker, two sessions saved) can meet on a
+# table and fail with "database table is locked", more often the busier the machine. On SQLite the live server
+# therefore answers one request at a time, body included; on PostgreSQL each thread has its own connection and
+# requests overlap as they do in production.
+@pytest.fixture
+def live_server(live_server):
+    if connection.vendor != "sqlite":
+        yield live_server
+        return
+    with one_request_at_a_time(live_server):
+        yield live_server
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ from .lifecycle import ACTION_LABELS, ACTIONS, actions_from, transitions_for
 from .models import BulkJob, ConfigurationRecord, Device, DeviceEvent, InspectionRecord, SanitisationRecord
 from .selectors import device_list
 from .services import EDITABLE_FIELDS, REGISTERABLE_FIELDS, device_register_many, device_update
+from .work_orders.services import work_order_actions_for
 
 # Labels printed from one selection, at most (a bigger PDF is better made from a filtered list).
 LABELS_MAX_DEVICES = 500
@@ -242,9 +243,20 @@ class DeviceAdmin(HubScopedAdmin):
             return "—"
         return render_to_string("refurbishing/_timeline.html", {"timeline": device_timeline(device=obj)})
 
+    def get_object(self, request, object_id, from_field=None):
+        device = super().get_object(request, object_id, from_field)
+        if device is not None:
+            # The page's next-action buttons are the viewer's: a partner's user sees only the steps their work
+            # order lets through (the same rule as the API's allowed_actions and the lifecycle's guard).
+            device.admin_viewer = request.user
+        return device
+
     @admin.display(description=_("next actions"))
     def next_actions(self, obj: Device) -> str:
         actions = actions_from(obj.state) if obj.pk else []
+        viewer = getattr(obj, "admin_viewer", None)
+        if actions and viewer is not None:
+            actions = work_order_actions_for(device=obj, actor=viewer, actions=actions)
         if not actions:
             return "—"
         return format_html(

@@ -10,7 +10,6 @@ on a state the page announces (``data-*`` attributes set by scan-offline.js), ne
 """
 
 import json
-import threading
 from datetime import timedelta
 
 import pytest
@@ -21,31 +20,18 @@ from django.utils import timezone
 
 from refurbishing.factories import DeviceFactory, device_through
 from refurbishing.models import Device, DeviceEvent, SyncedMove
+from tests.live_server import LIVE_SERVER_LOCK, one_request_at_a_time
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 STATION = "[data-offline-station]"
-server_lock = threading.RLock()
+server_lock = LIVE_SERVER_LOCK
 
 
 @pytest.fixture
 def serialised_server(live_server):
-    """The live server, handling one request at a time (body included), under ``server_lock``."""
-    httpd = live_server.thread.httpd
-    app = httpd.get_app()
-
-    def one_at_a_time(environ, start_response):
-        with server_lock:
-            result = app(environ, start_response)
-            try:
-                body = b"".join(result)
-            finally:
-                if hasattr(result, "close"):
-                    result.close()
-        return [body]
-
-    httpd.set_app(one_at_a_time)
-    yield live_server
-    httpd.set_app(app)
+    """The live server, handling one request at a time (body included), under ``server_lock``, on any database."""
+    with one_request_at_a_time(live_server):
+        yield live_server
 
 
 def _context(browser, user, server):

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from hubs.factories import StaffFactory
 from hubs.services import hub_membership_add
@@ -179,19 +180,16 @@ def test_admin_close_page_is_403_for_a_technician_and_works_for_a_manager(client
     _to_recycle(2, hub=hubs["BE-BRU"], actor=staff_be)
     recycling_batch_add_waiting(batch=batch, actor=staff_be)
     url = reverse("admin:refurbishing_recyclingbatch_close", args=[batch.pk])
+    today = timezone.localdate().isoformat()
     client.force_login(staff_be)
     assert client.get(url).status_code == 403
     assert (
-        client.post(
-            url, {"total_weight_kg": "4", "certificate_reference": "X", "certificate_date": "2026-11-01"}
-        ).status_code
+        client.post(url, {"total_weight_kg": "4", "certificate_reference": "X", "certificate_date": today}).status_code
         == 403
     )
     client.force_login(manager_be)
     assert client.get(url).status_code == 200
-    response = client.post(
-        url, {"total_weight_kg": "4", "certificate_reference": "WL-1", "certificate_date": "2026-11-01"}
-    )
+    response = client.post(url, {"total_weight_kg": "4", "certificate_reference": "WL-1", "certificate_date": today})
     assert response.status_code == 302
     batch.refresh_from_db()
     assert batch.status == RecyclingBatch.Status.CLOSED and batch.certificate_reference == "WL-1"

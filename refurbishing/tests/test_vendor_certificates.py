@@ -418,7 +418,11 @@ def test_admin_close_page_shows_the_refusal_and_the_batch_its_covering_certifica
     recycling_batch_add_waiting(batch=batch, actor=staff_be)
     client.force_login(manager_be)
     url = reverse("admin:refurbishing_recyclingbatch_close", args=[batch.pk])
-    form = {"total_weight_kg": "2", "certificate_reference": "WL-1", "certificate_date": "2026-11-01"}
+    form = {
+        "total_weight_kg": "2",
+        "certificate_reference": "WL-1",
+        "certificate_date": timezone.localdate().isoformat(),
+    }
     page = client.get(url).content.decode()
     assert "WorldLoop holds no certificate valid on" in page  # told before weighing anything
     response = client.post(url, form)

@@ -44,6 +44,21 @@ def order(hubs, manager_ke_mba, flection):
     return {"order": work_order, "assigned": assigned, "other": received(hub)}
 
 
+@pytest.fixture
+def wipe_only_order(hubs, manager_ke_mba, flection):
+    """A received device without storage (so it could be inspected at once) under an order for wiping only."""
+    device = received(hubs["KE-MBA"], has_storage_media=False)
+    order = work_order_create(
+        actor=manager_ke_mba,
+        hub=hubs["KE-MBA"],
+        partner=flection,
+        steps=["sanitise"],
+        due_on=timezone.localdate() + timedelta(days=7),
+        devices=[device],
+    )
+    return {"device": device, "order": order}
+
+
 def api(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
@@ -411,19 +426,11 @@ def test_admin_a_partners_lifecycle_action_outside_its_steps_is_refused(order, p
 
 
 def test_admin_a_partners_step_its_order_does_not_list_is_refused_with_the_reason_and_nothing_written(
-    hubs, manager_ke_mba, flection, partner_user, client
+    wipe_only_order, partner_user, client
 ):
     """A step the device's state allows (inspect a received device) but the order does not (it lists wiping only):
     the partner guard's sentence on the page, the device as it was."""
-    device = received(hubs["KE-MBA"], has_storage_media=False)
-    work_order_create(
-        actor=manager_ke_mba,
-        hub=hubs["KE-MBA"],
-        partner=flection,
-        steps=["sanitise"],
-        due_on=timezone.localdate() + timedelta(days=7),
-        devices=[device],
-    )
+    device = wipe_only_order["device"]
     client.force_login(partner_user)
     url = reverse("admin:refurbishing_device_lifecycle", args=[device.pk, "inspect"])
     response = client.post(url, {"apply": "1", "lifecycle-passed": "true", "lifecycle-grade": "A"}, follow=True)
@@ -431,6 +438,24 @@ def test_admin_a_partners_step_its_order_does_not_list_is_refused_with_the_reaso
     assert "lets Flection Refurbishment Services sanitise" in page and "not inspect it" in page
     assert state_and_events(device) == (Device.State.RECEIVED, 2)
     assert not device.inspection_records.exists()
+
+
+def test_admin_a_partners_device_page_offers_only_the_steps_its_order_lists(
+    wipe_only_order, staff_ke_mba, partner_user, client
+):
+    """The device page's next-action buttons follow the same rule as the API's allowed_actions: a received device
+    could be sanitised or inspected, the order lists wiping only, so the partner's user is offered wiping only;
+    the hub's own technician is offered both."""
+    device = wipe_only_order["device"]
+    change = reverse("admin:refurbishing_device_change", args=[device.pk])
+    sanitise = reverse("admin:refurbishing_device_lifecycle", args=[device.pk, "sanitise"])
+    inspect = reverse("admin:refurbishing_device_lifecycle", args=[device.pk, "inspect"])
+    client.force_login(partner_user)
+    page = client.get(change).content.decode()
+    assert sanitise in page and inspect not in page
+    client.force_login(staff_ke_mba)
+    page = client.get(change).content.decode()
+    assert sanitise in page and inspect in page
 
 
 def test_admin_the_hub_manager_sees_progress_in_the_work_order_list(order, manager_ke_mba, partner_user, client):

@@ -12,6 +12,7 @@ from hubs.models import PARTNER_STEPS, Hub, Partner
 from hubs.selectors import partner_ids_for_user, user_can_act_in_hub, user_is_hub_manager
 from refurbishing.errors import LifecycleError
 from refurbishing.models import Device, WorkOrder
+from refurbishing.work_orders.selectors import work_order_open_holding
 
 PARTNER_DATA_KEYS = ("work_order_id", "partner_id", "partner")
 
@@ -93,6 +94,15 @@ def work_order_actions_allowed(
         return list(actions)
     order = orders.get(device.pk)
     return [action for action in actions if work_order_refusal(order=order, device=device, action=action) is None]
+
+
+def work_order_actions_for(*, device: Device, actor: AbstractBaseUser | None, actions: Iterable[str]) -> list[str]:
+    """Of ``actions``, those ``actor`` may take on this one device (``work_order_actions_allowed`` with its order
+    read here: one query for a partner's user, none for hub staff)."""
+    if not work_order_needed(device=device, actor=actor):
+        return list(actions)
+    orders = work_order_open_holding(device_ids=[device.pk], partner_ids=partner_ids_for_user(user=actor))
+    return work_order_actions_allowed(device=device, actor=actor, actions=actions, orders=orders)
 
 
 def work_order_event_data(order: WorkOrder) -> dict[str, object]:
