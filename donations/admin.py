@@ -133,13 +133,26 @@ class EResourceAllocationInline(admin.TabularInline):
         return False
 
 
-@admin.register(EResourceCommitment)
-class EResourceCommitmentAdmin(HubScopedAdmin):
-    """Donors' e-Resource commitments and their progress, read only: donors make them on the portal, and the
-    allocation fills them. Hub staff see those of donors that donated to their hubs."""
+class DonorDocumentAdmin(HubScopedAdmin):
+    """A donor's documents (e-Resource commitments, yearly reports), read only: made by the donor on its portal or
+    by a service, never by hand. Superusers see them all; hub staff those of donors that donated to their hubs."""
 
     hub_field = None
     read_only = True
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        ids = hub_ids_for_user(user=request.user)
+        if ids is None:
+            return queryset
+        return queryset.filter(Exists(Donation.objects.filter(donor=OuterRef("donor_id"), hub_id__in=ids)))
+
+
+@admin.register(EResourceCommitment)
+class EResourceCommitmentAdmin(DonorDocumentAdmin):
+    """Donors' e-Resource commitments and their progress: donors make them on the portal, and the allocation
+    fills them."""
+
     list_display = ("donor", "basis", "devices", "target_kg", "allocated_kg", "status", "created_at", "covered_at")
     list_filter = ("status", "basis")
     list_select_related = ("donor",)
@@ -159,13 +172,6 @@ class EResourceCommitmentAdmin(HubScopedAdmin):
     )
     fields = readonly_fields
     inlines = [EResourceAllocationInline]
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        ids = hub_ids_for_user(user=request.user)
-        if ids is None:
-            return queryset
-        return queryset.filter(Exists(Donation.objects.filter(donor=OuterRef("donor_id"), hub_id__in=ids)))
 
 
 @admin.register(EResourceAllocation)

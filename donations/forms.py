@@ -1,6 +1,7 @@
 """Forms for the donor pages: sign-up (organisation and first user) and the pledge with its device rows."""
 
 from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import forms
@@ -12,8 +13,9 @@ from hubs.forms import OrganisationSignUpForm
 from hubs.models import Hub
 from hubs.selectors import hub_list_taking_company_donations
 from refurbishing.models import Device
+from refurbishing.weights import WEIGHT_MAX
 
-from .imports.spreadsheet import IMPORT_FIELDS, NO_STORAGE_CATEGORIES
+from .imports.spreadsheet import IMPORT_FIELDS, NO_STORAGE_CATEGORIES, UNITS, parse_number
 from .models import Donor
 from .services import normalise_registration_number
 
@@ -256,6 +258,44 @@ class ColumnMappingForm(forms.Form):
         return [self.cleaned_data.get(name) or None for name in self.fields]
 
 
+class WeightKgField(forms.DecimalField):
+    """A weight in kg as people type it on any keyboard: "1.8", "1,8", "1.8 kg" or "1800 g"; two decimals kept.
+
+    A text field with a decimal keypad rather than ``type=number``, which refuses the comma a French or Dutch
+    phone keyboard offers. The bounds are the device record's (above 0, at most ``WEIGHT_MAX``), as for imports.
+    """
+
+    widget = forms.TextInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", Decimal("0.01"))
+        kwargs.setdefault("max_value", WEIGHT_MAX)
+        message = _("Enter the weight in kilograms, above 0, for example 1.8.")
+        kwargs.setdefault(
+            "error_messages",
+            {"invalid": message, "min_value": message, "max_value": message},
+        )
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, Any]:
+        # No min/max/step attributes: they belong to number inputs, and the server says what is wrong.
+        return {"inputmode": "decimal", "autocomplete": "off", "size": "8"}
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if value in self.empty_values:
+            return None
+        try:
+            number, unit = parse_number(str(value), integer_field=False)
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+        units = UNITS["weight_kg"]
+        if unit is not None and unit not in units:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if unit is not None:
+            number *= Decimal(str(units[unit]))
+        return number.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 class DeviceRowForm(forms.Form):
     """One device of the pledge. A row left untouched is ignored."""
 
@@ -285,6 +325,12 @@ class DeviceRowForm(forms.Form):
         empty_value=None,
         required=False,
         widget=forms.Select(attrs={"class": "storage-media"}),
+    )
+    # Recorded as the donor's declared weight; left empty, the model's or the category's typical weight applies.
+    weight_kg = WeightKgField(
+        label=_("Weight (kg)"),
+        required=False,
+        help_text=_("The weight of one device, if you know it."),
     )
 
     def has_changed(self) -> bool:

@@ -8,6 +8,7 @@ events by ``impact.services`` and never edited by hand, by anyone.
 from django.contrib import admin
 from django.db import models
 
+from donations.admin import DonorDocumentAdmin
 from hubs.admin import HubScopedAdmin, UserHubListFilter
 
 from .models import EmissionFactor, ImpactCounter, OpeningBalance, YearlyReport
@@ -53,13 +54,14 @@ class EmissionFactorAdmin(HubScopedAdmin):
 
 
 @admin.register(YearlyReport)
-class YearlyReportAdmin(admin.ModelAdmin):
-    """Donors' yearly reports, read only: issued from the donor portal, never edited (the database refuses it)."""
+class YearlyReportAdmin(DonorDocumentAdmin):
+    """Donors' yearly reports: issued from the donor portal, never edited (the database refuses it)."""
 
     list_display = ("number", "donor_name", "year", "issued_at", "supersedes")
     list_filter = ("year",)
     list_select_related = ("supersedes",)
-    search_fields = ("number", "donor_name")
+    search_fields = ("=number", "donor_name")
+    ordering = ("-year", "-issued_at", "-id")
     readonly_fields = (
         "number",
         "donor",
@@ -74,20 +76,5 @@ class YearlyReportAdmin(admin.ModelAdmin):
         "figures",
         "factors",
     )
-    exclude = ("sealed",)
+    fields = readonly_fields
     show_full_result_count = False
-
-    def has_module_permission(self, request) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None) -> bool:
-        return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -224,3 +224,55 @@ class YearlyReportLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id}: {self.device_id} {self.outcome or '-'}"
+
+
+class YearlyReportXlsx(models.Model):
+    """A large yearly report's XLSX in one language, built once by a Celery task into the private storage."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", pgettext_lazy("yearly report file status", "queued")
+        RUNNING = "running", pgettext_lazy("yearly report file status", "being built")
+        DONE = "done", pgettext_lazy("yearly report file status", "ready")
+        FAILED = "failed", pgettext_lazy("yearly report file status", "failed")
+
+    report = models.ForeignKey(
+        YearlyReport, on_delete=models.CASCADE, related_name="xlsx_files", verbose_name=_("report")
+    )
+    language = models.CharField(_("language"), max_length=10)
+    # The QR code's address, taken from the request that asked (the worker has no request to build it from).
+    verify_url = models.CharField(_("verification address"), max_length=300)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(_("devices"), default=0)
+    done = models.PositiveIntegerField(_("devices written"), default=0)
+    file_name = models.CharField(_("file"), max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(_("size in bytes"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("yearly report spreadsheet")
+        verbose_name_plural = _("yearly report spreadsheets")
+        constraints = [
+            models.UniqueConstraint(fields=["report", "language"], name="yearly_report_xlsx_once_per_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.language} {self.status}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == self.Status.DONE else int(100 * self.done / self.total) if self.total else 0

@@ -30,3 +30,19 @@ def impact_fold_request() -> None:
 @shared_task(name="impact.tasks.impact_reconcile", time_limit=3600, soft_time_limit=3500)
 def impact_reconcile() -> int:
     return len(services.impact_reconcile(repair=True))
+
+
+@shared_task(
+    name="impact.tasks.yearly_report_xlsx_build",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    time_limit=60 * 30,
+    soft_time_limit=29 * 60,
+)
+def yearly_report_xlsx_build(xlsx_id: int) -> str:
+    """Build a large yearly report's XLSX; a second run of the same id finds it built and does nothing."""
+    from .reports.services import yearly_report_xlsx_build as build
+
+    return build(xlsx_id=xlsx_id).status

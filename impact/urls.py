@@ -21,4 +21,15 @@ urlpatterns = [
         report_views.yearly_report_download,
         name="yearly-report-download",
     ),
+    path("donors/reports/<str:number>/xlsx/", report_views.yearly_report_xlsx_page, name="yearly-report-xlsx"),
+    path(
+        "donors/reports/<str:number>/xlsx/progress/",
+        report_views.yearly_report_xlsx_json,
+        name="yearly-report-xlsx-json",
+    ),
+    path(
+        "donors/reports/<str:number>/xlsx/file/",
+        report_views.yearly_report_xlsx_file,
+        name="yearly-report-xlsx-file",
+    ),
 ]

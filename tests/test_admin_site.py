@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from impact.reports import yearly_report_current_year, yearly_report_issue
 from projects.factories import ProjectFactory
 from projects.services import project_allocate_device, shipment_create
 from refurbishing.factories import TO_CONFIGURED, DeviceFactory, device_through
@@ -23,6 +24,7 @@ ADMIN_MODELS = [
     "impact_openingbalance",
     "impact_impactcounter",
     "impact_emissionfactor",
+    "impact_yearlyreport",
 ]
 
 
@@ -42,6 +44,9 @@ def test_every_admin_page_opens(client, hubs, staff_ke_mba, superuser, who):
         "refurbishing_deviceevent": device.events.first(),
         "projects_project": project,
         "projects_shipment": shipment_create(project=project, actor=staff_ke_mba),
+        "impact_yearlyreport": yearly_report_issue(
+            donor=device.donation.donor, year=yearly_report_current_year(), actor=None
+        ),
     }
     client.force_login(user)
 

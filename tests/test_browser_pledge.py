@@ -2,6 +2,7 @@
 mapping fixed, imported, with the progress bar watched until the end."""
 
 import threading
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -118,6 +119,7 @@ def test_device_rows_are_added_and_removed_without_a_reload(live_server, page, h
     assert "Yes" in page.locator("#id_devices-0-has_storage_media option").first.inner_text()
     page.fill("#id_devices-5-manufacturer", "Iiyama")
     page.fill("#id_devices-5-quantity", "4")
+    page.fill("#id_devices-5-weight_kg", "4,5")
     page.fill("#id_devices-0-manufacturer", "Dell")
     page.fill("#id_devices-0-serial_number", "ROW-ONE")
     # Remove the second row: the later rows are renumbered, so the formset still reads them.
@@ -130,4 +132,37 @@ def test_device_rows_are_added_and_removed_without_a_reload(live_server, page, h
     donation = Donation.objects.get()
     devices = Device.objects.filter(donation=donation)
     assert devices.filter(manufacturer="Iiyama", has_storage_media=False, category="monitor").count() == 4
+    assert set(devices.filter(manufacturer="Iiyama").values_list("weight_kg", "weight_basis")) == {
+        (Decimal("4.50"), "declared")
+    }
     assert devices.get(serial_number="ROW-ONE").has_storage_media is True
+
+
+def test_on_a_phone_a_row_takes_a_weight_with_the_decimal_keypad_and_nothing_overflows(
+    live_server, page, hubs, donor_user
+):
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, live_server, donor_user)
+    page.goto(live_server.url + reverse("donations:pledge"))
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    weight = page.locator("#id_devices-0-weight_kg")
+    assert weight.get_attribute("inputmode") == "decimal"
+    box = weight.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    page.fill("#id_devices-0-weight_kg", "heavy")
+    with page.expect_navigation():
+        page.click("main button[type=submit]:not([name])")
+    # Refused beside the field, the rest of the row kept as typed.
+    assert "Enter the weight in kilograms" in page.inner_text("#id_devices-0-weight_kg_error")
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    page.select_option("#id_devices-0-category", "laptop")
+    page.fill("#id_devices-0-manufacturer", "Lenovo")
+    page.fill("#id_devices-0-weight_kg", "1,62")
+    page.fill("#id_devices-1-manufacturer", "HP")
+    page.select_option("#id_devices-1-category", "desktop")
+    with page.expect_navigation():
+        page.click("main button[type=submit]:not([name])")
+    devices = Device.objects.filter(donation=Donation.objects.get())
+    assert devices.get(manufacturer="Lenovo").weight_kg == Decimal("1.62")
+    assert devices.get(manufacturer="Lenovo").weight_basis == "declared"
+    assert devices.get(manufacturer="HP").weight_basis == "category"

@@ -6,12 +6,14 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import Count, Sum
+from django.urls import reverse
 
 from demo import data
 from donations.models import Certificate, Donation, Donor, EResourceAllocation, EResourceCommitment
 from donations.selectors import certificate_pending_devices
 from hubs.models import Hub, HubMembership
-from impact.models import ImpactCounter, Metric, OpeningBalance
+from impact.models import ImpactCounter, Metric, OpeningBalance, YearlyReport
+from impact.reports import yearly_report_current_year, yearly_report_list_for_user
 from impact.selectors import impact_summary
 from projects.models import Project, Shipment
 from refurbishing.models import Device, DeviceEvent, DeviceState
@@ -31,6 +33,7 @@ MODELS = (
     Certificate,
     EResourceCommitment,
     EResourceAllocation,
+    YearlyReport,
 )
 
 
@@ -46,7 +49,7 @@ def seed(**options) -> str:
     return out.getvalue()
 
 
-def test_seed_demo_loads_every_state_through_the_services_and_is_idempotent(settings, db):
+def test_seed_demo_loads_every_state_through_the_services_and_is_idempotent(settings, db, client):
     settings.DEBUG = True
 
     output = seed()
@@ -133,6 +136,15 @@ def test_seed_demo_loads_every_state_through_the_services_and_is_idempotent(sett
     assigned = set(order.devices.values_list("pk", flat=True))
     assert len(assigned) == data.PARTNER_DEVICES
     assert set(device_list(user=partner_user).values_list("pk", flat=True)) == assigned
+
+    # The demo donor's yearly report for last year, issued: on its portal and verifiable by anyone.
+    report = YearlyReport.objects.get()
+    donor_user = User.objects.get(username="donor-demo")
+    assert (report.donor.legal_name, report.year) == ("Demo Donor NV", yearly_report_current_year() - 1)
+    assert list(yearly_report_list_for_user(user=donor_user)) == [report]
+    assert report.sealed and report.lines.exists() and report.figures
+    verified = client.get(reverse("certificate-verify", args=[report.number]))
+    assert verified.status_code == 200 and report.number in verified.content.decode()
 
     before = snapshot()
     again = seed()

@@ -1,6 +1,15 @@
 """The pledge form as a browser posts it, for the tests of the donor pages."""
 
-ROW_FIELDS = ("category", "manufacturer", "model", "serial_number", "asset_tag", "quantity", "has_storage_media")
+ROW_FIELDS = (
+    "category",
+    "manufacturer",
+    "model",
+    "serial_number",
+    "asset_tag",
+    "quantity",
+    "has_storage_media",
+    "weight_kg",
+)
 # The storage select's answers: "" takes the category's usual answer.
 STORAGE_ANSWER = {True: "yes", False: "no", None: ""}
 

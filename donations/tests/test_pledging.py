@@ -2,6 +2,7 @@
 editing or cancelling a pledge until its first device arrives, with each change recorded."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -18,6 +19,7 @@ from hubs.models import Hub, HubKind
 from refurbishing.factories import DeviceFactory
 from refurbishing.models import Device
 from refurbishing.services import device_transition
+from refurbishing.weights import weight_table
 
 
 def test_a_row_with_a_quantity_pledges_that_many_devices_each_with_its_event(client, hubs, donor_user):
@@ -243,3 +245,76 @@ def test_no_hub_that_takes_no_company_donations_is_suggested_or_offered_as_the_u
     donor = donor_user.donors.get()
     DonationFactory(donor=donor, hub=kinshasa_partner_site)  # from before the site became partner-run
     assert hub_usual_for_donor(donor=donor) == (Hub.objects.get(code="BE-BRU"), "country")
+
+
+# --- The weight a donor may type per row ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("1.85", "1.85"), ("1,85", "1.85"), ("1.85 kg", "1.85"), ("1850 g", "1.85"), (" 2 ", "2.00")],
+)
+def test_a_weight_typed_in_a_row_is_recorded_as_declared(client, hubs, donor_user, typed, expected):
+    client.force_login(donor_user)
+    rows = [laptop("SN-1", weight_kg=typed)]
+    assert client.post(reverse("donations:pledge"), pledge_data(hubs["BE-BRU"], rows)).status_code == 302
+    device = Device.objects.get()
+    assert (device.weight_kg, device.weight_basis, device.weight_source) == (Decimal(expected), "declared", "")
+
+
+def test_rows_without_a_weight_keep_the_typical_weight_and_a_quantity_row_weighs_each_device(client, hubs, donor_user):
+    client.force_login(donor_user)
+    rows = [
+        laptop("SN-1"),
+        {"category": "monitor", "manufacturer": "Iiyama", "model": "ProLite", "quantity": "3", "weight_kg": "4,2"},
+    ]
+    assert client.post(reverse("donations:pledge"), pledge_data(hubs["BE-BRU"], rows)).status_code == 302
+    laptop_device = Device.objects.get(serial_number="SN-1")
+    default = weight_table().lookup(category="laptop", manufacturer="Dell", model="Latitude 5490")
+    assert (laptop_device.weight_kg, laptop_device.weight_basis, laptop_device.weight_source) == (
+        default.weight_kg,
+        default.basis,
+        default.source,
+    )
+    monitors = Device.objects.filter(category="monitor")
+    assert sorted(monitors.values_list("weight_kg", "weight_basis")) == [(Decimal("4.20"), "declared")] * 3
+
+
+# "0.004 kg" rounds to 0.00; "100000" is past the largest weight a device record holds (as for imports).
+@pytest.mark.parametrize("typed", ["0", "-1", "0.004 kg", "heavy", "2 m", "100000", "1,2,3"])
+def test_a_weight_that_is_not_a_weight_in_kg_is_refused_on_its_row(client, hubs, donor_user, typed):
+    client.force_login(donor_user)
+    data = pledge_data(hubs["BE-BRU"], [laptop("SN-1"), laptop("SN-2", weight_kg=typed)])
+    response = client.post(reverse("donations:pledge"), data)
+    assert response.status_code == 200
+    assert not Donation.objects.exists()
+    form = response.context["formset"].forms[1]
+    assert form.errors["weight_kg"] == ["Enter the weight in kilograms, above 0, for example 1.8."]
+    assert not response.context["formset"].forms[0].errors
+    # The mistake is shown beside the field and linked to it for screen readers.
+    html = response.content.decode()
+    assert 'id="id_devices-1-weight_kg_error"' in html
+    assert f'value="{typed}"' in html
+
+
+def test_the_weight_field_is_on_every_row_and_the_row_template_with_a_decimal_keypad(client, hubs, donor_user):
+    client.force_login(donor_user)
+    html = client.get(reverse("donations:pledge")).content.decode()
+    for prefix in ("devices-0", "devices-4", "devices-__prefix__"):
+        assert f'name="{prefix}-weight_kg"' in html
+    field = html[html.index('name="devices-0-weight_kg"') - 200 : html.index('name="devices-0-weight_kg"') + 200]
+    assert 'inputmode="decimal"' in field
+    assert 'type="text"' in field  # not type=number, which refuses "1,8" from a French or Dutch keypad
+
+
+def test_a_weight_typed_is_kept_when_more_rows_are_added_without_javascript(client, hubs, donor_user):
+    client.force_login(donor_user)
+    data = pledge_data(hubs["BE-BRU"], [laptop("SN-1", weight_kg="1,9")], add_rows="1")
+    response = client.post(reverse("donations:pledge"), data)
+    assert response.status_code == 200
+    formset = response.context["formset"]
+    assert len(formset.forms) == 10
+    assert formset.forms[0]["weight_kg"].value() == "1,9"
+    data = pledge_data(hubs["BE-BRU"], [laptop("SN-1", weight_kg="1,9")], total=10)
+    assert client.post(reverse("donations:pledge"), data).status_code == 302
+    assert Device.objects.get().weight_kg == Decimal("1.90")

@@ -39,7 +39,7 @@ from projects.models import Project
 from refurbishing.models import DeviceEvent, DeviceState, WasteStream
 from refurbishing.recycling.streams import device_streams_handed_over, streams_ordered
 
-from ..models import EmissionFactor, YearlyReport, YearlyReportLine
+from ..models import EmissionFactor, YearlyReport, YearlyReportLine, YearlyReportXlsx
 from .selectors import yearly_report_bounds, yearly_report_current_year, yearly_report_time_zone
 
 BATCH_SIZE = 2000
@@ -413,3 +413,109 @@ def yearly_report_issue(*, donor: Donor, year: int, actor: AbstractBaseUser | No
             _("A report for %(year)s was being issued at the same moment; reload the page to see it.") % {"year": year}
         ) from None
     return report
+
+
+# --- A large report's XLSX, built off the request ----------------------------------------------------------------
+
+# Up to this many devices the XLSX is written while the person waits (well under a second); above it a Celery
+# task builds it once per language into the private storage, and the person follows its progress.
+XLSX_INLINE_MAX_DEVICES = 5000
+
+
+def yearly_report_xlsx_inline_max() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "YEARLY_REPORT_XLSX_INLINE_MAX_DEVICES", XLSX_INLINE_MAX_DEVICES))
+
+
+def yearly_report_xlsx_request(
+    *, report: YearlyReport, language: str, verify_url: str, actor: AbstractBaseUser | None
+) -> YearlyReportXlsx:
+    """The report's XLSX in ``language``: the one already asked for, or a new one whose build is queued after
+    commit. A failed build is queued again; a finished or running one is left as it is."""
+    from impact.tasks import yearly_report_xlsx_build as build_task
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                job, created = YearlyReportXlsx.objects.get_or_create(
+                    report=report,
+                    language=language,
+                    defaults={"verify_url": verify_url, "requested_by": actor, "total": report.lines.count()},
+                )
+        except IntegrityError:  # asked for at the same moment by a colleague: theirs is the one
+            job, created = YearlyReportXlsx.objects.get(report=report, language=language), False
+        if not created and job.status == YearlyReportXlsx.Status.FAILED:
+            job.status, job.error, job.done, job.finished_at = YearlyReportXlsx.Status.QUEUED, "", 0, None
+            job.save(update_fields=["status", "error", "done", "finished_at"])
+            created = True
+        if created:
+            transaction.on_commit(lambda: build_task.delay(job.pk))
+    return job
+
+
+def yearly_report_xlsx_build(*, xlsx_id: int) -> YearlyReportXlsx:
+    """Build the XLSX into the private storage, once: the row is locked for the build, so a second run (a retry,
+    a duplicate message, a second worker) waits for the first and then finds it done."""
+    import os
+    import tempfile
+
+    from django.core.files import File
+    from django.utils import translation
+
+    from common.storage import private_storage
+
+    from .documents import yearly_report_xlsx
+
+    YearlyReportXlsx.objects.filter(pk=xlsx_id, status=YearlyReportXlsx.Status.QUEUED).update(
+        status=YearlyReportXlsx.Status.RUNNING
+    )
+    try:
+        with transaction.atomic():
+            job = YearlyReportXlsx.objects.select_for_update().select_related("report").get(pk=xlsx_id)
+            if job.status == YearlyReportXlsx.Status.DONE:
+                return job
+            handle, path = tempfile.mkstemp(suffix=".xlsx")
+            os.close(handle)
+            try:
+                with open(path, "wb") as target, translation.override(job.language):
+                    yearly_report_xlsx(job.report, target=target, verify_url=job.verify_url)
+                job.size = os.path.getsize(path)
+                with open(path, "rb") as built:
+                    name = f"yearly-reports/{job.report.number}-{job.language}.xlsx"
+                    job.file_name = private_storage().save(name, File(built))
+            finally:
+                os.unlink(path)
+            job.status, job.done, job.error = YearlyReportXlsx.Status.DONE, job.total, ""
+            job.finished_at = timezone.now()
+            job.save(update_fields=["status", "file_name", "size", "done", "error", "finished_at"])
+    except YearlyReportXlsx.DoesNotExist:
+        raise
+    except Exception as error:
+        # Outside the build's transaction, which rolled back: the person's page says it failed.
+        failed = {"status": YearlyReportXlsx.Status.FAILED, "error": str(error)[:2000], "finished_at": timezone.now()}
+        YearlyReportXlsx.objects.filter(pk=xlsx_id).exclude(status=YearlyReportXlsx.Status.DONE).update(**failed)
+        raise
+    return job
+
+
+def yearly_report_xlsx_open(*, job: YearlyReportXlsx):
+    """The built XLSX, opened for reading from the private storage (the caller closes it)."""
+    from common.storage import private_storage
+
+    storage = private_storage()
+    if job.status != YearlyReportXlsx.Status.DONE or not job.file_name or not storage.exists(job.file_name):
+        raise YearlyReportError(_("The spreadsheet is not ready yet: wait until it is built."))
+    return storage.open(job.file_name, "rb")
+
+
+def yearly_report_xlsx_progress(*, job: YearlyReportXlsx) -> dict[str, Any]:
+    return {
+        "status": job.status,
+        "status_label": str(job.get_status_display()),
+        "total": job.total,
+        "done": job.done,
+        "percent": job.percent,
+        "finished": job.finished,
+        "error": job.error,
+    }

@@ -6,25 +6,34 @@ import tempfile
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from common.ratelimit import rate_limit
 from donations.selectors import donor_list_for_user
 from donations.views import certificate_verify
 
-from ..models import YearlyReport
+from ..models import YearlyReport, YearlyReportXlsx
 from .documents import breakdowns, yearly_report_pdf, yearly_report_rows, yearly_report_xlsx
 from .selectors import (
     yearly_report_current_year,
     yearly_report_get_for_user,
+    yearly_report_get_for_user_or_staff,
     yearly_report_get_public,
     yearly_report_list_for_user,
 )
-from .services import FIRST_YEAR, YearlyReportError, yearly_report_issue
+from .services import (
+    FIRST_YEAR,
+    YearlyReportError,
+    yearly_report_issue,
+    yearly_report_xlsx_inline_max,
+    yearly_report_xlsx_open,
+    yearly_report_xlsx_progress,
+    yearly_report_xlsx_request,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 YEARS_OFFERED = 10
@@ -94,19 +103,28 @@ def yearly_report_list(request: HttpRequest) -> HttpResponse:
     return render(request, "impact/yearly_reports.html", context, status=400 if form.errors else 200)
 
 
-def _report_or_404(request: HttpRequest, number: str) -> YearlyReport:
+def _report_or_404(request: HttpRequest, number: str, *, staff: bool = False) -> YearlyReport:
+    get = yearly_report_get_for_user_or_staff if staff else yearly_report_get_for_user
     try:
-        return yearly_report_get_for_user(user=request.user, number=number)
+        return get(user=request.user, number=number)
     except YearlyReport.DoesNotExist:
         raise Http404(_("No report has this number.")) from None
+
+
+def _download_name(report: YearlyReport) -> str:
+    return f"sustainability-report-{report.year}-{report.number}"
 
 
 @login_required
 @require_GET
 def yearly_report_download(request: HttpRequest, number: str, extension: str) -> HttpResponse:
-    report = _report_or_404(request, number)
-    name = f"sustainability-report-{report.year}-{report.number}"
+    report = _report_or_404(request, number, staff=True)
+    name = _download_name(report)
     url = verify_url(request, report)
+    if extension == "xlsx" and report.lines.count() > yearly_report_xlsx_inline_max():
+        # Too many devices to write while the person waits: built once by a worker, followed on its own page.
+        yearly_report_xlsx_request(report=report, language=get_language(), verify_url=url, actor=request.user)
+        return redirect("impact:yearly-report-xlsx", number=report.number)
     if extension == "pdf":
         response = HttpResponse(yearly_report_pdf(report, verify_url=url), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
@@ -123,6 +141,45 @@ def yearly_report_download(request: HttpRequest, number: str, extension: str) ->
     response = FileResponse(handle, as_attachment=True, filename=f"{name}.xlsx", content_type=XLSX)
     response["Content-Length"] = str(size)
     return response
+
+
+def _xlsx_job_or_404(request: HttpRequest, number: str) -> YearlyReportXlsx:
+    report = _report_or_404(request, number, staff=True)
+    job = report.xlsx_files.filter(language=get_language()).first()
+    if job is None:
+        raise Http404(_("This spreadsheet was not asked for: use the Excel link on the reports page."))
+    return job
+
+
+@login_required
+@require_GET
+def yearly_report_xlsx_page(request: HttpRequest, number: str) -> HttpResponse:
+    """A large report's spreadsheet being built: its progress (reloaded by the page itself without JavaScript,
+    polled by job-progress.js with it), then its download link."""
+    job = _xlsx_job_or_404(request, number)
+    context = {"job": job, "report": job.report, "progress": yearly_report_xlsx_progress(job=job)}
+    response = render(request, "impact/yearly_report_xlsx.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def yearly_report_xlsx_json(request: HttpRequest, number: str) -> JsonResponse:
+    response = JsonResponse(yearly_report_xlsx_progress(job=_xlsx_job_or_404(request, number)))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def yearly_report_xlsx_file(request: HttpRequest, number: str) -> FileResponse:
+    job = _xlsx_job_or_404(request, number)
+    try:
+        opened = yearly_report_xlsx_open(job=job)
+    except YearlyReportError as not_ready:
+        raise Http404(str(not_ready)) from not_ready
+    return FileResponse(opened, as_attachment=True, filename=f"{_download_name(job.report)}.xlsx", content_type=XLSX)
 
 
 @require_GET

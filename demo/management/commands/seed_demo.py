@@ -24,6 +24,7 @@ from demo import data
 from demo.data import Step
 from demo.e_resource import seed_e_resource
 from demo.hub_work import seed_hub_work
+from demo.yearly_report import seed_yearly_report
 from donations.models import Donation, Donor
 from donations.services import (
     CertificatePending,
@@ -133,6 +134,7 @@ class Command(BaseCommand):
             for code, hub in hubs.items():
                 for metric, value in opening_balances(code).items():
                     opening_balance_set(hub=hub, metric=metric, value=value, note="Historic total before the platform")
+            seed_yearly_report()
         # The fold refreshes the cached totals after commit; refresh here too, so the summary is current
         # also when the command runs inside an outer transaction (tests), where on_commit waits.
         summary = impact_summary_refresh().data
