@@ -180,7 +180,7 @@ class DeviceAdmin(HubScopedAdmin):
             },
         ),
         (pgettext_lazy("admin fieldset", "Record"), {"fields": ("created_at", "updated_at")}),
-        (_("History (chain of custody)"), {"fields": ("history",)}),
+        (_("History (chain of custody)"), {"fields": ("history", "offline_moves")}),
     )
     inlines = (
         SanitisationRecordInline,
@@ -226,6 +226,7 @@ class DeviceAdmin(HubScopedAdmin):
             "created_at",
             "updated_at",
             "history",
+            "offline_moves",
         ]
         if obj is not None:
             readonly.insert(0, "donation")
@@ -241,6 +242,16 @@ class DeviceAdmin(HubScopedAdmin):
         if obj.pk is None:
             return "—"
         return render_to_string("refurbishing/_timeline.html", {"timeline": device_timeline(device=obj)})
+
+    @admin.display(description=_("offline moves"))
+    def offline_moves(self, obj: Device) -> str:
+        # The list itself shows each person what they may see of them (see refurbishing.scan.admin).
+        if obj.pk is None or not obj.synced_moves.exists():
+            return "—"
+        url = reverse("admin:refurbishing_syncedmove_changelist")
+        return format_html(
+            '<a href="{}?device={}&amp;review=all">{}</a>', url, obj.pk, _("Moves sent from an offline scan station")
+        )
 
     @admin.display(description=_("next actions"))
     def next_actions(self, obj: Device) -> str:
@@ -544,5 +555,6 @@ class DeviceEventAdmin(HubScopedAdmin):
 
 
 from refurbishing.recycling import admin as admin_recycling  # noqa: E402, F401  (batches, partners)
+from refurbishing.scan import admin as admin_scan  # noqa: E402, F401  (the review list of offline moves)
 from refurbishing.transfers import admin as admin_transfers  # noqa: E402, F401
 from refurbishing.work_orders import admin as admin_work_orders  # noqa: E402, F401
