@@ -16,6 +16,7 @@ from refurbishing.dashboard import (
 )
 from refurbishing.lifecycle import ACTION_LABELS
 from refurbishing.models import DeviceState
+from refurbishing.scan.sync import synced_move_list_to_review
 from refurbishing.selectors import recycling_batch_list_open, transfer_list_open
 from refurbishing.work_orders.selectors import work_order_list_open_for_hub
 
@@ -24,6 +25,8 @@ from .charts import Series, monthly_bars
 # A chart is drawn for an action that moved devices in at least this many of the weeks shown: one bar is a
 # number, not a trend, and the number is in the week-against-week table already.
 CHART_MIN_WEEKS = 2
+# The latest offline refusals and conflicts named on the dashboard; the admin's review list has them all.
+REVIEW_LISTED = 5
 
 
 @login_required
@@ -61,6 +64,8 @@ def hub_dashboard(request: HttpRequest, code: str) -> HttpResponse:
             }
         )
     moved = [(action, counts) for action, counts in by_action if sum(counts)]
+    to_review = synced_move_list_to_review(user=request.user, hub_id=hub.pk)
+    review_count = to_review.count()
     return render(
         request,
         "impact/hub_dashboard.html",
@@ -88,5 +93,11 @@ def hub_dashboard(request: HttpRequest, code: str) -> HttpResponse:
             "batches": list(recycling_batch_list_open(hub_id=hub.pk)),
             "transfers": list(transfer_list_open(hub_id=hub.pk)),
             "work_orders": work_order_list_open_for_hub(hub_id=hub.pk),
+            # Shown only when there is something to review: a fresh hub's dashboard stays short.
+            "review_count": review_count,
+            "review_latest": [
+                {"move": move, "action": ACTION_LABELS.get(move.action, move.action)}
+                for move in (to_review[:REVIEW_LISTED] if review_count else [])
+            ],
         },
     )

@@ -181,7 +181,7 @@ class DeviceAdmin(HubScopedAdmin):
             },
         ),
         (pgettext_lazy("admin fieldset", "Record"), {"fields": ("created_at", "updated_at")}),
-        (_("History (chain of custody)"), {"fields": ("history",)}),
+        (_("History (chain of custody)"), {"fields": ("history", "offline_moves")}),
     )
     inlines = (
         SanitisationRecordInline,
@@ -227,6 +227,7 @@ class DeviceAdmin(HubScopedAdmin):
             "created_at",
             "updated_at",
             "history",
+            "offline_moves",
         ]
         if obj is not None:
             readonly.insert(0, "donation")
@@ -250,6 +251,16 @@ class DeviceAdmin(HubScopedAdmin):
             # order lets through (the same rule as the API's allowed_actions and the lifecycle's guard).
             device.admin_viewer = request.user
         return device
+
+    @admin.display(description=_("offline moves"))
+    def offline_moves(self, obj: Device) -> str:
+        # The list itself shows each person what they may see of them (see refurbishing.scan.admin).
+        if obj.pk is None or not obj.synced_moves.exists():
+            return "—"
+        url = reverse("admin:refurbishing_syncedmove_changelist")
+        return format_html(
+            '<a href="{}?device={}&amp;review=all">{}</a>', url, obj.pk, _("Moves sent from an offline scan station")
+        )
 
     @admin.display(description=_("next actions"))
     def next_actions(self, obj: Device) -> str:
@@ -556,5 +567,6 @@ class DeviceEventAdmin(HubScopedAdmin):
 
 
 from refurbishing.recycling import admin as admin_recycling  # noqa: E402, F401  (batches, partners)
+from refurbishing.scan import admin as admin_scan  # noqa: E402, F401  (the review list of offline moves)
 from refurbishing.transfers import admin as admin_transfers  # noqa: E402, F401
 from refurbishing.work_orders import admin as admin_work_orders  # noqa: E402, F401

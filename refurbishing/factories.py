@@ -1,5 +1,6 @@
 """Test data for the core: devices are created pledged and moved with the real lifecycle service."""
 
+import uuid
 from datetime import timedelta
 
 import factory
@@ -7,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from hubs.models import Hub
-from refurbishing.models import Device, RecyclingPartner, VendorCertificate, WasteStream
+from refurbishing.models import Device, RecyclingPartner, SyncedMove, VendorCertificate, WasteStream
 from refurbishing.services import device_register_many, device_transition
 
 # A wipe as a technician records it (NIST SP 800-88 purge, verified); the ``sanitisation`` fixture copies it.
@@ -66,6 +67,26 @@ def device_through(device: Device, *actions: str, actor: AbstractBaseUser | None
     for action in actions:
         device_transition(device=device, action=action, actor=actor, record=records.get(action))
     return device
+
+
+def offline_move_sent(
+    device: Device, action: str, *, actor: AbstractBaseUser, version: int | None = None, fields: dict | None = None
+) -> SyncedMove:
+    """``action`` on ``device`` as an offline station sends it (``POST /api/v1/sync/``'s service), and its record:
+    applied, refused by a guard, or a conflict when ``version`` is older than the device's."""
+    from refurbishing.scan.sync import QueuedMove, sync_moves_apply
+
+    move = QueuedMove(
+        id=uuid.uuid4(),
+        code=device.label_code,
+        action=action,
+        fields=fields or {},
+        version=device.version if version is None else version,
+        occurred_at=timezone.now() - timedelta(minutes=5),
+        actor_id=actor.pk,
+    )
+    sync_moves_apply(actor=actor, moves=[move])
+    return SyncedMove.objects.get(uuid=move.id)
 
 
 def devices_received(count: int, *, hub: Hub, actor: AbstractBaseUser | None) -> list[Device]:

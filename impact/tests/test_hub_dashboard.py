@@ -142,3 +142,54 @@ def test_the_dashboard_shows_the_partners_progress_on_the_hubs_open_work_orders(
     page = client.get(reverse("impact:hub-dashboard", args=["KE-MBA"])).content.decode()
 
     assert f"{order.reference}, Flection Refurbishment Services: 1 of 3 devices done, due " in page
+
+
+def _refused_offline(hub, actor, count=1):
+    """``count`` moves sent from an offline station and refused by a guard (inspecting a pledged device)."""
+    from refurbishing.factories import offline_move_sent
+
+    return [
+        offline_move_sent(
+            DeviceFactory(donation__hub=hub), "inspect", actor=actor, fields={"passed": "true", "grade": "B"}
+        )
+        for _n in range(count)
+    ]
+
+
+def test_the_offline_moves_to_review_are_shown_only_when_there_are_some(client, hubs, staff_ke_mba, staff_ke_nbo):
+    from refurbishing.scan.sync import synced_moves_mark_reviewed
+
+    manager = _manager(hubs["KE-MBA"])
+    client.force_login(manager)
+    url = reverse("impact:hub-dashboard", args=["KE-MBA"])
+    assert "data-offline-review" not in client.get(url).content.decode()  # a fresh hub: no section at all
+
+    (refused,) = _refused_offline(hubs["KE-MBA"], staff_ke_mba)
+    _refused_offline(hubs["KE-NBO"], staff_ke_nbo, count=2)  # another hub's: not counted here
+    page = client.get(url).content.decode()
+
+    assert "Offline moves to review" in page
+    assert "1 move sent from an offline scan station was refused or met a conflict" in page
+    assert refused.message in page and str(refused.device) in page and "staff-ke-mba" in page
+    review = reverse("admin:refurbishing_syncedmove_changelist") + f"?hub__id__exact={hubs['KE-MBA'].pk}"
+    assert review in page
+    synced_moves_mark_reviewed(user=manager, ids=[refused.pk])
+    assert "data-offline-review" not in client.get(url).content.decode()
+
+
+def test_the_offline_moves_to_review_cost_the_same_queries_however_many(
+    client, hubs, staff_ke_mba, django_assert_max_num_queries
+):
+    from impact.hub_dashboard import REVIEW_LISTED
+
+    client.force_login(_manager(hubs["KE-MBA"]))
+    url = reverse("impact:hub-dashboard", args=["KE-MBA"])
+    _refused_offline(hubs["KE-MBA"], staff_ke_mba)
+    client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    _refused_offline(hubs["KE-MBA"], staff_ke_mba, count=REVIEW_LISTED + 2)
+    with django_assert_max_num_queries(len(one)):
+        page = client.get(url).content.decode()
+    assert page.count("<strong>Refused</strong>") == REVIEW_LISTED
+    assert f"{REVIEW_LISTED + 3} moves sent from an offline scan station" in page

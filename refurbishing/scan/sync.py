@@ -21,7 +21,7 @@ from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hubs.selectors import hub_ids_managed_by, restrict_to_user_hubs
+from hubs.selectors import hub_ids_for_user, hub_ids_managed_by, restrict_to_user_hubs
 from refurbishing.actions import device_perform_action
 from refurbishing.errors import LifecycleError
 from refurbishing.lifecycle import ACTION_LABELS, source_states, transitions_for
@@ -284,6 +284,19 @@ def synced_move_list_to_review(*, user: AbstractBaseUser, hub_id: int | None = N
     if managed is not None:
         queryset = restrict_to_user_hubs(queryset, user=user, action="manage")
     return queryset.select_related("actor", "device", "hub").order_by("-id")
+
+
+def synced_move_list(*, user: AbstractBaseUser) -> QuerySet[SyncedMove]:
+    """The offline moves the user may look at, newest first: every one at the hubs they manage, and the ones they
+    made themselves (at hubs they still work at, or naming no device they could reach); all for a superuser."""
+    queryset = SyncedMove.objects.select_related("actor", "device", "hub", "reviewed_by").order_by("-id")
+    if not user.is_authenticated or not user.is_active:
+        return queryset.none()
+    managed = hub_ids_managed_by(user=user)
+    if managed is None:
+        return queryset
+    own = Q(actor_id=user.pk) & (Q(hub_id__in=hub_ids_for_user(user=user)) | Q(hub__isnull=True))
+    return queryset.filter(Q(hub_id__in=managed) | own)
 
 
 def synced_moves_mark_reviewed(*, user: AbstractBaseUser, ids: Sequence[int]) -> int:
