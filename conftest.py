@@ -179,6 +179,16 @@ def staff_ke_nbo(hubs):
 
 
 @pytest.fixture
+def manager_be(hubs):
+    """A manager of the Brussels hub: sends transfers and recycling batches from it."""
+    from hubs.services import hub_membership_add
+
+    user = StaffFactory(username="manager-be-bru")
+    hub_membership_add(hub=hubs["BE-BRU"], user=user, role="manager")
+    return user
+
+
+@pytest.fixture
 def manager_ke_mba(hubs):
     """The manager of the Mombasa hub: reviews applications, allocates beyond a request, corrects deliveries."""
     from hubs.services import hub_membership_add

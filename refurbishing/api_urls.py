@@ -2,7 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from refurbishing.hardware.sampling_api import WipeSampleViewSet
-from refurbishing.scan.sync_api import SyncDevicesView, SyncView
+from refurbishing.scan.sync_api import SyncDevicesView, SyncTransfersView, SyncView
 
 from .api import DeviceViewSet
 from .recycling.api import RecyclingBatchViewSet, VendorViewSet
@@ -20,5 +20,6 @@ router.register("wipe-samples", WipeSampleViewSet, basename="api-wipe-sample")
 urlpatterns = [
     path("sync/", SyncView.as_view(), name="api-sync"),
     path("sync/devices/", SyncDevicesView.as_view(), name="api-sync-devices"),
+    path("sync/transfers/", SyncTransfersView.as_view(), name="api-sync-transfers"),
     *router.urls,
 ]

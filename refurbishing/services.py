@@ -931,12 +931,15 @@ def device_transfer_record(
     """
     if action not in TRANSFER_ACTIONS:
         raise LifecycleError(_("'%(action)s' is not a transfer between hubs.") % {"action": action})
-    now = timezone.now()
+    now = _moment()  # a check-in made at a station offline happened then (``moves_occurred``)
     with transaction.atomic():
         locked = Device.objects.select_for_update().get(pk=device.pk)
         if actor is not None and not user_can_act_in_hub(user=actor, hub_id=hub.pk):
             raise LifecycleError(_("%(hub)s is a hub you do not work at.") % {"hub": hub.code}, code="forbidden")
-        updates: dict[str, Any] = {"version": locked.version + 1, "updated_at": now}
+        updates: dict[str, Any] = {
+            "version": locked.version + 1,
+            "updated_at": timezone.now() if _row_changed_now.get() else now,
+        }
         to_state = locked.state
         if action == "transfer_receive":
             updates["hub_id"] = hub.pk

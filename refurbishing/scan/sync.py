@@ -4,7 +4,9 @@ A station keeps, in IndexedDB, the devices of the person's hubs that can still b
 (``device_cache_page``, refreshed by a cursor), and queues the moves made while offline, each with a UUID made
 on the device, the moment it happened and who made it. ``sync_moves_apply`` replays a batch in order, each
 move in its own transaction through ``device_perform_action`` (the lifecycle service and its guards, as the
-admin, the API and the bulk jobs use), and answers each: applied, duplicate, refused or conflict.
+admin, the API and the bulk jobs use), or a transfer check-in through ``transfer_check_in_scan`` (as the check-in
+page), and answers each: applied, duplicate, refused or conflict. ``transfer_cache`` is what a station keeps to
+check transfers in offline.
 """
 
 from __future__ import annotations
@@ -21,16 +23,27 @@ from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hubs.selectors import hub_ids_for_user, hub_ids_managed_by, restrict_to_user_hubs
+from hubs.selectors import hub_ids_for_user, hub_ids_managed_by, restrict_to_user_hubs, user_can_act_in_hub
 from refurbishing.actions import device_perform_action
 from refurbishing.errors import LifecycleError
 from refurbishing.lifecycle import ACTION_LABELS, source_states, transitions_for
-from refurbishing.models import Device, DeviceEvent, SyncedMove
+from refurbishing.models import Device, DeviceEvent, SyncedMove, Transfer, TransferDevice
 from refurbishing.selectors import device_in_scope
 from refurbishing.services import announcements_batched, moves_occurred
+from refurbishing.transfers.services import (
+    transfer_check_in_scan,
+    transfer_item_for_scan,
+    transfer_list_arriving,
+    transfers_for_check_in,
+)
 
 # The moves a technician makes at the scan station, and so may queue offline.
 OFFLINE_ACTIONS: tuple[str, ...] = ("receive", "sanitise", "inspect", "configure", "mark_missing")
+# Checking in a device that arrived from another hub (``transfer_check_in_scan``): no move of the lifecycle's, its
+# transfer in ``fields["transfer"]``, its code a serial, asset tag or label code of a device the transfer carries.
+TRANSFER_CHECK_IN = "check_in"
+# What a station may send: the lifecycle's moves above, and transfer check-ins.
+SYNC_ACTIONS: tuple[str, ...] = (*OFFLINE_ACTIONS, TRANSFER_CHECK_IN)
 # The states a cached device may be in: those some offline move starts from.
 CACHED_STATES: tuple[str, ...] = tuple(
     sorted({str(state) for action in OFFLINE_ACTIONS for state in source_states(action)})
@@ -43,6 +56,8 @@ CACHE_PAGE_SIZE = 10_000
 # of it, and the next refresh brings it, so no change is ever skipped.
 CACHE_SETTLE = timedelta(seconds=2)
 CACHE_COLUMNS = ("label_code", "serial", "asset_tag", "category", "model", "state", "version", "hub")
+# A device a transfer carries, as the station keeps it: as in the device cache, its place in the transfer for a hub.
+TRANSFER_CACHE_COLUMNS = ("label_code", "serial", "asset_tag", "category", "model", "state", "version", "status")
 
 
 class SyncOutcome:
@@ -143,12 +158,62 @@ def device_cache_page(*, user: AbstractBaseUser, cursor: str = "") -> dict[str, 
     return {"columns": list(CACHE_COLUMNS), "devices": devices, "gone": gone, "cursor": cursor, "more": more}
 
 
+def transfer_cache(*, user: AbstractBaseUser) -> dict[str, Any]:
+    """The transfers on their way to the user's hubs, each with the devices it carries (rows of
+    ``TRANSFER_CACHE_COLUMNS``), so a station checks them in offline. Two queries, whatever their number.
+
+    Apart from the device cache: a transfer's devices are still at the hub that sent them, and a transfer's list
+    never grows after it left, so a refresh that finds nothing changed (the ETag of ``SyncTransfersView``) sends
+    nothing back.
+    """
+    transfers = list(transfer_list_arriving(user=user).order_by("shipped_at", "id"))
+    rows: dict[int, list[list[Any]]] = {transfer.pk: [] for transfer in transfers}
+    items = (
+        TransferDevice.objects.filter(transfer__in=list(rows))
+        .order_by("transfer_id", "id")
+        .values_list(
+            "transfer_id",
+            "device__label_code",
+            "device__serial_number",
+            "device__asset_tag",
+            "device__category",
+            "device__manufacturer",
+            "device__model",
+            "device__state",
+            "device__version",
+            "status",
+        )
+    )
+    for transfer_id, label, serial, tag, category, make, model, state, version, status in items:
+        rows[transfer_id].append(
+            [label, serial, tag, category, " ".join(p for p in (make, model) if p), state, version, status]
+        )
+    return {
+        "columns": list(TRANSFER_CACHE_COLUMNS),
+        "transfers": [
+            {
+                "id": transfer.pk,
+                "reference": transfer.reference,
+                "from_hub": transfer.from_hub.code,
+                "to_hub": transfer.to_hub.code,
+                "devices": rows[transfer.pk],
+            }
+            for transfer in transfers
+        ],
+    }
+
+
 # --- the queue of moves ---------------------------------------------------------------------------------------------
 
 
 def _not_found() -> LifecycleError:
     # The same sentence whether the device does not exist or is at someone else's hub: nothing is revealed.
     return LifecycleError(_("No device with this label at your hubs."), code="not_found")
+
+
+def _transfer_not_found() -> LifecycleError:
+    # As the check-in page answers, whether the transfer does not exist or arrives at someone else's hub.
+    return LifecycleError(_("No transfer with this id arrives at your hubs."), code="not_found")
 
 
 def _bounded(moment: datetime, *, last: datetime | None, now: datetime) -> datetime:
@@ -170,6 +235,10 @@ def sync_moves_apply(*, actor: AbstractBaseUser, moves: Sequence[QueuedMove]) ->
     """
     ids = [move.id for move in moves]
     seen = set(SyncedMove.objects.filter(uuid__in=ids).values_list("uuid", flat=True))
+    check_ins = [move for move in moves if move.action == TRANSFER_CHECK_IN]
+    transfers = (
+        transfers_for_check_in(user=actor, ids={move.fields["transfer"] for move in check_ins}) if check_ins else {}
+    )
     codes = {move.code.strip().upper() for move in moves}
     reachable = Device.objects.select_related("hub", "donation").restrict(actor, "act")
     devices = {device.label_code: device for device in reachable.filter(label_code__in=codes)}
@@ -186,11 +255,37 @@ def sync_moves_apply(*, actor: AbstractBaseUser, moves: Sequence[QueuedMove]) ->
             if move.id in seen:
                 answers.append(SyncAnswer(id=move.id, status=SyncOutcome.DUPLICATE, message=_("Already recorded.")))
                 continue
-            device = devices.get(move.code.strip().upper())
-            answer = _sync_move_apply(actor=actor, move=move, device=device, last_moves=last_moves)
+            if move.action == TRANSFER_CHECK_IN:
+                transfer = transfers.get(move.fields["transfer"])
+                answer = _sync_check_in_apply(actor=actor, move=move, transfer=transfer, last_moves=last_moves)
+                if answer.device is not None:
+                    devices[answer.device.label_code] = answer.device  # arrived: the batch's next moves may move it
+            else:
+                device = devices.get(move.code.strip().upper())
+                answer = _sync_move_apply(actor=actor, move=move, device=device, last_moves=last_moves)
             seen.add(move.id)
             answers.append(answer)
     return answers
+
+
+def _claim(
+    *, move: QueuedMove, actor: AbstractBaseUser, device: Device | None, hub_id: int | None, now: datetime
+) -> SyncedMove:
+    """The move's row, written first in its transaction: its UUID is unique, so a second sync of the same move
+    waits here for the first and then fails with ``IntegrityError`` (a duplicate). Applied until told otherwise."""
+    return SyncedMove.objects.create(
+        uuid=move.id,
+        actor=actor,
+        code=move.code[:80],
+        device=device,
+        hub_id=hub_id,
+        action=move.action,
+        fields=dict(move.fields),
+        cached_version=move.version,
+        occurred_at=move.occurred_at,
+        recorded_at=now,
+        outcome=SyncedMove.Outcome.APPLIED,
+    )
 
 
 def _sync_move_apply(
@@ -200,19 +295,7 @@ def _sync_move_apply(
     occurred = _bounded(move.occurred_at, last=last_moves.get(device.pk) if device else None, now=now)
     try:
         with transaction.atomic():
-            synced = SyncedMove.objects.create(
-                uuid=move.id,
-                actor=actor,
-                code=move.code[:80],
-                device=device,
-                hub_id=device.hub_id if device else None,
-                action=move.action,
-                fields=dict(move.fields),
-                cached_version=move.version,
-                occurred_at=move.occurred_at,
-                recorded_at=now,
-                outcome=SyncedMove.Outcome.APPLIED,
-            )
+            synced = _claim(move=move, actor=actor, device=device, hub_id=device.hub_id if device else None, now=now)
             error = _perform(actor=actor, move=move, device=device, occurred=occurred)
             if error is not None:
                 synced.outcome = SyncedMove.Outcome.CONFLICT if error.code == "conflict" else SyncedMove.Outcome.REFUSED
@@ -236,6 +319,64 @@ def _sync_move_apply(
         "state": device.get_state_display(),
     }
     return SyncAnswer(id=move.id, status=SyncOutcome.APPLIED, message=done, device=device)
+
+
+def _sync_check_in_apply(
+    *, actor: AbstractBaseUser, move: QueuedMove, transfer: Transfer | None, last_moves: dict[int, datetime]
+) -> SyncAnswer:
+    """A transfer check-in through ``transfer_check_in_scan``, as the check-in page makes it, in its own
+    transaction. A device already checked in (by someone else, online) is answered as that page answers it,
+    as a duplicate: nothing changes. The answer carries the device only once it is at one of the maker's hubs."""
+    now = timezone.now()
+    item = transfer_item_for_scan(transfer=transfer, scan=move.code) if transfer is not None else None
+    device = item.device if item is not None else None
+    if device is not None and device.pk not in last_moves:
+        last_moves[device.pk] = device.events.aggregate(last=Max("occurred_at"))["last"]
+    occurred = _bounded(move.occurred_at, last=last_moves.get(device.pk) if device else None, now=now)
+    result = error = None
+    try:
+        with transaction.atomic():
+            hub_id = transfer.to_hub_id if transfer is not None else None
+            synced = _claim(move=move, actor=actor, device=device, hub_id=hub_id, now=now)
+            if transfer is None:
+                error = _transfer_not_found()
+            else:
+                try:
+                    with transaction.atomic(), moves_occurred(occurred):
+                        result = transfer_check_in_scan(transfer=transfer, actor=actor, scan=move.code)
+                except LifecycleError as refusal:
+                    error = refusal
+            if error is not None:
+                synced.outcome = SyncedMove.Outcome.REFUSED
+                synced.message = error.message
+                synced.save(update_fields=["outcome", "message"])
+            else:
+                synced.message = result.message
+                if result.outcome == "received":
+                    synced.event_id = result.device.events.order_by("-id").values_list("id", flat=True).first()
+                synced.save(update_fields=["message", "event"])
+    except IntegrityError:
+        # Another sync of the same move committed first (its row holds the UUID): this one changes nothing.
+        if device is not None:
+            device.refresh_from_db()
+        return SyncAnswer(
+            id=move.id, status=SyncOutcome.DUPLICATE, message=_("Already recorded."), device=_at_hubs(actor, device)
+        )
+    if error is not None:
+        return SyncAnswer(id=move.id, status=SyncOutcome.REFUSED, message=error.message)
+    if result.outcome == "received":
+        last_moves[result.device.pk] = occurred
+        status = SyncOutcome.APPLIED
+    else:
+        status = SyncOutcome.DUPLICATE
+    return SyncAnswer(id=move.id, status=status, message=result.message, device=_at_hubs(actor, result.device))
+
+
+def _at_hubs(actor: AbstractBaseUser, device: Device | None) -> Device | None:
+    """The device, if it is at one of the actor's hubs (a device still travelling is not the station's yet)."""
+    if device is None or not user_can_act_in_hub(user=actor, hub_id=device.hub_id):
+        return None
+    return device
 
 
 def _perform(

@@ -1,6 +1,8 @@
 """API for the offline scan station: its device cache (``GET /api/v1/sync/devices/``) and its queue
 (``POST /api/v1/sync/``). Both use the person's session (the station's page) or an API token."""
 
+import hashlib
+import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -20,12 +22,14 @@ from rest_framework.views import APIView
 
 from hubs.selectors import user_is_hub_staff, user_is_partner_staff
 from refurbishing.scan.sync import (
-    OFFLINE_ACTIONS,
+    SYNC_ACTIONS,
     SYNC_MAX_MOVES,
+    TRANSFER_CHECK_IN,
     QueuedMove,
     device_cache_page,
     device_cache_row,
     sync_moves_apply,
+    transfer_cache,
 )
 
 MOVE_KEYS = {"id", "code", "action", "fields", "version", "occurred_at", "actor"}
@@ -37,6 +41,10 @@ def _refusal(message: str, *, code: int, errors: Mapping[str, Any] | None = None
 
 def _may_use_station(request: Request) -> bool:
     return user_is_hub_staff(user=request.user) or user_is_partner_staff(user=request.user)
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31
 
 
 def _move_parse(index: int, raw: Any) -> tuple[QueuedMove | None, list[str]]:
@@ -56,13 +64,15 @@ def _move_parse(index: int, raw: Any) -> tuple[QueuedMove | None, list[str]]:
     if not isinstance(code, str) or not code.strip() or len(code) > 80:
         problems.append(f"moves[{index}].code must be a label code (1 to 80 characters).")
     action = raw.get("action")
-    if action not in OFFLINE_ACTIONS:
-        problems.append(f"moves[{index}].action must be one of: {', '.join(OFFLINE_ACTIONS)}.")
+    if action not in SYNC_ACTIONS:
+        problems.append(f"moves[{index}].action must be one of: {', '.join(SYNC_ACTIONS)}.")
     fields = raw.get("fields", {})
     if not isinstance(fields, Mapping) or not all(
         isinstance(v, str | int | float | bool) or v is None for v in fields.values()
     ):
         problems.append(f"moves[{index}].fields must be an object of plain values.")
+    elif action == TRANSFER_CHECK_IN and not _is_id(fields.get("transfer")):
+        problems.append(f"moves[{index}].fields.transfer must be the id of the transfer checked in.")
     version = raw.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version < 2**31:
         problems.append(f"moves[{index}].version must be a whole number, 0 or more.")
@@ -102,7 +112,13 @@ class SyncView(APIView):
             "nothing); `refused` (a guard said no, or no device with this label at your hubs: `message` says "
             "why, in your language); `conflict` (the device changed since the station cached it at `version`). "
             "A malformed batch is a 400 and nothing is written. `occurred_at` is kept on the event, bounded: "
-            "never in the future, never before the device's previous event; the server's time is kept beside it."
+            "never in the future, never before the device's previous event; the server's time is kept beside it. "
+            f"`{TRANSFER_CHECK_IN}` checks in a device that arrived from another hub, as the check-in page does: "
+            "`fields.transfer` is the transfer's id (see `GET /api/v1/sync/transfers/`), `code` a serial, asset "
+            "tag or label code of a device it carries, and `version` is not compared (nobody moves a device "
+            "while it travels). A transfer that does not arrive at your hubs is refused as one that does not "
+            "exist; a device the transfer does not carry, or a check-in already closed, is refused; a device "
+            "already checked in is a `duplicate`."
         ),
         request=OpenApiTypes.OBJECT,
         examples=[
@@ -131,7 +147,24 @@ class SyncView(APIView):
                     ]
                 },
                 request_only=True,
-            )
+            ),
+            OpenApiExample(
+                "A transfer check-in",
+                value={
+                    "moves": [
+                        {
+                            "id": "9c5b94b1-35ad-49bb-b118-8e8fc24abf80",
+                            "code": "5CG81234",
+                            "action": TRANSFER_CHECK_IN,
+                            "fields": {"transfer": 3},
+                            "version": 0,
+                            "occurred_at": "2026-12-07T10:02:15+03:00",
+                            "actor": 12,
+                        }
+                    ]
+                },
+                request_only=True,
+            ),
         ],
         responses={
             200: OpenApiResponse(description="One answer per move, in order."),
@@ -216,3 +249,37 @@ class SyncDevicesView(APIView):
         page["csrf"] = get_token(request)
         page["user"] = request.user.pk
         return Response(page)
+
+
+class SyncTransfersView(APIView):
+    """The transfers a station keeps for checking them in offline."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["scan station"],
+        summary="The transfers a scan station keeps for checking them in offline",
+        description=(
+            "Transfers on their way to your hubs (not closed yet), each with the devices it carries as rows of "
+            "`columns` (`status`: in_transit, received or missing). The answer has an `ETag`: send it back in "
+            "`If-None-Match` and a refresh that finds nothing changed is a 304 with no body."
+        ),
+        parameters=[OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False)],
+        responses={
+            200: OpenApiResponse(description="The transfers and their devices."),
+            304: OpenApiResponse(description="Unchanged since the answer whose ETag was sent."),
+            403: OpenApiResponse(description="Not hub staff."),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        if not _may_use_station(request):
+            return _refusal(_("The scan station is for hub staff."), code=status.HTTP_403_FORBIDDEN)
+        body = transfer_cache(user=request.user)
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:32]
+        etag = f'"{digest}"'
+        # Compressed answers carry it weak (W/"..."), as the site's gzip middleware marks them.
+        known = {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}
+        response = Response(status=status.HTTP_304_NOT_MODIFIED) if etag in known else Response(body)
+        response["ETag"] = etag
+        response["Cache-Control"] = "private, no-cache"
+        return response

@@ -157,3 +157,72 @@ def test_two_managers_giving_one_device_to_partners_at_once_give_it_once(run_tog
     assert isinstance(error, LifecycleError)
     assert "Already in another open work order" in error.message
     assert WorkOrder.objects.filter(devices=device).count() == 1
+
+
+def test_two_syncs_of_one_batch_at_once_apply_each_move_once(run_together, actors, hubs, monkeypatch):
+    """A station that sends its queue twice at once (two tabs, or a retry while the first answer is on its way):
+    both syncs read the UUIDs seen so far before either writes, so only the UUID's unique row referees them."""
+    import uuid
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from refurbishing.models import DeviceEvent, SyncedMove
+    from refurbishing.scan import sync
+
+    technician, _other = actors
+    devices = DeviceFactory.create_batch(3, donation__hub=hubs["BE-BRU"], has_storage_media=False)
+    happened = timezone.now() - timedelta(minutes=30)
+    plan = [(devices[0], "receive", {}), (devices[0], "inspect", {"passed": "true", "grade": "B"})]
+    plan += [(devices[1], "receive", {}), (devices[1], "inspect", {"passed": "true", "grade": "C"})]
+    plan += [(devices[2], "receive", {})]
+    versions: dict[int, int] = {}
+    moves = []
+    for step, (device, action, fields) in enumerate(plan):
+        version = versions.get(device.pk, device.version)
+        versions[device.pk] = version + 1
+        moves.append(
+            sync.QueuedMove(
+                id=uuid.uuid4(),
+                code=device.label_code,
+                action=action,
+                fields=fields,
+                version=version,
+                occurred_at=happened + timedelta(minutes=step),
+                actor_id=technician.pk,
+            )
+        )
+    events_before = DeviceEvent.objects.count()
+
+    # Both syncs past their reads (the UUIDs already seen, the devices) before either applies its first move.
+    both_have_read = threading.Barrier(2, timeout=30)
+    batched = sync.announcements_batched
+
+    def batched_once_both_have_read():
+        both_have_read.wait()
+        return batched()
+
+    monkeypatch.setattr(sync, "announcements_batched", batched_once_both_have_read)
+
+    def syncer(barrier: threading.Barrier) -> list[str]:
+        actor = get_user_model().objects.get(pk=technician.pk)
+        barrier.wait()
+        return [answer.status for answer in sync.sync_moves_apply(actor=actor, moves=moves)]
+
+    results = run_together(syncer, syncer)
+
+    assert [kind for kind, _value in results] == ["ok", "ok"], results
+    first, second = (statuses for _kind, statuses in results)
+    # Each move applied by one sync, a duplicate in the other's answer (which sync won may differ move by move).
+    assert [sorted(pair) for pair in zip(first, second, strict=True)] == [["applied", "duplicate"]] * len(moves)
+    assert SyncedMove.objects.count() == len(moves)
+    assert sorted(SyncedMove.objects.values_list("uuid", flat=True)) == sorted(move.id for move in moves)
+    assert set(SyncedMove.objects.values_list("outcome", flat=True)) == {"applied"}
+    assert DeviceEvent.objects.count() == events_before + len(moves)
+    written = SyncedMove.objects.values_list("event__action", flat=True).order_by("occurred_at")
+    assert list(written) == [action for _device, action, _fields in plan]
+    for device in devices:
+        device.refresh_from_db()
+    assert [device.state for device in devices] == ["inspected", "inspected", "received"]
+    assert [device.version for device in devices] == [2, 2, 1]

@@ -39,13 +39,20 @@ def transfer_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Transfe
     return queryset.order_by("-shipped_at", "-id")
 
 
-def transfer_for_check_in(*, user: AbstractBaseUser | AnonymousUser, transfer_id: int) -> Transfer:
-    """A transfer arriving at one of the user's hubs; raises ``Transfer.DoesNotExist`` otherwise."""
+def _arriving_at_user_hubs(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Transfer]:
     queryset = Transfer.objects.select_related("from_hub", "to_hub")
     ids = hub_ids_for_user(user=user)
-    if ids is not None:
-        queryset = queryset.filter(to_hub_id__in=ids)
-    return queryset.get(pk=transfer_id)
+    return queryset if ids is None else queryset.filter(to_hub_id__in=ids)
+
+
+def transfer_for_check_in(*, user: AbstractBaseUser | AnonymousUser, transfer_id: int) -> Transfer:
+    """A transfer arriving at one of the user's hubs; raises ``Transfer.DoesNotExist`` otherwise."""
+    return _arriving_at_user_hubs(user=user).get(pk=transfer_id)
+
+
+def transfers_for_check_in(*, user: AbstractBaseUser | AnonymousUser, ids: Iterable[int]) -> dict[int, Transfer]:
+    """Those of the given transfers that arrive at the user's hubs, by id (the others are simply absent)."""
+    return {transfer.pk: transfer for transfer in _arriving_at_user_hubs(user=user).filter(pk__in=list(ids))}
 
 
 def transfer_list_arriving(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Transfer]:
@@ -140,6 +147,19 @@ def transfer_summary(*, transfer: Transfer) -> TransferSummary:
     return TransferSummary(expected=received + missing + awaited, received=received, missing=missing, awaited=awaited)
 
 
+def transfer_item_for_scan(*, transfer: Transfer, scan: str) -> TransferDevice | None:
+    """The device of this transfer a scanned serial, asset tag or label code names (with its device), or None."""
+    scan = scan.strip()
+    if not scan:
+        return None
+    return (
+        TransferDevice.objects.select_related("device")
+        .filter(transfer=transfer)
+        .filter(Q(device__label_code=scan.upper()) | Q(device__serial_number=scan) | Q(device__asset_tag=scan))
+        .first()
+    )
+
+
 def transfer_check_in_scan(*, transfer: Transfer, actor: AbstractBaseUser, scan: str) -> TransferCheckInResult:
     """Receive at the destination the device a scanned serial, asset tag or label names, if it travels in this
     transfer. A device already received is reported and left alone."""
@@ -153,13 +173,7 @@ def transfer_check_in_scan(*, transfer: Transfer, actor: AbstractBaseUser, scan:
         )
     if transfer.status != Transfer.Status.SHIPPED:
         raise LifecycleError(_("The check-in of %(reference)s is closed.") % {"reference": transfer.reference})
-    code = scan.upper()
-    item = (
-        TransferDevice.objects.select_related("device")
-        .filter(transfer=transfer)
-        .filter(Q(device__label_code=code) | Q(device__serial_number=scan) | Q(device__asset_tag=scan))
-        .first()
-    )
+    item = transfer_item_for_scan(transfer=transfer, scan=scan)
     if item is None:
         raise LifecycleError(
             _("%(scan)s is not in transfer %(reference)s.") % {"scan": scan, "reference": transfer.reference},
