@@ -28,6 +28,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench._common import (
+    DEVICE_UNWEIGHED_COLUMNS,
+    DEVICE_UNWEIGHED_VALUES,
     REPO,
     Processes,
     banner,
@@ -104,10 +106,11 @@ def generate(name: str, events: int) -> str:
             conn.execute(
                 f"""INSERT INTO refurbishing_device
                     (id, category, manufacturer, model, serial_number, asset_tag, label_code, has_storage_media, cpu,
-                     grade, state, version, created_at, updated_at, donation_id, hub_id)
+                     grade, state, version, created_at, updated_at, donation_id, hub_id, storage_kind,
+                     {DEVICE_UNWEIGHED_COLUMNS})
                     SELECT d, ({_sql_array(CATEGORIES)})[1 + d % 4], 'Dell', 'Latitude 5400', 'SN' || d, '',
                            'F' || lpad(d::text, 7, '0'), true, '', 'B', 'delivered', 7, t.ts, t.ts + interval '14 days',
-                           1 + d % {n_hubs}, 1 + d % {n_hubs}
+                           1 + d % {n_hubs}, 1 + d % {n_hubs}, 'ssd', {DEVICE_UNWEIGHED_VALUES}
                     FROM generate_series(1, {devices}) AS d,
                          LATERAL (SELECT now() - interval '{HISTORY_MONTHS} months'
                                          + (interval '{HISTORY_MONTHS} months' - interval '20 days')
@@ -115,16 +118,17 @@ def generate(name: str, events: int) -> str:
             )
             conn.execute(
                 f"""INSERT INTO refurbishing_deviceevent
-                    (id, action, from_state, to_state, data, occurred_at, note, impact_counted, actor_id,
-                     device_id, hub_id)
-                    SELECT i, {_event_columns("x.d", "x.k")},
-                           now() - interval '{HISTORY_MONTHS} months'
-                             + (interval '{HISTORY_MONTHS} months' - interval '20 days') * (x.d::float8 / {devices})
-                             + x.k * interval '2 days',
-                           '', true, NULL, x.d, 1 + x.d % {n_hubs}
+                    (id, action, from_state, to_state, data, occurred_at, recorded_at, note, impact_counted,
+                     actor_id, device_id, hub_id)
+                    SELECT i, {_event_columns("x.d", "x.k")}, x.at, x.at, '', true, NULL, x.d, 1 + x.d % {n_hubs}
                     FROM generate_series(1, {devices * EVENTS_PER_DEVICE}) AS i,
                          LATERAL (SELECT (i - 1) / {EVENTS_PER_DEVICE} + 1 AS d,
-                                         (i - 1) % {EVENTS_PER_DEVICE} AS k) AS x"""
+                                         (i - 1) % {EVENTS_PER_DEVICE} AS k) AS y,
+                         -- Recorded as it happened: history written online (the offline-sync migration's backfill).
+                         LATERAL (SELECT y.d, y.k, now() - interval '{HISTORY_MONTHS} months'
+                                         + (interval '{HISTORY_MONTHS} months' - interval '20 days')
+                                           * (y.d::float8 / {devices})
+                                         + y.k * interval '2 days' AS at) AS x"""
             )
         for table in ("refurbishing_device", "refurbishing_deviceevent"):
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
@@ -177,8 +181,9 @@ def insert_new_events(name: str, count: int, seed: float) -> None:
         conn.execute("SELECT setseed(%s)", (seed,))
         conn.execute(
             f"""INSERT INTO refurbishing_deviceevent
-                (action, from_state, to_state, data, occurred_at, note, impact_counted, actor_id, device_id, hub_id)
-                SELECT {_event_columns("r.id", "(r.g % 8)")}, now(), '', false, NULL, dv.id, dv.hub_id
+                (action, from_state, to_state, data, occurred_at, recorded_at, note, impact_counted, actor_id,
+                 device_id, hub_id)
+                SELECT {_event_columns("r.id", "(r.g % 8)")}, now(), now(), '', false, NULL, dv.id, dv.hub_id
                 FROM (SELECT g, 1 + floor(random() * (SELECT max(id) FROM refurbishing_device))::bigint AS id
                       FROM generate_series(1, {count}) AS g) AS r
                 JOIN refurbishing_device dv ON dv.id = r.id"""

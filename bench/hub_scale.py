@@ -35,6 +35,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench._common import (
+    DEVICE_UNWEIGHED_COLUMNS,
+    DEVICE_UNWEIGHED_VALUES,
     Processes,
     banner,
     bulk_load,
@@ -77,7 +79,8 @@ def generate(name: str, devices: int) -> str:
             conn.execute(
                 f"""INSERT INTO refurbishing_device
                     (id, category, manufacturer, model, serial_number, asset_tag, label_code, has_storage_media,
-                     cpu, ram_gb, storage_gb, grade, state, version, created_at, updated_at, donation_id, hub_id)
+                     cpu, ram_gb, storage_gb, grade, state, version, created_at, updated_at, donation_id, hub_id,
+                     storage_kind, {DEVICE_UNWEIGHED_COLUMNS})
                     SELECT d, 'laptop', 'HP', 'EliteBook 840 G5', '5CG' || lpad(d::text, 9, '0'),
                            'ACME-' || lpad(d::text, 8, '0'), 'B' || lpad(d::text, 7, '0'), true,
                            'Intel Core i5-8350U', 8, 256, '',
@@ -85,17 +88,20 @@ def generate(name: str, devices: int) -> str:
                                 WHEN d <= {WORK_IN_PROGRESS} THEN ({wip_states})[1 + d % 6]
                                 ELSE 'delivered' END,
                            4, now() - interval '3 years', now() - (d % 60) * interval '1 day',
-                           1 + d % {n_hubs}, 1 + d % {n_hubs}
+                           1 + d % {n_hubs}, 1 + d % {n_hubs}, 'ssd', {DEVICE_UNWEIGHED_VALUES}
                     FROM generate_series(1, {devices}) AS d"""
             )
             conn.execute(
                 f"""INSERT INTO refurbishing_deviceevent
-                    (action, from_state, to_state, data, occurred_at, note, impact_counted, actor_id, device_id, hub_id)
-                    SELECT ({actions})[s + 1], '', 'received', '{{}}'::jsonb,
-                           now() - (d % 1095) * interval '1 day' + s * interval '1 hour', '', true, NULL, d,
+                    (action, from_state, to_state, data, occurred_at, recorded_at, note, impact_counted, actor_id,
+                     device_id, hub_id)
+                    SELECT ({actions})[s + 1], '', 'received', '{{}}'::jsonb, t.at, t.at, '', true, NULL, d,
                            1 + d % {n_hubs}
                     FROM generate_series(1, {devices}) AS d
-                    CROSS JOIN generate_series(0, {EVENTS_PER_DEVICE - 1}) AS s"""
+                    CROSS JOIN generate_series(0, {EVENTS_PER_DEVICE - 1}) AS s
+                    -- Recorded as it happened: history written online (the offline-sync migration's backfill).
+                    CROSS JOIN LATERAL (SELECT now() - (d % 1095) * interval '1 day' + s * interval '1 hour' AS at)
+                        AS t"""
             )
         conn.execute("SELECT setval(pg_get_serial_sequence('refurbishing_device', 'id'), %s)", (devices,))
         # The dashboard's read model, folded from the events once (the migration's backfill does the same).
@@ -189,7 +195,9 @@ def bulk(base: str, auth: tuple[str, str], device_ids: list[int], mode: str) -> 
     return rate
 
 
-def bulk_runs(procs: Processes, name: str, auth: tuple[str, str], counts: dict[str, int]) -> None:
+def bulk_runs(
+    procs: Processes, name: str, auth: tuple[str, str], counts: dict[str, int], *, redis_db: int = BULK_REDIS_DB
+) -> None:
     """The bulk receive as deployed (gunicorn + Redis + a worker), then embedded, each on its own pledged devices."""
     import psycopg
 
@@ -205,11 +213,11 @@ def bulk_runs(procs: Processes, name: str, auth: tuple[str, str], counts: dict[s
         ids, pledged = pledged[:count], pledged[count:]
         log_dir = results_dir() / "logs" / f"hub_bulk_{mode}"
         if mode == "worker":
-            flush_redis(BULK_REDIS_DB)
-            env = django_env(db_name=name, redis_db=BULK_REDIS_DB)
+            flush_redis(redis_db)
+            env = django_env(db_name=name, redis_db=redis_db)
             worker = start_celery_worker(procs, env, log_dir=log_dir)
             base = start_gunicorn(procs, env, workers=2, log_dir=log_dir)
-            print(f"server  : {mode}: gunicorn (2 sync workers), REDIS_URL db {BULK_REDIS_DB}, worker pid {worker.pid}")
+            print(f"server  : {mode}: gunicorn (2 sync workers), REDIS_URL db {redis_db}, worker pid {worker.pid}")
         else:
             env = django_env(db_name=name, redis_db=None)
             base = start_gunicorn(procs, env, workers=1, log_dir=log_dir)
@@ -217,8 +225,8 @@ def bulk_runs(procs: Processes, name: str, auth: tuple[str, str], counts: dict[s
         bulk(base, auth, ids, mode)
         if mode == "worker":
             # The moves are done; the tasks they queued (fold, donor notifications) may still be in the queue.
-            started, queued = time.perf_counter(), redis_queue_length(BULK_REDIS_DB)
-            while redis_queue_length(BULK_REDIS_DB):
+            started, queued = time.perf_counter(), redis_queue_length(redis_db)
+            while redis_queue_length(redis_db):
                 time.sleep(0.25)
             print(
                 f"bulk    : worker: {queued:,} tasks queued at the end, done in {time.perf_counter() - started:.1f} s"
@@ -241,6 +249,7 @@ def main() -> int:
     parser.add_argument("--bulk", type=int, default=10_000, help="pledged devices the bulk receive moves (worker)")
     parser.add_argument("--bulk-embedded", type=int, default=2_000, help="the same without a worker (0: skip)")
     parser.add_argument("--db-prefix", default="closegap_bench_hub_", help="the databases' names start with this")
+    parser.add_argument("--redis-db", type=int, default=BULK_REDIS_DB, help="the Redis DB of the bulk run's queue")
     args = parser.parse_args()
     banner("running a hub: lists and dashboard at 2,000,000 devices vs 10,000, through HTTP; a bulk move")
     sizes = {"small": args.small, "large": args.large}
@@ -293,7 +302,7 @@ def main() -> int:
             print()
             procs.stop_all()  # the list servers are done; the bulk runs get the machine to themselves
             counts = {"worker": args.bulk, "embedded": args.bulk_embedded}
-            bulk_runs(procs, f"{args.db_prefix}{args.large}", servers["large"][1], counts)
+            bulk_runs(procs, f"{args.db_prefix}{args.large}", servers["large"][1], counts, redis_db=args.redis_db)
     finally:
         procs.stop_all()
     return 0

@@ -23,6 +23,7 @@ done
 "$PY" bench/scan_lookup.py 2>&1 | tee "$OUT/scan_lookup-$STAMP.txt"
 "$PY" bench/check_in.py 2>&1 | tee "$OUT/check_in-$STAMP.txt"
 "$PY" bench/hub_scale.py "$@" 2>&1 | tee "$OUT/hub_scale-$STAMP.txt"
+"$PY" bench/offline_sync.py 2>&1 | tee "$OUT/offline_sync-$STAMP.txt"
 
 echo
 echo "Results in $OUT/*-$STAMP.txt:"

@@ -6,8 +6,8 @@ pledge event, so a card has its history), then VACUUM ANALYZE. A hub technician 
 with a session, as on a phone. One gunicorn per database (same settings, one sync worker each) answers.
 
 Each round asks both servers, interleaved, for the same number of random existing devices: by serial number,
-by asset tag and by label code, each as ``GET /scan/?code=...`` with ``X-Fragment: 1`` (what scan.js sends),
-end to end through HTTP. A lookup counts only if the answer is the device's card.
+by asset tag and by label code, each as ``GET /en/scan/?code=...`` with ``X-Fragment: 1`` (what scan.js sends from
+the station at ``/<language>/scan/``), end to end through HTTP. A lookup counts only if the answer is the device's card.
 
 Target in the issue "At the bench": median(large / small) <= 1.3.
 """
@@ -24,6 +24,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench._common import (
+    DEVICE_UNWEIGHED_COLUMNS,
+    DEVICE_UNWEIGHED_VALUES,
     Processes,
     banner,
     bulk_load,
@@ -69,18 +71,20 @@ def generate(name: str, devices: int) -> str:
             conn.execute(
                 f"""INSERT INTO refurbishing_device
                     (id, category, manufacturer, model, serial_number, asset_tag, label_code, has_storage_media,
-                     cpu, ram_gb, storage_gb, grade, state, version, created_at, updated_at, donation_id, hub_id)
+                     cpu, ram_gb, storage_gb, grade, state, version, created_at, updated_at, donation_id, hub_id,
+                     storage_kind, {DEVICE_UNWEIGHED_COLUMNS})
                     SELECT d, 'laptop', 'HP', 'EliteBook 840 G5', '5CG' || lpad(d::text, 9, '0'),
                            'ACME-' || lpad(d::text, 8, '0'), {_label_code_sql("d")}, true,
                            'Intel Core i5-8350U', 8, 256, '', 'pledged', 0, now(), now(),
-                           1 + d % {n_hubs}, 1 + d % {n_hubs}
+                           1 + d % {n_hubs}, 1 + d % {n_hubs}, 'ssd', {DEVICE_UNWEIGHED_VALUES}
                     FROM generate_series(1, {devices}) AS d"""
             )
             conn.execute(
                 f"""INSERT INTO refurbishing_deviceevent
-                    (action, from_state, to_state, data, occurred_at, note, impact_counted, actor_id, device_id, hub_id)
-                    SELECT 'pledge', '', 'pledged', jsonb_build_object('donation_id', 1 + d % {n_hubs}), now(), '',
-                           true, NULL, d, 1 + d % {n_hubs}
+                    (action, from_state, to_state, data, occurred_at, recorded_at, note, impact_counted, actor_id,
+                     device_id, hub_id)
+                    SELECT 'pledge', '', 'pledged', jsonb_build_object('donation_id', 1 + d % {n_hubs}), now(), now(),
+                           '', true, NULL, d, 1 + d % {n_hubs}
                     FROM generate_series(1, {devices}) AS d"""
             )
         conn.execute("SELECT setval(pg_get_serial_sequence('refurbishing_device', 'id'), %s)", (devices,))
@@ -95,14 +99,14 @@ def lookup(base: str, session: str, code: str) -> float:
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     started = time.perf_counter()
     conn.request(
-        "GET", f"/scan/?code={code}", headers={"Cookie": f"sessionid={session}", "X-Fragment": "1", "Host": host}
+        "GET", f"/en/scan/?code={code}", headers={"Cookie": f"sessionid={session}", "X-Fragment": "1", "Host": host}
     )
     response = conn.getresponse()
     body = response.read()
     elapsed = time.perf_counter() - started
     conn.close()
     if response.status != 200 or b'data-scan-outcome="device"' not in body or code.encode() not in body:
-        raise RuntimeError(f"{base} /scan/?code={code} answered {response.status}: {body[:300]!r}")
+        raise RuntimeError(f"{base} /en/scan/?code={code} answered {response.status}: {body[:300]!r}")
     return elapsed
 
 
