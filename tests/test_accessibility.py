@@ -204,7 +204,8 @@ def _verified_again(username: str):
 
 
 def _yearly_report(url: str | None = None):
-    """donor-demo's yearly report for the current year (issued once), or ``url`` once it exists."""
+    """donor-demo's current yearly report (the demo issues last year's; the current year's is issued when there is
+    none), or ``url`` once it exists."""
     from donations.models import Donor
     from impact.models import YearlyReport
     from impact.reports import yearly_report_current_year, yearly_report_issue
@@ -218,10 +219,8 @@ def _yearly_report(url: str | None = None):
 
 def _reissue_without_reason(page) -> None:
     """Ask again for the year already issued without saying what was corrected: the form comes back with its error."""
-    from impact.reports import yearly_report_current_year
-
     form = page.locator("main form").first
-    form.locator("select[name=year]").select_option(str(yearly_report_current_year()))
+    form.locator("select[name=year]").select_option(str(_yearly_report().year))
     with page.expect_navigation():
         form.locator("button[type=submit]").last.click()
     assert page.locator("[data-error-summary]").count() == 1, "the form came back without its error summary"
