@@ -19,7 +19,6 @@ from .services import (
     evidence_archive_download_name,
     evidence_archive_for_user,
     evidence_archive_open,
-    evidence_archive_progress,
     evidence_archive_start,
 )
 
@@ -77,7 +76,7 @@ def evidence_archive(request: HttpRequest, pk: int) -> HttpResponse:
     response = render(
         request,
         "donations/evidence_archive.html",
-        {"archive": archive, "progress": evidence_archive_progress(archive=archive)},
+        {"archive": archive, "progress": archive.progress()},
     )
     response["Cache-Control"] = "no-store"
     return response
@@ -86,7 +85,7 @@ def evidence_archive(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def evidence_archive_json(request: HttpRequest, pk: int) -> JsonResponse:
-    response = JsonResponse(evidence_archive_progress(archive=_archive(request, pk)))
+    response = JsonResponse(_archive(request, pk).progress())
     response["Cache-Control"] = "no-store"
     return response
 

@@ -4,6 +4,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_countries.fields import CountryField
 
+from common.jobs import BuildProgress
+
 
 class Donor(models.Model):
     """An organisation that donates equipment (a company, a public body, a school board)."""
@@ -379,7 +381,7 @@ class EResourceAllocation(models.Model):
         return f"{self.source_id} -> {self.commitment_id}: {self.kg} kg"
 
 
-class EvidenceArchive(models.Model):
+class EvidenceArchive(BuildProgress, models.Model):
     """An auditor's evidence for one hub and date range, built as one zip by a Celery task, with its progress."""
 
     class Status(models.TextChoices):
@@ -422,13 +424,3 @@ class EvidenceArchive(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hub_id} {self.date_from}..{self.date_to}"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
-
-    @property
-    def percent(self) -> int:
-        if not self.total:  # not started yet: the task counts the parts as it starts
-            return 100 if self.finished else 0
-        return int(self.done * 100 / self.total)

@@ -3,6 +3,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from common.jobs import BuildProgress
+
 
 class Metric(models.TextChoices):
     DEVICES_RECEIVED = "devices_received", _("devices received")
@@ -226,7 +228,7 @@ class YearlyReportLine(models.Model):
         return f"{self.report_id}: {self.device_id} {self.outcome or '-'}"
 
 
-class YearlyReportXlsx(models.Model):
+class YearlyReportXlsx(BuildProgress, models.Model):
     """A large yearly report's XLSX in one language, built once by a Celery task into the private storage."""
 
     class Status(models.TextChoices):
@@ -268,11 +270,3 @@ class YearlyReportXlsx(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} {self.language} {self.status}"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (self.Status.DONE, self.Status.FAILED)
-
-    @property
-    def percent(self) -> int:
-        return 100 if self.status == self.Status.DONE else int(100 * self.done / self.total) if self.total else 0

@@ -52,7 +52,6 @@ from .evidence import (  # noqa: F401
     evidence_archive_download_name,
     evidence_archive_for_user,
     evidence_archive_open,
-    evidence_archive_progress,
     evidence_archive_start,
 )
 from .imports import (  # noqa: F401

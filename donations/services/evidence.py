@@ -324,15 +324,3 @@ def evidence_archive_open(*, archive: EvidenceArchive):
 
 def evidence_archive_download_name(*, archive: EvidenceArchive) -> str:
     return f"evidence-{archive.hub.code}-{archive.date_from}-{archive.date_to}.zip"
-
-
-def evidence_archive_progress(*, archive: EvidenceArchive) -> dict:
-    return {
-        "status": archive.status,
-        "status_label": str(archive.get_status_display()),
-        "total": archive.total,
-        "done": archive.done,
-        "percent": archive.percent,
-        "finished": archive.finished,
-        "error": archive.error,
-    }

@@ -23,16 +23,21 @@ The lines are written in batches while the events are streamed in device order; 
 database from those very lines, and the report is sealed in the same transaction.
 """
 
+import os
+import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Q, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from common.storage import private_storage
 from donations.models import Donor
 from donations.services import certificate_number_new
 from projects.models import Project
@@ -423,8 +428,6 @@ XLSX_INLINE_MAX_DEVICES = 5000
 
 
 def yearly_report_xlsx_inline_max() -> int:
-    from django.conf import settings
-
     return int(getattr(settings, "YEARLY_REPORT_XLSX_INLINE_MAX_DEVICES", XLSX_INLINE_MAX_DEVICES))
 
 
@@ -457,15 +460,7 @@ def yearly_report_xlsx_request(
 def yearly_report_xlsx_build(*, xlsx_id: int) -> YearlyReportXlsx:
     """Build the XLSX into the private storage, once: the row is locked for the build, so a second run (a retry,
     a duplicate message, a second worker) waits for the first and then finds it done."""
-    import os
-    import tempfile
-
-    from django.core.files import File
-    from django.utils import translation
-
-    from common.storage import private_storage
-
-    from .documents import yearly_report_xlsx
+    from .documents import yearly_report_xlsx  # read when called, so the test can count the builds
 
     YearlyReportXlsx.objects.filter(pk=xlsx_id, status=YearlyReportXlsx.Status.QUEUED).update(
         status=YearlyReportXlsx.Status.RUNNING
@@ -489,8 +484,6 @@ def yearly_report_xlsx_build(*, xlsx_id: int) -> YearlyReportXlsx:
             job.status, job.done, job.error = YearlyReportXlsx.Status.DONE, job.total, ""
             job.finished_at = timezone.now()
             job.save(update_fields=["status", "file_name", "size", "done", "error", "finished_at"])
-    except YearlyReportXlsx.DoesNotExist:
-        raise
     except Exception as error:
         # Outside the build's transaction, which rolled back: the person's page says it failed.
         failed = {"status": YearlyReportXlsx.Status.FAILED, "error": str(error)[:2000], "finished_at": timezone.now()}
@@ -501,21 +494,7 @@ def yearly_report_xlsx_build(*, xlsx_id: int) -> YearlyReportXlsx:
 
 def yearly_report_xlsx_open(*, job: YearlyReportXlsx):
     """The built XLSX, opened for reading from the private storage (the caller closes it)."""
-    from common.storage import private_storage
-
     storage = private_storage()
     if job.status != YearlyReportXlsx.Status.DONE or not job.file_name or not storage.exists(job.file_name):
         raise YearlyReportError(_("The spreadsheet is not ready yet: wait until it is built."))
     return storage.open(job.file_name, "rb")
-
-
-def yearly_report_xlsx_progress(*, job: YearlyReportXlsx) -> dict[str, Any]:
-    return {
-        "status": job.status,
-        "status_label": str(job.get_status_display()),
-        "total": job.total,
-        "done": job.done,
-        "percent": job.percent,
-        "finished": job.finished,
-        "error": job.error,
-    }

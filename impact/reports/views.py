@@ -31,7 +31,6 @@ from .services import (
     yearly_report_issue,
     yearly_report_xlsx_inline_max,
     yearly_report_xlsx_open,
-    yearly_report_xlsx_progress,
     yearly_report_xlsx_request,
 )
 
@@ -157,7 +156,7 @@ def yearly_report_xlsx_page(request: HttpRequest, number: str) -> HttpResponse:
     """A large report's spreadsheet being built: its progress (reloaded by the page itself without JavaScript,
     polled by job-progress.js with it), then its download link."""
     job = _xlsx_job_or_404(request, number)
-    context = {"job": job, "report": job.report, "progress": yearly_report_xlsx_progress(job=job)}
+    context = {"job": job, "report": job.report, "progress": job.progress()}
     response = render(request, "impact/yearly_report_xlsx.html", context)
     response["Cache-Control"] = "no-store"
     return response
@@ -166,7 +165,7 @@ def yearly_report_xlsx_page(request: HttpRequest, number: str) -> HttpResponse:
 @login_required
 @require_GET
 def yearly_report_xlsx_json(request: HttpRequest, number: str) -> JsonResponse:
-    response = JsonResponse(yearly_report_xlsx_progress(job=_xlsx_job_or_404(request, number)))
+    response = JsonResponse(_xlsx_job_or_404(request, number).progress())
     response["Cache-Control"] = "no-store"
     return response
 

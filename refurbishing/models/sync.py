@@ -7,6 +7,9 @@ from django.utils.translation import gettext_lazy as _
 
 from hubs.querysets import RestrictedQuerySet
 
+# The moves a hub's managers still have to look at: refused or in conflict, and not marked reviewed yet.
+TO_REVIEW = models.Q(reviewed_at__isnull=True) & ~models.Q(outcome="applied")
+
 
 class SyncedMove(models.Model):
     """One queued move as it reached the server (by its device-made UUID) and its outcome; append-only."""
@@ -76,7 +79,7 @@ class SyncedMove(models.Model):
             # The managers' review list: a hub's refusals and conflicts not yet reviewed, newest first.
             models.Index(
                 fields=["hub", "-id"],
-                condition=models.Q(reviewed_at__isnull=True) & ~models.Q(outcome="applied"),
+                condition=TO_REVIEW,
                 name="synced_move_to_review_idx",
             ),
         ]

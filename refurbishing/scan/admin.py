@@ -20,6 +20,7 @@ from hubs.admin import HubScopedAdmin, UserHubListFilter, request_is_hub_staff
 from hubs.selectors import hub_ids_managed_by
 from refurbishing.lifecycle import ACTION_LABELS
 from refurbishing.models import SyncedMove
+from refurbishing.models.sync import TO_REVIEW
 
 from .sync import synced_move_list, synced_moves_mark_reviewed
 
@@ -56,7 +57,7 @@ class ReviewListFilter(admin.SimpleListFilter):
             return queryset
         if value == REVIEW_DONE:
             return queryset.filter(reviewed_at__isnull=False)
-        return queryset.filter(reviewed_at__isnull=True).exclude(outcome=SyncedMove.Outcome.APPLIED)
+        return queryset.filter(TO_REVIEW)
 
 
 @admin.register(SyncedMove)

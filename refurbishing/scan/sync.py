@@ -28,6 +28,7 @@ from refurbishing.actions import device_perform_action
 from refurbishing.errors import LifecycleError
 from refurbishing.lifecycle import ACTION_LABELS, source_states, transitions_for
 from refurbishing.models import Device, DeviceEvent, SyncedMove, Transfer, TransferDevice
+from refurbishing.models.sync import TO_REVIEW
 from refurbishing.selectors import device_in_scope
 from refurbishing.services import announcements_batched, moves_occurred
 from refurbishing.transfers.services import (
@@ -418,7 +419,7 @@ def transitions_target(action: str, fields: Mapping[str, Any]) -> str:
 
 def synced_move_list_to_review(*, user: AbstractBaseUser, hub_id: int | None = None) -> QuerySet[SyncedMove]:
     """Refused and conflicting offline moves at the hubs the user manages, not yet reviewed, newest first."""
-    queryset = SyncedMove.objects.filter(reviewed_at__isnull=True).exclude(outcome=SyncedMove.Outcome.APPLIED)
+    queryset = SyncedMove.objects.filter(TO_REVIEW)
     if hub_id is not None:
         queryset = queryset.filter(hub_id=hub_id)
     managed = hub_ids_managed_by(user=user)
