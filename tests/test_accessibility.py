@@ -32,6 +32,7 @@ from hubs.accounts import invitation_token
 from hubs.models import Hub, Invitation
 from projects.models import DeviceRequest, Project, Shipment
 from refurbishing.models import Device, RecyclingBatch, RecyclingPartner, Transfer
+from tests.live_server import LIVE_SERVER_LOCK, one_request_at_a_time
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -682,6 +683,60 @@ VISITS.extend(
 )
 
 
+# Large yearly reports and offline moves (issues 17 and 19): a spreadsheet being built or failed, and the
+# offline moves a hub's managers review in the admin and on their dashboard.
+
+
+def _yearly_report_xlsx(status: str) -> str:
+    """The progress page of donor-demo's yearly report spreadsheet in the page's language, as a worker leaves it
+    partway or when it gave up (a job is one language's file, so each language's visit makes its own)."""
+    from impact.models import YearlyReportXlsx
+
+    report = _yearly_report()
+    YearlyReportXlsx.objects.update_or_create(
+        report=report,
+        language=translation.get_language(),
+        defaults={"status": status, "total": 120_000, "done": 48_000, "verify_url": "/verify/"}
+        | ({"error": "The worker stopped: out of disk space."} if status == "failed" else {}),
+    )
+    return reverse("impact:yearly-report-xlsx", args=[report.number])
+
+
+def _offline_moves_to_review(url: str) -> str:
+    """``url``, once Brussels has offline moves to review: one in conflict (the device moved after the station
+    cached it) and one refused by a guard (inspected before its wipe), by the hub's technician."""
+    from refurbishing.factories import offline_move_sent
+    from refurbishing.models import SyncedMove
+
+    if not SyncedMove.objects.filter(device__hub__code="BE-BRU").exists():
+        staff = get_user_model().objects.get(username="staff-be-bru")
+        devices = Device.objects.filter(hub__code="BE-BRU").order_by("pk")
+        unwiped, moved = devices.filter(state="received", has_storage_media=True)[:2]
+        refused = offline_move_sent(unwiped, "inspect", actor=staff, fields={"passed": "true", "grade": "A"})
+        conflict = offline_move_sent(moved, "mark_missing", actor=staff, version=moved.version - 1)
+        assert (refused.outcome, conflict.outcome) == ("refused", "conflict")
+    return url
+
+
+VISITS.extend(
+    [
+        Visit("yearly report spreadsheet, being built", "donor-demo", lambda: _yearly_report_xlsx("running")),
+        Visit("yearly report spreadsheet, failed", "donor-demo", lambda: _yearly_report_xlsx("failed")),
+        Visit(
+            "admin offline moves to review",
+            "manager-be-bru",
+            lambda: _offline_moves_to_review(reverse("admin:refurbishing_syncedmove_changelist")),
+        ),
+        Visit(
+            "hub dashboard, offline moves to review",
+            "manager-be-bru",
+            lambda: _offline_moves_to_review(reverse("impact:hub-dashboard", args=["BE-BRU"])),
+        ),
+        Visit("scan station, a page it cannot serve offline", "staff-be-bru", lambda: reverse("scan:offline")),
+    ]
+)
+
+
 @cache
 def _axe_source() -> str:
     return AXE_JS.read_text()
@@ -774,6 +829,110 @@ def test_every_page_has_no_serious_or_critical_axe_violation(live_server, browse
     context.close()
     with capsys.disabled():
         print(f"\naxe [{language}, part {part}]: {len(blocking)} serious/critical, {len(moderate)} moderate/minor")
+        for line in moderate:
+            print("  moderate/minor:", line)
+    assert not blocking, "axe found serious or critical violations:\n" + "\n".join(blocking)
+
+
+# The offline scan station (issue 17): its states exist only in a browser that lost its connection, so they get a
+# test of their own, in each language, on the same server the offline tests use (``serialised_server``: the
+# station's page, worker and sync take turns on the one SQLite connection). Waits are on the states the page
+# announces (``data-*``), as in tests/test_browser_offline.py.
+
+
+def _station_scan(page, code: str) -> None:
+    page.locator("#scan-code").fill(code)
+    page.locator("#scan-code").press("Enter")
+    page.wait_for_selector(f"#scan-result [data-scan-outcome='offline-device'] [data-slot='serial']:text-is('{code}')")
+
+
+@pytest.fixture
+def serialised_server(live_server):
+    """The live server answering one request at a time, as in tests/test_browser_offline.py."""
+    with one_request_at_a_time(live_server):
+        yield live_server
+
+
+@pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES])
+def test_the_offline_station_states_have_no_serious_or_critical_axe_violation(
+    serialised_server, browser, hubs, staff_ke_mba, language, capsys
+):
+    from refurbishing.factories import DeviceFactory, device_through
+    from tests.test_browser_offline import _context, _settled, _wait_controlled, _wait_state
+
+    if not AXE_JS.exists():
+        pytest.fail("axe-core is not installed: run `npm ci` (make test does when npm is present)")
+    with LIVE_SERVER_LOCK:
+        moved = DeviceFactory(donation__hub=hubs["KE-MBA"], serial_number="AXE-CONFLICT", has_storage_media=False)
+        unwiped = DeviceFactory(donation__hub=hubs["KE-MBA"], serial_number="AXE-REFUSE", has_storage_media=True)
+        device_through(unwiped, "receive", actor=staff_ke_mba)
+        DeviceFactory(donation__hub=hubs["KE-MBA"], serial_number="AXE-SIGN-IN")
+        _settled()
+    context = _context(browser, staff_ke_mba, serialised_server)
+    context.add_init_script(script=_axe_source())
+    page = context.new_page()
+    with translation.override(language):
+        station = serialised_server.url + reverse("scan:station")
+    blocking, moderate = [], []
+
+    def check(state: str) -> None:
+        if page.get_attribute("html", "lang") != language:
+            blocking.append(
+                f"[{language}] offline station, {state}: <html lang={page.get_attribute('html', 'lang')!r}>"
+            )
+        for width_name, (width, height) in WIDTHS.items():
+            page.set_viewport_size({"width": width, "height": height})
+            for violation in _axe(page):
+                line = (
+                    f"[{language} {width_name}] offline station, {state}: {violation['impact']} {violation['id']} "
+                    f"x{len(violation['nodes'])}: {violation['help']} "
+                    f"{json.dumps([node['target'] for node in violation['nodes'][:3]])}"
+                )
+                (blocking if violation["impact"] in BLOCKING else moderate).append(line)
+
+    page.goto(station)
+    _wait_state(page, "offline-ready", "true")
+    _wait_state(page, "cache-count", "3")
+    _wait_controlled(page)
+    context.set_offline(True)
+    page.reload()  # the shell from the worker, the devices from IndexedDB
+    _wait_state(page, "offline-ready", "true")
+    check("opened offline, nothing waiting")
+
+    _station_scan(page, "AXE-CONFLICT")
+    check("a device found in the cache")
+    page.locator("[data-offline-action='receive']").click()
+    _wait_state(page, "queue-count", "1")
+    _station_scan(page, "AXE-REFUSE")
+    page.locator("[data-offline-action='sanitise']").click()
+    form = page.locator("form[data-offline-form='sanitise']")
+    check("a move's form, one move waiting")
+    form.locator("[name=technique]").fill("ATA Secure Erase")
+    form.locator("[name=tool]").fill("nwipe")
+    form.locator("button[type=submit]").click()  # a wipe without its verification: the server will refuse it
+    _wait_state(page, "queue-count", "2")
+    check("two moves waiting")
+
+    with LIVE_SERVER_LOCK:  # meanwhile another technician, online, marks the first device missing: a conflict
+        device_through(Device.objects.get(pk=moved.pk), "mark_missing", actor=staff_ke_mba)
+    context.set_offline(False)
+    _wait_state(page, "sync-state", "done")
+    assert (
+        page.locator("[data-answer='conflict']").count() == 1 and page.locator("[data-answer='refused']").count() == 1
+    )
+    check("the answers of a sync: a conflict and a refusal")
+
+    context.set_offline(True)
+    _station_scan(page, "AXE-SIGN-IN")
+    page.locator("[data-offline-action='receive']").click()
+    _wait_state(page, "queue-count", "1")
+    context.clear_cookies()  # the session ended while the station was offline
+    context.set_offline(False)
+    _wait_state(page, "sync-state", "signin")
+    check("asked to sign in again, the queue kept")
+    context.close()
+    with capsys.disabled():
+        print(f"\naxe [{language}, offline station]: {len(blocking)} serious/critical, {len(moderate)} moderate/minor")
         for line in moderate:
             print("  moderate/minor:", line)
     assert not blocking, "axe found serious or critical violations:\n" + "\n".join(blocking)
