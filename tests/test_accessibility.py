@@ -32,7 +32,7 @@ from hubs.accounts import invitation_token
 from hubs.models import Hub, Invitation
 from projects.models import DeviceRequest, Project, Shipment
 from refurbishing.models import Device, RecyclingBatch, RecyclingPartner, Transfer
-from tests.live_server import LIVE_SERVER_LOCK, one_request_at_a_time
+from tests.live_server import LIVE_SERVER_LOCK
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -762,6 +762,36 @@ def _axe(page) -> list[dict]:
     return results["violations"]
 
 
+class Findings:
+    """What axe found over a test's pages: serious and critical ones fail the test, the rest are printed."""
+
+    def __init__(self, language: str) -> None:
+        self.language, self.blocking, self.moderate = language, [], []
+
+    def check(self, page, name: str, widths) -> None:
+        """axe over the loaded page at each of ``widths`` in turn (the viewport changes; the page is not reloaded:
+        its CSS answers the new width as a phone's browser would, media queries being live)."""
+        shown_lang = page.get_attribute("html", "lang")
+        if shown_lang != self.language:
+            self.blocking.append(f"[{self.language}] {name}: <html lang={shown_lang!r}>, not {self.language!r}")
+        for width_name, (width, height) in widths:
+            page.set_viewport_size({"width": width, "height": height})
+            for violation in _axe(page):
+                line = (
+                    f"[{self.language} {width_name}] {name}: {violation['impact']} {violation['id']} "
+                    f"x{len(violation['nodes'])}: {violation['help']} "
+                    f"{json.dumps([node['target'] for node in violation['nodes'][:3]])}"
+                )
+                (self.blocking if violation["impact"] in BLOCKING else self.moderate).append(line)
+
+    def report(self, capsys, title: str) -> None:
+        with capsys.disabled():
+            print(f"\naxe [{title}]: {len(self.blocking)} serious/critical, {len(self.moderate)} moderate/minor")
+            for line in self.moderate:
+                print("  moderate/minor:", line)
+        assert not self.blocking, "axe found serious or critical violations:\n" + "\n".join(self.blocking)
+
+
 @pytest.fixture
 def demo_site(settings, demo_data):  # demo_data clears the cache: no rate-limit window left from another run
     # The refusal pages: a sign-in locks after one failure, and every password-reset request is over the limit.
@@ -783,11 +813,11 @@ PARTS = 2
 def test_every_page_has_no_serious_or_critical_axe_violation(live_server, browser, demo_site, language, part, capsys):
     if not AXE_JS.exists():
         pytest.fail("axe-core is not installed: run `npm ci` (make test does when npm is present)")
-    blocking, moderate = [], []
+    findings = Findings(language)
     # One load per page: axe runs at the first width, the viewport changes, and axe runs again. The page's CSS
     # answers the new width as a phone's browser would (media queries are live), and a form sent with mistakes
     # is sent once, so each visit costs one navigation and one `prepare` however many widths are checked.
-    (first_width, first_size), *other_widths = WIDTHS.items()
+    first_size = next(iter(WIDTHS.values()))
     context = browser.new_context(viewport={"width": first_size[0], "height": first_size[1]}, locale=language)
     context.add_init_script(script=_axe_source())
     context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": live_server.url}])
@@ -795,49 +825,34 @@ def test_every_page_has_no_serious_or_critical_axe_violation(live_server, browse
     for number, visit in enumerate(VISITS):
         if number % PARTS != part - 1 or (visit.languages is not None and language not in visit.languages):
             continue
-        if visit.user:
-            context.add_cookies([_session_cookie(visit.user, live_server.url)])
-        else:
-            context.clear_cookies(name=settings.SESSION_COOKIE_NAME)
-        with translation.override(language):
-            url = live_server.url + visit.url()
+        # The test's own reads and writes take the server's turn: the last page may still be sending requests
+        # (the scan station's cache, a progress page's polling) over the one SQLite connection.
+        with LIVE_SERVER_LOCK:
+            if visit.user:
+                context.add_cookies([_session_cookie(visit.user, live_server.url)])
+            else:
+                context.clear_cookies(name=settings.SESSION_COOKIE_NAME)
+            with translation.override(language):
+                url = live_server.url + visit.url()
         # One tab for every visit, as a person browsing: a new tab costs a third of a second each (the init
         # script set up again), and a navigation gives each page a fresh document anyway.
         if page is None:
             page = context.new_page()
-        else:
-            page.set_viewport_size({"width": first_size[0], "height": first_size[1]})
         response = page.goto(url)
         assert response is not None and response.status == visit.status, (
             f"{visit.name} ({url}) answered {response and response.status}"
         )
         if visit.prepare:
             visit.prepare(page)
-        shown_lang = page.get_attribute("html", "lang")
-        if shown_lang != language:
-            blocking.append(f"[{language}] {visit.name}: <html lang={shown_lang!r}>, not {language!r}")
-        for width_name, (width, height) in [(first_width, first_size), *other_widths]:
-            if width_name != first_width:
-                page.set_viewport_size({"width": width, "height": height})
-            for violation in _axe(page):
-                line = (
-                    f"[{language} {width_name}] {visit.name}: {violation['impact']} {violation['id']} "
-                    f"x{len(violation['nodes'])}: {violation['help']} "
-                    f"{json.dumps([node['target'] for node in violation['nodes'][:3]])}"
-                )
-                (blocking if violation["impact"] in BLOCKING else moderate).append(line)
+        findings.check(page, visit.name, WIDTHS.items())
     context.close()
-    with capsys.disabled():
-        print(f"\naxe [{language}, part {part}]: {len(blocking)} serious/critical, {len(moderate)} moderate/minor")
-        for line in moderate:
-            print("  moderate/minor:", line)
-    assert not blocking, "axe found serious or critical violations:\n" + "\n".join(blocking)
+    findings.report(capsys, f"{language}, part {part}")
 
 
 # The offline scan station (issue 17): its states exist only in a browser that lost its connection, so they get a
-# test of their own, in each language, on the same server the offline tests use (``serialised_server``: the
-# station's page, worker and sync take turns on the one SQLite connection). Waits are on the states the page
-# announces (``data-*``), as in tests/test_browser_offline.py.
+# test of their own, in each language. The test takes the live server's turn (``LIVE_SERVER_LOCK``, conftest's
+# ``live_server``) around its own writes, and waits on the states the page announces (``data-*``), as
+# tests/test_browser_offline.py does.
 
 
 def _station_scan(page, code: str) -> None:
@@ -846,16 +861,9 @@ def _station_scan(page, code: str) -> None:
     page.wait_for_selector(f"#scan-result [data-scan-outcome='offline-device'] [data-slot='serial']:text-is('{code}')")
 
 
-@pytest.fixture
-def serialised_server(live_server):
-    """The live server answering one request at a time, as in tests/test_browser_offline.py."""
-    with one_request_at_a_time(live_server):
-        yield live_server
-
-
 @pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES])
 def test_the_offline_station_states_have_no_serious_or_critical_axe_violation(
-    serialised_server, browser, hubs, staff_ke_mba, language, capsys
+    live_server, browser, hubs, staff_ke_mba, language, capsys
 ):
     from refurbishing.factories import DeviceFactory, device_through
     from tests.test_browser_offline import _context, _settled, _wait_controlled, _wait_state
@@ -868,27 +876,15 @@ def test_the_offline_station_states_have_no_serious_or_critical_axe_violation(
         device_through(unwiped, "receive", actor=staff_ke_mba)
         DeviceFactory(donation__hub=hubs["KE-MBA"], serial_number="AXE-SIGN-IN")
         _settled()
-    context = _context(browser, staff_ke_mba, serialised_server)
+    context = _context(browser, staff_ke_mba, live_server)
     context.add_init_script(script=_axe_source())
     page = context.new_page()
     with translation.override(language):
-        station = serialised_server.url + reverse("scan:station")
-    blocking, moderate = [], []
+        station = live_server.url + reverse("scan:station")
+    findings = Findings(language)
 
     def check(state: str) -> None:
-        if page.get_attribute("html", "lang") != language:
-            blocking.append(
-                f"[{language}] offline station, {state}: <html lang={page.get_attribute('html', 'lang')!r}>"
-            )
-        for width_name, (width, height) in WIDTHS.items():
-            page.set_viewport_size({"width": width, "height": height})
-            for violation in _axe(page):
-                line = (
-                    f"[{language} {width_name}] offline station, {state}: {violation['impact']} {violation['id']} "
-                    f"x{len(violation['nodes'])}: {violation['help']} "
-                    f"{json.dumps([node['target'] for node in violation['nodes'][:3]])}"
-                )
-                (blocking if violation["impact"] in BLOCKING else moderate).append(line)
+        findings.check(page, f"offline station, {state}", WIDTHS.items())
 
     page.goto(station)
     _wait_state(page, "offline-ready", "true")
@@ -931,8 +927,4 @@ def test_the_offline_station_states_have_no_serious_or_critical_axe_violation(
     _wait_state(page, "sync-state", "signin")
     check("asked to sign in again, the queue kept")
     context.close()
-    with capsys.disabled():
-        print(f"\naxe [{language}, offline station]: {len(blocking)} serious/critical, {len(moderate)} moderate/minor")
-        for line in moderate:
-            print("  moderate/minor:", line)
-    assert not blocking, "axe found serious or critical violations:\n" + "\n".join(blocking)
+    findings.report(capsys, f"{language}, offline station")
