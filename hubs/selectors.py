@@ -1,5 +1,8 @@
 """The one place that answers "which hubs may this user see and act for"."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -181,14 +184,40 @@ class HubSteps(NamedTuple):
     steps: list[str]
 
 
+# Inside ``hub_steps_remembered``: the hubs whose steps were read, by id.
+_remembered_steps: ContextVar[dict[int, "HubSteps | None"] | None] = ContextVar("remembered_steps", default=None)
+
+
+@contextmanager
+def hub_steps_remembered() -> Iterator[None]:
+    """Inside the block, each hub's steps are read once: a batch of moves at a few hubs (the offline station's
+    sync) asks once per hub, not once per move. The block is short (one request); a kind edited meanwhile counts
+    from the next block."""
+    if _remembered_steps.get() is not None:
+        yield
+        return
+    token = _remembered_steps.set({})
+    try:
+        yield
+    finally:
+        _remembered_steps.reset(token)
+
+
 def hub_steps(*, hub_id: int) -> HubSteps | None:
     """The hub's code, its kind's name (in the reader's language) and the lifecycle steps it performs, in one
-    query; None for no such hub. For the lifecycle's ``hub_performs_step`` guard."""
+    query (none inside ``hub_steps_remembered`` once read); None for no such hub. For the lifecycle's
+    ``hub_performs_step`` guard."""
+    remembered = _remembered_steps.get()
+    if remembered is not None and hub_id in remembered:
+        return remembered[hub_id]
     row = Hub.objects.filter(pk=hub_id).values_list("code", "kind__name", "kind__steps").first()
-    if row is None:
-        return None
-    code, kind_name, steps = row
-    return HubSteps(hub=code, kind=gettext(kind_name) if kind_name else "", steps=list(steps or []))
+    steps = None
+    if row is not None:
+        code, kind_name, performs = row
+        steps = HubSteps(hub=code, kind=gettext(kind_name) if kind_name else "", steps=list(performs or []))
+    if remembered is not None:
+        remembered[hub_id] = steps
+    return steps
 
 
 def user_language(*, user: AnyUser) -> str | None:

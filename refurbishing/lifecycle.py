@@ -25,7 +25,7 @@ from .errors import LifecycleError
 from .hardware.lots import device_wipe_counts
 from .hardware.services import drives_described, snapshots_link_on_receive, unwiped_drives
 from .models import DeviceState as S
-from .models import TransferDevice
+from .models import Transfer, TransferDevice
 from .recycling.streams import device_data_destruction_certificate
 
 if TYPE_CHECKING:
@@ -129,15 +129,14 @@ def storage_sanitised_or_destroyed_by_vendor(move: Move) -> None:
 
 def not_in_transit(move: Move) -> None:
     """A device on its way to another hub is worked on again once checked in there (one chain of custody)."""
-    item = (
-        TransferDevice.objects.filter(device_id=move.device.pk, status=TransferDevice.Status.IN_TRANSIT)
-        .select_related("transfer__to_hub")
-        .first()
-    )
-    if item is not None:
+    # A plain query on every move (most devices never travel); the transfer is read only to refuse.
+    travelling = TransferDevice.objects.filter(device_id=move.device.pk, status=TransferDevice.Status.IN_TRANSIT)
+    transfer_ids = list(travelling.values_list("transfer_id", flat=True)[:1])
+    if transfer_ids:
+        transfer = Transfer.objects.select_related("to_hub").get(pk=transfer_ids[0])
         raise LifecycleError(
             _("%(device)s is on its way to %(hub)s in transfer %(reference)s: check it in there first.")
-            % {"device": move.device, "hub": item.transfer.to_hub.code, "reference": item.transfer.reference}
+            % {"device": move.device, "hub": transfer.to_hub.code, "reference": transfer.reference}
         )
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -356,13 +355,18 @@ def drive_sanitisation_record_create(
 
 
 def unwiped_drives(*, device: Device) -> list[Drive] | None:
-    """The device's drives without a verified wipe (one query); None when no drive of the device is known."""
-    # A wipe counts unless a failed wipe verification sample of the lot came after it (``hardware.lots``).
-    verified = DriveSanitisation.objects.filter(drive_wipe_counts(), drive=OuterRef("pk"))
-    drives = list(Drive.objects.filter(device_id=device.pk).annotate(wiped=Exists(verified)).order_by("id"))
+    """The device's drives without a verified wipe; None when no drive of the device is known.
+
+    One plain query for the many devices with no known drive (this guard runs on every sanitise move), a second
+    for their wipes when there are drives."""
+    drives = list(Drive.objects.filter(device_id=device.pk).order_by("id"))
     if not drives:
         return None
-    return [drive for drive in drives if not drive.wiped]
+    # A wipe counts unless a failed wipe verification sample of the lot came after it (``hardware.lots``).
+    wiped = set(
+        DriveSanitisation.objects.filter(drive_wipe_counts(), drive__in=drives).values_list("drive_id", flat=True)
+    )
+    return [drive for drive in drives if drive.pk not in wiped]
 
 
 def drives_described(drives: Iterable[Drive]) -> str:

@@ -81,7 +81,7 @@ class _ProtectedStateDescriptor(DeferredAttribute):
 
     def __set__(self, instance, value):
         current = instance.__dict__.get(self.field.attname, value)
-        if current != value:
+        if current != value and not instance.__dict__.get("_refreshing_state"):
             raise ProtectedStateError("Device.state can only change through refurbishing.services.device_transition().")
         instance.__dict__[self.field.attname] = value
 
@@ -301,10 +301,13 @@ class Device(models.Model):
         return Q(pk__in=assigned)
 
     def refresh_from_db(self, using=None, fields=None, from_queryset=None):
-        # A refresh is a read, not a write: drop the cached state so the fresh value can load.
-        if fields is None or "state" in fields:
-            self.__dict__.pop("state", None)
-        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        # A refresh is a read, not a write: the fresh state loads with the rest of the row, in the same query
+        # (dropping the cached value first would leave the state deferred, and a second query to read it).
+        self.__dict__["_refreshing_state"] = True
+        try:
+            super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        finally:
+            del self.__dict__["_refreshing_state"]
 
 
 class DeviceEvent(models.Model):

@@ -19,17 +19,23 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Max, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hubs.selectors import hub_ids_for_user, hub_ids_managed_by, restrict_to_user_hubs, user_can_act_in_hub
+from hubs.selectors import (
+    hub_ids_for_user,
+    hub_ids_managed_by,
+    hub_steps_remembered,
+    restrict_to_user_hubs,
+    user_can_act_in_hub,
+    user_may_reach,
+)
 from refurbishing.actions import device_perform_action
 from refurbishing.errors import LifecycleError
 from refurbishing.lifecycle import ACTION_LABELS, source_states, transitions_for
 from refurbishing.models import Device, DeviceEvent, SyncedMove, Transfer, TransferDevice
 from refurbishing.models.sync import TO_REVIEW
-from refurbishing.selectors import device_in_scope
 from refurbishing.services import announcements_batched, moves_occurred
 from refurbishing.transfers.services import (
     transfer_check_in_scan,
@@ -231,8 +237,9 @@ def sync_moves_apply(*, actor: AbstractBaseUser, moves: Sequence[QueuedMove]) ->
     nothing, even when two syncs of one batch run at once (the move's row is written first in its transaction:
     the second writer waits for the first and then finds the UUID taken). A device the person may no longer
     move, a guard's refusal, or a device changed since the station cached it: refused or conflict, recorded for
-    the hub's managers to review. What the batch needs is read once: the devices, their last events, the UUIDs
-    already seen; the committed moves are announced once per donation and action when the batch ends.
+    the hub's managers to review. What the batch needs is read once: the devices and their hubs, their last events,
+    the UUIDs already seen, each hub's steps, the person's hubs; the committed moves are announced once per donation
+    and action when the batch ends.
     """
     ids = [move.id for move in moves]
     seen = set(SyncedMove.objects.filter(uuid__in=ids).values_list("uuid", flat=True))
@@ -243,6 +250,7 @@ def sync_moves_apply(*, actor: AbstractBaseUser, moves: Sequence[QueuedMove]) ->
     codes = {move.code.strip().upper() for move in moves}
     reachable = Device.objects.select_related("hub", "donation").restrict(actor, "act")
     devices = {device.label_code: device for device in reachable.filter(label_code__in=codes)}
+    hubs = {device.hub_id: device.hub for device in devices.values()}
     last_moves = dict(
         DeviceEvent.objects.filter(device__in=[d.pk for d in devices.values()])
         .values("device_id")
@@ -251,7 +259,7 @@ def sync_moves_apply(*, actor: AbstractBaseUser, moves: Sequence[QueuedMove]) ->
         .order_by()
     )
     answers = []
-    with announcements_batched():
+    with announcements_batched(), hub_steps_remembered():
         for move in moves:
             if move.id in seen:
                 answers.append(SyncAnswer(id=move.id, status=SyncOutcome.DUPLICATE, message=_("Already recorded.")))
@@ -264,6 +272,8 @@ def sync_moves_apply(*, actor: AbstractBaseUser, moves: Sequence[QueuedMove]) ->
             else:
                 device = devices.get(move.code.strip().upper())
                 answer = _sync_move_apply(actor=actor, move=move, device=device, last_moves=last_moves)
+                if device is not None and device.hub_id in hubs:
+                    device.hub = hubs[device.hub_id]  # the refreshed row forgot its hub; the answer shows its code
             seen.add(move.id)
             answers.append(answer)
     return answers
@@ -304,10 +314,9 @@ def _sync_move_apply(
                 synced.save(update_fields=["outcome", "message"])
                 status = SyncOutcome.CONFLICT if error.code == "conflict" else SyncOutcome.REFUSED
                 return SyncAnswer(id=move.id, status=status, message=error.message, device=device)
-            synced.event_id = (
-                DeviceEvent.objects.filter(device_id=device.pk).order_by("-id").values_list("id", flat=True).first()
-            )
-            synced.save(update_fields=["event"])
+            # The move's event: the device's last, written just now under its row lock (one query).
+            last_event = DeviceEvent.objects.filter(device_id=device.pk).order_by("-id").values("id")[:1]
+            SyncedMove.objects.filter(pk=synced.pk).update(event_id=Subquery(last_event))
     except IntegrityError:
         # Another sync of the same move committed first (its row holds the UUID): this one changes nothing.
         if device is not None:
@@ -393,7 +402,7 @@ def _perform(
             device.version = move.version
             with moves_occurred(occurred):
                 device_perform_action(device=device, action=move.action, actor=actor, fields=dict(move.fields))
-            if not device_in_scope(user=actor, device_id=device.pk, action="act"):
+            if not user_may_reach(actor, obj=device, field="hub", action="act"):
                 raise LifecycleError(
                     _("That move would take the device out of your hubs; it was not made."), code="forbidden"
                 )

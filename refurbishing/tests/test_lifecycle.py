@@ -211,6 +211,19 @@ def test_state_cannot_be_written_directly(staff_be, sanitisation, project):
     assert Device.objects.get(pk=device.pk).state == S.RECEIVED
 
 
+def test_a_refresh_reads_the_new_state_in_the_same_query_and_still_guards_it(
+    staff_be, sanitisation, project, django_assert_num_queries
+):
+    device = bring_to(S.PLEDGED, actor=staff_be, sanitisation=sanitisation, project=project)
+    stale = Device.objects.get(pk=device.pk)
+    device_transition(device=device, action="receive", actor=staff_be)
+    with django_assert_num_queries(1):  # the row, state included: no second query to read the state
+        stale.refresh_from_db()
+        assert stale.state == S.RECEIVED and stale.version == device.version
+    with pytest.raises(ProtectedStateError):  # the refresh's leave to load a new state ended with it
+        stale.state = S.SHIPPED
+
+
 def test_stale_copy_is_a_conflict_and_writes_nothing(staff_be, sanitisation, project):
     device = bring_to(S.PLEDGED, actor=staff_be, sanitisation=sanitisation, project=project)
     stale = Device.objects.get(pk=device.pk)
