@@ -226,6 +226,22 @@ def offline_strings() -> dict[str, str]:
         "duplicate": _("already recorded"),
         "refused": _("refused"),
         "conflict": _("conflict"),
+        # Transfer check-in (a transfer chosen above the scan field).
+        "transfer_one": ngettext(
+            "%(reference)s, %(from_hub)s → %(to_hub)s: %(count)s device to check in",
+            "%(reference)s, %(from_hub)s → %(to_hub)s: %(count)s devices to check in",
+            1,
+        ),
+        "transfer_many": ngettext(
+            "%(reference)s, %(from_hub)s → %(to_hub)s: %(count)s device to check in",
+            "%(reference)s, %(from_hub)s → %(to_hub)s: %(count)s devices to check in",
+            2,
+        ),
+        "check_in_label": _("Check in from %(reference)s"),
+        "checked_in": _("Check-in of %(device)s from %(reference)s kept: it is sent with the moves waiting."),
+        # As the server answers the same scans (transfer_check_in_scan).
+        "not_in_transfer": _("%(scan)s is not in transfer %(reference)s."),
+        "already_checked_in": _("%(device)s was already checked in."),
     }
 
 
