@@ -19,6 +19,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from refurbishing.factories import DeviceFactory, device_through, devices_received
 from refurbishing.models import Device, DeviceEvent, SyncedMove, TransferDevice
@@ -284,9 +285,11 @@ def test_a_transfer_checked_in_offline_survives_a_reload_and_is_received_on_reco
     choice = page.get_by_label("Transfer to check in")
     assert choice.locator("option").all_inner_texts() == [
         "None: a scan shows the device and its next moves",
-        "MSCU7654321, BE-BRU → KE-MBA: 3 devices to check in",
+        "MSCU7654321: 3 to check in",
     ]
-    choice.select_option(label="MSCU7654321, BE-BRU → KE-MBA: 3 devices to check in")
+    choice.select_option(label="MSCU7654321: 3 to check in")
+    detail = page.locator("#scan-transfer-detail")
+    expect(detail).to_have_text("MSCU7654321, from BE-BRU to KE-MBA: 3 of 3 still to check in.")
     # By serial, by asset tag and by label code (typed in small letters, with spaces around).
     _scan(page, devices[0].serial_number)
     _wait_state(page, "queue-count", "1")
@@ -295,7 +298,8 @@ def test_a_transfer_checked_in_offline_survives_a_reload_and_is_received_on_reco
     _wait_state(page, "queue-count", "2")
     _scan(page, f"  {devices[2].label_code.lower()} ")
     _wait_state(page, "queue-count", "3")
-    assert choice.locator("option").nth(1).inner_text() == "MSCU7654321, BE-BRU → KE-MBA: 0 devices to check in"
+    assert choice.locator("option").nth(1).inner_text() == "MSCU7654321: 0 to check in"
+    expect(detail).to_have_text("MSCU7654321, from BE-BRU to KE-MBA: 0 of 3 still to check in.")
     assert page.locator("#offline-queue li").first.inner_text().startswith("Check in from MSCU7654321: ")
 
     page.reload()

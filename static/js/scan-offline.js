@@ -326,6 +326,7 @@
   // Transfer check-in: while a transfer is chosen, a scan checks in the device it carries. Kept in the queue like
   // the moves (sent at once when online), so online and offline take the same road and the server decides.
   var CHECK_IN = "check_in", transferSelect = byId("scan-transfer"), transferBox = byId("scan-transfer-box");
+  var transferDetail = byId("scan-transfer-detail");
   var transfersLoading = null, checkIns = Promise.resolve();
 
   function chosenTransfer() { return transferSelect && transferSelect.value ? Number(transferSelect.value) : null; }
@@ -355,16 +356,19 @@
     if (!transferSelect) { return; }
     return Promise.all([transfersAll(), metaGet("transfer")]).then(function (found) {
       var keep = transferSelect.value || String(found[1] || "");
+      var details = {};
       while (transferSelect.options.length > 1) { transferSelect.remove(1); }
       found[0].transfers.forEach(function (transfer) {
-        var count = transfer.devices.filter(function (row) {
+        var values = Object.assign({}, transfer, { total: transfer.devices.length, count: transfer.devices.filter(function (row) {
           return row.status === "in_transit" && !found[0].queued[transfer.id + " " + row.label_code];
-        }).length;
-        transferSelect.appendChild(el("option", { value: String(transfer.id) }, fmt(count === 1 ? T.transfer_one : T.transfer_many,
-          { reference: transfer.reference, from_hub: transfer.from_hub, to_hub: transfer.to_hub, count: count })));
+        }).length });
+        details[transfer.id] = fmt(T.transfer_detail, values);
+        transferSelect.appendChild(el("option", { value: String(transfer.id) }, fmt(T.transfer_option, values)));
       });
       transferSelect.value = keep;
       if (transferSelect.selectedIndex < 0) { transferSelect.selectedIndex = 0; }  // closed since it was chosen
+      transferDetail.textContent = details[transferSelect.value] || "";
+      transferDetail.hidden = !transferSelect.value;
       transferBox.hidden = found[0].transfers.length === 0;
       root.setAttribute("data-transfer-count", String(found[0].transfers.length));
     });
@@ -435,7 +439,7 @@
   }
 
   if (transferSelect) {
-    transferSelect.addEventListener("change", function () { metaSet("transfer", chosenTransfer()); });
+    transferSelect.addEventListener("change", function () { metaSet("transfer", chosenTransfer()).then(renderTransfers); });
   }
 
   function formFields(formData) {
