@@ -327,7 +327,7 @@
   // the moves (sent at once when online), so online and offline take the same road and the server decides.
   var CHECK_IN = "check_in", transferSelect = byId("scan-transfer"), transferBox = byId("scan-transfer-box");
   var transferDetail = byId("scan-transfer-detail");
-  var transfersLoading = null, checkIns = Promise.resolve();
+  var transfersLoading = null, checkIns = Promise.resolve(), transferRestored = false;
 
   function chosenTransfer() { return transferSelect && transferSelect.value ? Number(transferSelect.value) : null; }
 
@@ -355,7 +355,9 @@
   function renderTransfers() {
     if (!transferSelect) { return; }
     return Promise.all([transfersAll(), metaGet("transfer")]).then(function (found) {
-      var keep = transferSelect.value || String(found[1] || "");
+      // The choice kept from last time on the first drawing; after that, the person's.
+      var keep = transferRestored ? transferSelect.value : String(found[1] || "");
+      transferRestored = true;
       var details = {};
       while (transferSelect.options.length > 1) { transferSelect.remove(1); }
       found[0].transfers.forEach(function (transfer) {
@@ -428,9 +430,10 @@
         fmt(T.check_in_label, { reference: transfer.reference }));
       move.before.status = row.status;
       row.status = "received";  // as the server will answer, until it does
-      return withStores(["queue", "transfers"], "readwrite", function (s) {
+      return withStores(["queue", "transfers", "meta"], "readwrite", function (s) {
         s.queue.put(move);
         s.transfers.put(transfer);
+        s.meta.delete("transfers_etag");  // the store is no longer the server's: the next refresh takes it whole
       }).then(renderQueue).then(renderTransfers).then(function () {
         say("ok", "status", "checked-in", fmt(T.checked_in, { device: move.device_name, reference: transfer.reference }));
         if (online()) { sync(); }
