@@ -863,10 +863,10 @@ def _station_scan(page, code: str) -> None:
 
 @pytest.mark.parametrize("language", [code for code, _name in settings.LANGUAGES])
 def test_the_offline_station_states_have_no_serious_or_critical_axe_violation(
-    live_server, browser, hubs, staff_ke_mba, language, capsys
+    live_server, browser, hubs, staff_be, manager_be, staff_ke_mba, language, capsys
 ):
     from refurbishing.factories import DeviceFactory, device_through
-    from tests.test_browser_offline import _context, _settled, _wait_controlled, _wait_state
+    from tests.test_browser_offline import _context, _settled, _travelling, _wait_controlled, _wait_state
 
     if not AXE_JS.exists():
         pytest.fail("axe-core is not installed: run `npm ci` (make test does when npm is present)")
@@ -876,6 +876,7 @@ def test_the_offline_station_states_have_no_serious_or_critical_axe_violation(
         device_through(unwiped, "receive", actor=staff_ke_mba)
         DeviceFactory(donation__hub=hubs["KE-MBA"], serial_number="AXE-SIGN-IN")
         _settled()
+        transfer, (travelling,) = _travelling(hubs, staff_be, manager_be, count=1)  # a container on its way
     context = _context(browser, staff_ke_mba, live_server)
     context.add_init_script(script=_axe_source())
     page = context.new_page()
@@ -893,7 +894,22 @@ def test_the_offline_station_states_have_no_serious_or_critical_axe_violation(
     context.set_offline(True)
     page.reload()  # the shell from the worker, the devices from IndexedDB
     _wait_state(page, "offline-ready", "true")
+    _wait_state(page, "transfer-count", "1")
     check("opened offline, nothing waiting")
+
+    choice = page.locator("#scan-transfer")
+    choice.select_option(str(transfer.pk))
+    page.locator("#scan-code").fill("AXE-CONFLICT")
+    page.locator("#scan-code").press("Enter")
+    page.wait_for_selector("#scan-result [data-scan-outcome='not-in-transfer']")
+    check("a transfer chosen, a code it does not carry")
+    page.locator("#scan-code").fill(travelling.serial_number)
+    page.locator("#scan-code").press("Enter")
+    _wait_state(page, "queue-count", "1")
+    check("a transfer's device checked in, waiting")
+    page.locator("#offline-queue [data-drop]").click()
+    _wait_state(page, "queue-count", "0")
+    choice.select_option("")
 
     _station_scan(page, "AXE-CONFLICT")
     check("a device found in the cache")

@@ -1,7 +1,9 @@
 """The offline scan station in a real Chromium (Playwright's ``context.set_offline``): it opens with no network
 after a reload, keeps 50 moves made offline through a reload and a closed tab, sends them when the connection
 returns, a second sync of the same queue changes nothing, a conflict and a refusal come back and are shown, an
-expired session keeps the queue, and signing out empties the cache.
+expired session keeps the queue, a transfer is checked in offline (a code it does not carry, and a device scanned
+twice, are said at once and not kept), a version 1 database keeps its queue when it gains the transfers, and
+signing out empties the cache.
 
 The live server answers from several threads over the one in-memory SQLite connection the test shares with it;
 the station's requests overlap (its page, its worker, its sync), so ``serialised_server`` makes them take turns,
@@ -17,9 +19,11 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
-from refurbishing.factories import DeviceFactory, device_through
-from refurbishing.models import Device, DeviceEvent, SyncedMove
+from refurbishing.factories import DeviceFactory, device_through, devices_received
+from refurbishing.models import Device, DeviceEvent, SyncedMove, TransferDevice
+from refurbishing.transfers.services import transfer_send
 from tests.live_server import LIVE_SERVER_LOCK, one_request_at_a_time
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -236,13 +240,211 @@ def test_a_page_it_cannot_serve_offline_says_so(serialised_server, browser, hubs
     context.close()
 
 
-def test_signing_out_empties_the_cache(serialised_server, browser, hubs, staff_ke_mba):
+def _travelling(hubs, staff_be, manager_be, count=3, reference="MSCU7654321"):
+    """``count`` devices received at BE-BRU and sent to KE-MBA in one container."""
+    devices = devices_received(count, hub=hubs["BE-BRU"], actor=staff_be)
+    transfer = transfer_send(
+        from_hub=hubs["BE-BRU"], to_hub=hubs["KE-MBA"], devices=devices, reference=reference, actor=manager_be
+    )
+    return transfer, [Device.objects.get(pk=device.pk) for device in devices]
+
+
+def _scan(page, code):
+    field = page.locator("#scan-code")
+    field.fill(code)
+    field.press("Enter")
+
+
+def _stored(page, store):
+    return page.evaluate(
+        """(store) => new Promise((resolve) => {
+            const open = indexedDB.open("closegap-scan");
+            open.onsuccess = () => {
+                const all = open.result.transaction(store).objectStore(store).getAll();
+                all.onsuccess = () => { open.result.close(); resolve(all.result); };
+            };
+        })""",
+        store,
+    )
+
+
+def test_a_transfer_checked_in_offline_survives_a_reload_and_is_received_on_reconnect(
+    serialised_server, browser, hubs, staff_be, manager_be, staff_ke_mba
+):
     with server_lock:
-        DeviceFactory(donation__hub=hubs["KE-MBA"], serial_number="SIGNOUT1")
+        transfer, devices = _travelling(hubs, staff_be, manager_be)
+        Device.objects.filter(pk=devices[1].pk).update(asset_tag="CTG-0042")
+    context = _context(browser, staff_ke_mba, serialised_server)
+    page = context.new_page()
+    _open_station(page, serialised_server, cached=0)  # the devices are still BE-BRU's
+    _wait_state(page, "transfer-count", "1")
+    context.set_offline(True)
+    page.reload()
+    _wait_state(page, "offline-ready", "true")
+    _wait_state(page, "transfer-count", "1")
+    choice = page.get_by_label("Transfer to check in")
+    assert choice.locator("option").all_inner_texts() == [
+        "None: a scan shows the device and its next moves",
+        "MSCU7654321: 3 to check in",
+    ]
+    choice.select_option(label="MSCU7654321: 3 to check in")
+    detail = page.locator("#scan-transfer-detail")
+    expect(detail).to_have_text("MSCU7654321, from BE-BRU to KE-MBA: 3 of 3 still to check in.")
+    # By serial, by asset tag and by label code (typed in small letters, with spaces around).
+    _scan(page, devices[0].serial_number)
+    _wait_state(page, "queue-count", "1")
+    assert "Check-in of" in page.locator("#scan-result [data-scan-outcome='checked-in']").inner_text()
+    _scan(page, "CTG-0042")
+    _wait_state(page, "queue-count", "2")
+    _scan(page, f"  {devices[2].label_code.lower()} ")
+    _wait_state(page, "queue-count", "3")
+    assert choice.locator("option").nth(1).inner_text() == "MSCU7654321: 0 to check in"
+    expect(detail).to_have_text("MSCU7654321, from BE-BRU to KE-MBA: 0 of 3 still to check in.")
+    assert page.locator("#offline-queue li").first.inner_text().startswith("Check in from MSCU7654321: ")
+
+    page.reload()
+    _wait_state(page, "offline-ready", "true")
+    _wait_state(page, "queue-count", "3")
+    queue = _queue(page)
+    assert {move["action"] for move in queue} == {"check_in"}
+    assert {move["fields"]["transfer"] for move in queue} == {transfer.pk}
+    assert page.get_by_label("Transfer to check in").input_value() == str(transfer.pk)  # still chosen
+    with server_lock:
+        assert not TransferDevice.objects.filter(status="received").exists()
+
+    context.set_offline(False)
+    _wait_state(page, "sync-state", "done")
+    _wait_state(page, "queue-count", "0")
+    summary = page.locator("[data-outcomes-summary]").inner_text()
+    assert summary.startswith("Sent: 3 applied, 0 already recorded, 0 refused, 0 in conflict")
+    _wait_state(page, "cache-count", "3")  # now the station's own devices
+    with server_lock:
+        assert {d.hub.code for d in Device.objects.filter(pk__in=[d.pk for d in devices])} == {"KE-MBA"}
+        assert set(TransferDevice.objects.filter(transfer=transfer).values_list("status", flat=True)) == {"received"}
+        assert SyncedMove.objects.filter(outcome="applied").count() == 3
+    rows = _stored(page, "transfers")[0]["devices"]
+    assert {row["status"] for row in rows} == {"received"}
+    context.close()
+
+
+def test_a_code_the_transfer_does_not_carry_and_a_second_scan_are_said_at_once(
+    serialised_server, browser, hubs, staff_be, manager_be, staff_ke_mba
+):
+    with server_lock:
+        transfer, devices = _travelling(hubs, staff_be, manager_be, count=2)
+        DeviceFactory(donation__hub=hubs["KE-MBA"], serial_number="HOME0001")
         _settled()
     context = _context(browser, staff_ke_mba, serialised_server)
     page = context.new_page()
     _open_station(page, serialised_server, cached=1)
+    _wait_state(page, "transfer-count", "1")
+    context.set_offline(True)
+    page.get_by_label("Transfer to check in").select_option(str(transfer.pk))
+
+    _scan(page, "HOME0001")  # a device of the hub's own, not in the container
+    refusal = page.get_by_role("alert")
+    assert refusal.inner_text() == "HOME0001 is not in transfer MSCU7654321."
+    _scan(page, devices[0].serial_number)
+    _wait_state(page, "queue-count", "1")
+    _scan(page, devices[0].serial_number)
+    page.wait_for_selector("#scan-result [data-scan-outcome='already-checked-in']")
+    assert page.locator("#scan-result [role=status]").inner_text().endswith("was already checked in.")
+    assert len(_queue(page)) == 1
+
+    # Dropped, it can be scanned again; sent online, a later scan is told by the server's list.
+    page.locator("#offline-queue li").first.get_by_role("button").click()
+    _wait_state(page, "queue-count", "0")
+    context.set_offline(False)
+    page.wait_for_function("() => navigator.onLine")
+    _scan(page, devices[0].serial_number)  # online with a transfer chosen: kept and sent at once
+    _wait_state(page, "sync-state", "done")
+    _wait_state(page, "queue-count", "0")
+    with server_lock:
+        assert TransferDevice.objects.get(device=devices[0]).status == "received"
+        assert TransferDevice.objects.get(device=devices[1]).status == "in_transit"
+    page.reload()
+    _wait_state(page, "offline-ready", "true")
+    _wait_state(page, "cache-state", "ready")
+    _scan(page, devices[0].label_code)
+    page.wait_for_selector("#scan-result [data-scan-outcome='already-checked-in']")
+    assert len(_queue(page)) == 0
+    context.close()
+
+
+def test_a_version_1_database_keeps_its_queue_and_gains_the_transfers(
+    serialised_server, browser, hubs, staff_be, manager_be, staff_ke_mba
+):
+    with server_lock:
+        _travelling(hubs, staff_be, manager_be, count=1)
+        device = DeviceFactory(donation__hub=hubs["KE-MBA"], serial_number="OLDQUEUE1")
+        _settled()
+    context = _context(browser, staff_ke_mba, serialised_server)
+    page = context.new_page()
+    page.goto(serialised_server.url + reverse("impact:home"))  # same origin, before the station's script runs
+    move = {
+        "id": "9c5b94b1-35ad-49bb-b118-8e8fc24abf80",
+        "code": device.label_code,
+        "action": "mark_missing",
+        "fields": {"note": "Kept by the earlier station"},
+        "version": device.version,
+        "occurred_at": timezone.now().isoformat(),
+        "actor": staff_ke_mba.pk,
+        "seq": 1,
+        "device_name": device.label_code,
+        "action_label": "Mark missing",
+        "before": {"state": device.state, "version": device.version},
+    }
+    page.evaluate(
+        """([move, user]) => new Promise((resolve) => {
+            const open = indexedDB.open("closegap-scan", 1);
+            open.onupgradeneeded = () => {
+                const db = open.result;
+                const devices = db.createObjectStore("devices", { keyPath: "label_code" });
+                devices.createIndex("serial", "serial");
+                devices.createIndex("asset_tag", "asset_tag");
+                db.createObjectStore("queue", { keyPath: "id" }).createIndex("seq", "seq");
+                db.createObjectStore("meta", { keyPath: "key" });
+            };
+            open.onsuccess = () => {
+                const tx = open.result.transaction(["queue", "meta"], "readwrite");
+                tx.objectStore("queue").put(move);
+                tx.objectStore("meta").put({ key: "user", value: user });
+                tx.oncomplete = () => { open.result.close(); resolve(); };
+            };
+        })""",
+        [move, staff_ke_mba.pk],
+    )
+    page.goto(serialised_server.url + reverse("scan:station"))
+    _wait_state(page, "offline-ready", "true")
+    _wait_state(page, "transfer-count", "1")
+    _wait_state(page, "sync-state", "done")  # the old move, sent as any other
+    with server_lock:
+        assert Device.objects.get(pk=device.pk).state == "missing"
+        assert str(SyncedMove.objects.get().uuid) == move["id"]
+    version = page.evaluate(
+        """() => new Promise((resolve) => {
+            const open = indexedDB.open("closegap-scan");
+            open.onsuccess = () => {
+                const db = open.result;
+                resolve([db.version, [...db.objectStoreNames]]);
+                db.close();
+            };
+        })"""
+    )
+    assert version == [2, ["devices", "meta", "queue", "transfers"]]
+    context.close()
+
+
+def test_signing_out_empties_the_cache(serialised_server, browser, hubs, staff_be, manager_be, staff_ke_mba):
+    with server_lock:
+        DeviceFactory(donation__hub=hubs["KE-MBA"], serial_number="SIGNOUT1")
+        _travelling(hubs, staff_be, manager_be, count=1)
+        _settled()
+    context = _context(browser, staff_ke_mba, serialised_server)
+    page = context.new_page()
+    _open_station(page, serialised_server, cached=1)
+    _wait_state(page, "transfer-count", "1")
+    assert len(_stored(page, "transfers")) == 1
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(serialised_server.url + reverse("impact:home"))
     stored = page.evaluate(

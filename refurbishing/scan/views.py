@@ -226,6 +226,17 @@ def offline_strings() -> dict[str, str]:
         "duplicate": _("already recorded"),
         "refused": _("refused"),
         "conflict": _("conflict"),
+        # Transfer check-in (a transfer chosen above the scan field).
+        # Short enough for a closed select at 390 px; the line under it says the rest, wrapped.
+        "transfer_option": _("%(reference)s: %(count)s to check in"),
+        "transfer_detail": _(
+            "%(reference)s, from %(from_hub)s to %(to_hub)s: %(count)s of %(total)s still to check in."
+        ),
+        "check_in_label": _("Check in from %(reference)s"),
+        "checked_in": _("Check-in of %(device)s from %(reference)s kept: it is sent with the moves waiting."),
+        # As the server answers the same scans (transfer_check_in_scan).
+        "not_in_transfer": _("%(scan)s is not in transfer %(reference)s."),
+        "already_checked_in": _("%(device)s was already checked in."),
     }
 
 

@@ -228,9 +228,10 @@ def test_the_page_without_javascript_is_a_whole_page_under_50_kb(client, staff_k
     assert {"css/site.css", "css/scan.css", "js/scan.js"} <= set(assets)
     sizes = {asset: (Path(settings.BASE_DIR) / "static" / asset).stat().st_size for asset in assets}
     # The offline station's script has its own budget: the service worker keeps it after the first visit, so it
-    # crosses the link once, not with every page.
+    # crosses the link once, not with every page. Raised from 30 KB when it learnt to check transfers in (their
+    # cache, the choice of a transfer, the check-in of a scan): about 7 KB more, uncompressed.
     offline = sizes.pop("js/scan-offline.js")
-    assert offline < 30_000, offline
+    assert offline < 36_000, offline
     total = len(response.content) + sum(sizes.values())
     assert total < 50_000, total
 

@@ -1,6 +1,7 @@
-/* The scan station, offline: IndexedDB keeps the person's hubs' movable devices (refreshed by cursor) and a queue
-   of moves (UUID, moment, maker), sent to /api/v1/sync/ when the connection returns. Without it the station is the
-   server's page. State for tests: data-offline-ready, -cache-state, -cache-count, -queue-count, -sync-state. */
+/* The scan station, offline: IndexedDB keeps the person's hubs' movable devices (refreshed by cursor), the
+   transfers arriving at them (refreshed by ETag) and a queue of moves (UUID, moment, maker), sent to /api/v1/sync/
+   when the connection returns. Without it the station is the server's page. State for tests: data-offline-ready,
+   -cache-state, -cache-count, -queue-count, -sync-state, -transfer-count. */
 (function () {
   "use strict";
   var root = document.querySelector("[data-offline-station]");
@@ -16,7 +17,8 @@
   var csrf = tokenInput ? tokenInput.value : "";
   var DB_NAME = "closegap-scan", DAY_MS = 24 * 3600 * 1000;
   var COLUMNS = ["label_code", "serial", "asset_tag", "category", "model", "state", "version", "hub"];
-  var dbPromise = null, db = null, reachable = navigator.onLine, syncing = false, lastSeq = 0, deviceCount = 0;
+  var dbPromise = null, db = null, reachable = navigator.onLine, syncing = false, syncAgain = false;
+  var lastSeq = 0, deviceCount = 0;
 
   function fmt(text, values) {
     return String(text).replace(/%\((\w+)\)s/g, function (match, key) {
@@ -34,14 +36,18 @@
   function openDb() {
     if (dbPromise) { return dbPromise; }
     dbPromise = new Promise(function (resolve, reject) {
-      var request = indexedDB.open(DB_NAME, 1);
-      request.onupgradeneeded = function () {
+      var request = indexedDB.open(DB_NAME, 2);
+      request.onupgradeneeded = function (event) {
+        // Only what this browser's copy lacks: a version 1 database keeps its queue, devices and meta.
         var upgrade = request.result;
-        var devices = upgrade.createObjectStore("devices", { keyPath: "label_code" });
-        devices.createIndex("serial", "serial");
-        devices.createIndex("asset_tag", "asset_tag");
-        upgrade.createObjectStore("queue", { keyPath: "id" }).createIndex("seq", "seq");
-        upgrade.createObjectStore("meta", { keyPath: "key" });
+        if (event.oldVersion < 1) {
+          var devices = upgrade.createObjectStore("devices", { keyPath: "label_code" });
+          devices.createIndex("serial", "serial");
+          devices.createIndex("asset_tag", "asset_tag");
+          upgrade.createObjectStore("queue", { keyPath: "id" }).createIndex("seq", "seq");
+          upgrade.createObjectStore("meta", { keyPath: "key" });
+        }
+        if (event.oldVersion < 2) { upgrade.createObjectStore("transfers", { keyPath: "id" }); }
       };
       request.onsuccess = function () {
         db = request.result;
@@ -287,10 +293,9 @@
     return LIFE.targets[action];
   }
 
-  // Keep a move in the queue and move the cached device where the move should take it (the server decides).
-  function queueMove(device, action, fields, version) {
+  function newMove(device, action, fields, version, label) {
     lastSeq = Math.max(Date.now(), lastSeq + 1);
-    var move = {
+    return {
       id: crypto.randomUUID(),  // a secure context, as service workers need
       code: device.label_code,
       action: action,
@@ -300,9 +305,14 @@
       actor: userId,
       seq: lastSeq,
       device_name: deviceName(device),
-      action_label: LIFE.labels[action],
+      action_label: label,
       before: { state: device.state, version: device.version },
     };
+  }
+
+  // Keep a move in the queue and move the cached device where the move should take it (the server decides).
+  function queueMove(device, action, fields, version) {
+    var move = newMove(device, action, fields, version, LIFE.labels[action]);
     var moved = Object.assign({}, device, { state: predictedState(action, fields), version: move.version + 1 });
     return withStores(["queue", "devices"], "readwrite", function (s) {
       s.queue.put(move);
@@ -311,6 +321,128 @@
       showDevice(moved, fmt(T.queued, { action: move.action_label, device: move.device_name }));
       if (online()) { sync(); }
     });
+  }
+
+  // Transfer check-in: while a transfer is chosen, a scan checks in the device it carries. Kept in the queue like
+  // the moves (sent at once when online), so online and offline take the same road and the server decides.
+  var CHECK_IN = "check_in", transferSelect = byId("scan-transfer"), transferBox = byId("scan-transfer-box");
+  var transferDetail = byId("scan-transfer-detail");
+  var transfersLoading = null, checkIns = Promise.resolve(), transferRestored = false;
+
+  function chosenTransfer() { return transferSelect && transferSelect.value ? Number(transferSelect.value) : null; }
+
+  // As transfer_item_for_scan: the serial, asset tag or label code, trimmed (and here without regard to case: the
+  // move names the device by its label code, which the server compares in capitals).
+  function itemFor(transfer, code) {
+    var upper = code.trim().toUpperCase();
+    return transfer.devices.filter(function (row) {
+      return [row.label_code, row.serial, row.asset_tag].some(function (v) { return v && v.toUpperCase() === upper; });
+    })[0];
+  }
+
+  function transfersAll() {
+    return withStores(["transfers", "queue"], "readonly", function (s) {
+      return Promise.all([done(s.transfers.getAll()), done(s.queue.getAll())]);
+    }).then(function (found) {
+      var queued = {};
+      found[1].forEach(function (move) {
+        if (move.action === CHECK_IN && move.actor === userId) { queued[move.fields.transfer + " " + move.code] = true; }
+      });
+      return { transfers: found[0], queued: queued };
+    });
+  }
+
+  function renderTransfers() {
+    if (!transferSelect) { return; }
+    return Promise.all([transfersAll(), metaGet("transfer")]).then(function (found) {
+      // The choice kept from last time on the first drawing; after that, the person's.
+      var keep = transferRestored ? transferSelect.value : String(found[1] || "");
+      transferRestored = true;
+      var details = {};
+      while (transferSelect.options.length > 1) { transferSelect.remove(1); }
+      found[0].transfers.forEach(function (transfer) {
+        var values = Object.assign({}, transfer, { total: transfer.devices.length, count: transfer.devices.filter(function (row) {
+          return row.status === "in_transit" && !found[0].queued[transfer.id + " " + row.label_code];
+        }).length });
+        details[transfer.id] = fmt(T.transfer_detail, values);
+        transferSelect.appendChild(el("option", { value: String(transfer.id) }, fmt(T.transfer_option, values)));
+      });
+      transferSelect.value = keep;
+      if (transferSelect.selectedIndex < 0) { transferSelect.selectedIndex = 0; }  // closed since it was chosen
+      transferDetail.textContent = details[transferSelect.value] || "";
+      transferDetail.hidden = !transferSelect.value;
+      transferBox.hidden = found[0].transfers.length === 0;
+      root.setAttribute("data-transfer-count", String(found[0].transfers.length));
+    });
+  }
+
+  // The transfers arriving at the person's hubs, asked again with the ETag kept: a 304 keeps what is stored.
+  function refreshTransfers() {
+    if (!transferSelect) { return Promise.resolve(); }
+    if (transfersLoading) { return transfersLoading; }
+    transfersLoading = metaGet("transfers_etag").then(function (etag) {
+      var headers = { Accept: "application/json" };
+      if (etag) { headers["If-None-Match"] = etag; }
+      return fetch(data("transfers-url"), { credentials: "same-origin", headers: headers });
+    }).then(function (response) {
+      if (response.status === 401 || response.status === 403) { throw new AuthNeeded(); }
+      if (response.status === 304) { return; }
+      if (!response.ok) { throw new Error("transfers " + response.status); }
+      return response.json().then(function (body) {
+        return withStores(["transfers"], "readwrite", function (s) {
+          s.transfers.clear();
+          body.transfers.forEach(function (transfer) {
+            s.transfers.put(Object.assign({}, transfer, {
+              devices: transfer.devices.map(function (row) { return rowToDevice(body.columns, row); }),
+            }));
+          });
+        }).then(function () { return metaSet("transfers_etag", response.headers.get("ETag")); });
+      });
+    }).then(renderTransfers);
+    var settle = function () { transfersLoading = null; };
+    transfersLoading.then(settle, settle);
+    return transfersLoading;
+  }
+
+  function say(kind, role, outcome, text) {
+    show(el("p", { "class": "scan-message " + kind, role: role, "data-scan-outcome": outcome }, text));
+    focusScanField();
+  }
+
+  // One scan after the other (a scanner types fast): the second of two scans of one device sees the first.
+  function checkIn(transferId, code) {
+    checkIns = checkIns.then(function () { return checkInNow(transferId, code); }).catch(function () {});
+    return checkIns;
+  }
+
+  function checkInNow(transferId, code) {
+    return transfersAll().then(function (found) {
+      var transfer = found.transfers.filter(function (t) { return t.id === transferId; })[0];
+      if (!transfer) { return renderTransfers(); }
+      var row = itemFor(transfer, code);
+      if (!row) {
+        return say("error", "alert", "not-in-transfer", fmt(T.not_in_transfer, { scan: code, reference: transfer.reference }));
+      }
+      if (row.status !== "in_transit" || found.queued[transfer.id + " " + row.label_code]) {
+        return say("", "status", "already-checked-in", fmt(T.already_checked_in, { device: deviceName(row) }));
+      }
+      var move = newMove(row, CHECK_IN, { transfer: transfer.id }, undefined,
+        fmt(T.check_in_label, { reference: transfer.reference }));
+      move.before.status = row.status;
+      row.status = "received";  // as the server will answer, until it does
+      return withStores(["queue", "transfers", "meta"], "readwrite", function (s) {
+        s.queue.put(move);
+        s.transfers.put(transfer);
+        s.meta.delete("transfers_etag");  // the store is no longer the server's: the next refresh takes it whole
+      }).then(renderQueue).then(renderTransfers).then(function () {
+        say("ok", "status", "checked-in", fmt(T.checked_in, { device: move.device_name, reference: transfer.reference }));
+        if (online()) { sync(); }
+      });
+    });
+  }
+
+  if (transferSelect) {
+    transferSelect.addEventListener("change", function () { metaSet("transfer", chosenTransfer()).then(renderTransfers); });
   }
 
   function formFields(formData) {
@@ -322,10 +454,16 @@
   }
 
   function dropMove(id) {
-    return withStores(["queue", "devices"], "readwrite", function (s) {
+    return withStores(["queue", "devices", "transfers"], "readwrite", function (s) {
       return done(s.queue.get(id)).then(function (move) {
         if (!move) { return; }
         s.queue.delete(id);
+        if (move.action === CHECK_IN) {
+          return done(s.transfers.get(move.fields.transfer)).then(function (transfer) {
+            var row = transfer && itemFor(transfer, move.code);
+            if (row) { row.status = move.before.status; s.transfers.put(transfer); }
+          });
+        }
         return done(s.devices.get(move.code)).then(function (device) {
           // Back to what it was, unless a later move was kept for it since.
           if (device && device.version === move.version + 1) {
@@ -333,7 +471,7 @@
           }
         });
       });
-    }).then(renderQueue);
+    }).then(renderQueue).then(renderTransfers);
   }
 
   function AuthNeeded() {}
@@ -346,7 +484,7 @@
         cursor = null;
       }
       return fetchPage(cursor, !cursor);
-    }).then(devicesCount).then(function () {
+    }).then(devicesCount).then(refreshTransfers).then(function () {
       root.setAttribute("data-cache-state", "ready");
       showStatus();
     });
@@ -417,6 +555,7 @@
   }
 
   function sync() {
+    if (syncing) { syncAgain = true; }  // a move kept meanwhile goes out once this sync is over
     if (syncing || !online()) { return Promise.resolve(); }
     syncing = true;
     var totals = { applied: 0, duplicate: 0, refused: 0, conflict: 0 };
@@ -430,6 +569,7 @@
     }).then(function (sent) {
       if (sent) {
         renderOutcomes(totals, answers);
+        refreshTransfers().catch(function () {});  // what the check-ins sent changed
         return metaSet("outcomes", { totals: totals, answers: answers }).then(function () {
           root.setAttribute("data-sync-state", "done");
         });
@@ -440,7 +580,9 @@
       root.setAttribute("data-sync-state", "offline");
     }).then(function () {
       syncing = false;
-      return devicesCount().then(renderQueue);
+      return devicesCount().then(renderQueue).then(function () {
+        if (syncAgain) { syncAgain = false; return sync(); }
+      });
     });
   }
 
@@ -470,11 +612,11 @@
       cachedDevice(code).then(function (device) { if (device) { queueMove(device, action, formFields(new FormData(form))); } });
       return;
     }
-    if (form.classList.contains("scan-form") && !online()) {
+    if (form.classList.contains("scan-form") && (!online() || chosenTransfer())) {
       event.preventDefault();
       event.stopImmediatePropagation();
       var value = (form.querySelector("[data-scan-field]").value || "").trim();
-      if (value) { lookUp(value); }
+      if (value && chosenTransfer()) { checkIn(chosenTransfer(), value); } else if (value) { lookUp(value); }
     }
   }, true);
 
@@ -571,13 +713,14 @@
   openDb().then(function () { return metaGet("user"); }).then(function (owner) {
     if (owner !== null && owner !== userId) {
       // Another person signed in on this browser: their devices (and kit) are not this person's to see.
-      return withStores(["devices", "meta"], "readwrite", function (s) {
+      return withStores(["devices", "meta", "transfers"], "readwrite", function (s) {
         s.devices.clear();
         s.meta.clear();
+        s.transfers.clear();
       }).then(function () { return metaSet("user", userId); });
     }
     if (owner === null) { return metaSet("user", userId); }
-  }).then(loadKit).then(devicesCount).then(renderQueue).then(function () {
+  }).then(loadKit).then(devicesCount).then(renderQueue).then(renderTransfers).then(function () {
     return metaGet("outcomes");
   }).then(function (outcomes) {
     if (outcomes) { renderOutcomes(outcomes.totals, outcomes.answers); }
