@@ -339,7 +339,11 @@ def test_a_code_the_transfer_does_not_carry_and_a_second_scan_are_said_at_once(
     _open_station(page, serialised_server, cached=1)
     _wait_state(page, "transfer-count", "1")
     context.set_offline(True)
-    page.get_by_label("Transfer to check in").select_option(str(transfer.pk))
+    choice = page.get_by_label("Transfer to check in")
+    choice.click()  # a tap on the select, then a choice
+    expect(choice).to_be_focused()
+    choice.select_option(str(transfer.pk))
+    expect(page.locator("#scan-code")).to_be_focused()  # chosen: the scanner's next code goes to the scan field
 
     _scan(page, "HOME0001")  # a device of the hub's own, not in the container
     refusal = page.get_by_role("alert")
@@ -368,6 +372,11 @@ def test_a_code_the_transfer_does_not_carry_and_a_second_scan_are_said_at_once(
     _scan(page, devices[0].label_code)
     page.wait_for_selector("#scan-result [data-scan-outcome='already-checked-in']")
     assert len(_queue(page)) == 0
+    # From the keyboard, each arrow changes the choice at once: the focus stays, so the next arrow still counts.
+    choice.focus()
+    choice.press("ArrowUp")
+    expect(choice).to_have_value("")
+    expect(choice).to_be_focused()
     context.close()
 
 

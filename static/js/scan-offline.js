@@ -442,7 +442,16 @@
   }
 
   if (transferSelect) {
-    transferSelect.addEventListener("change", function () { metaSet("transfer", chosenTransfer()).then(renderTransfers); });
+    // Chosen by pointer (a tap, a click): the scan field takes the focus, so the scanner's next code is a scan and
+    // not the select's type-ahead. From the keyboard (arrows change it at once), the focus stays where it is.
+    var byKeyboard = false;
+    transferSelect.addEventListener("keydown", function () { byKeyboard = true; });
+    transferSelect.addEventListener("pointerdown", function () { byKeyboard = false; });
+    transferSelect.addEventListener("change", function () {
+      var field = byId("scan-code");
+      if (!byKeyboard && field) { field.focus(); }
+      metaSet("transfer", chosenTransfer()).then(renderTransfers);
+    });
   }
 
   function formFields(formData) {
