@@ -234,8 +234,8 @@ def sync_moves_apply(*, actor: AbstractBaseUser, moves: Sequence[QueuedMove]) ->
     """Apply the station's queued moves in order, each in its own transaction, as ``actor`` (their maker).
 
     The caller has checked that every move was made by ``actor``. A UUID seen before is a duplicate and changes
-    nothing, even when two syncs of one batch run at once (the move's row is written first in its transaction:
-    the second writer waits for the first and then finds the UUID taken). A device the person may no longer
+    nothing, even when two syncs of one batch run at once (the move and its row commit together, under the device's
+    row lock: the second sync waits for the first, then finds the UUID taken). A device the person may no longer
     move, a guard's refusal, or a device changed since the station cached it: refused or conflict, recorded for
     the hub's managers to review. What the batch needs is read once: the devices and their hubs, their last events,
     the UUIDs already seen, each hub's steps, the person's hubs; the committed moves are announced once per donation
@@ -280,10 +280,18 @@ def sync_moves_apply(*, actor: AbstractBaseUser, moves: Sequence[QueuedMove]) ->
 
 
 def _claim(
-    *, move: QueuedMove, actor: AbstractBaseUser, device: Device | None, hub_id: int | None, now: datetime
+    *,
+    move: QueuedMove,
+    actor: AbstractBaseUser,
+    device: Device | None,
+    hub_id: int | None,
+    now: datetime,
+    outcome: str = SyncedMove.Outcome.APPLIED,
+    message: str = "",
+    event: Any = None,
 ) -> SyncedMove:
-    """The move's row, written first in its transaction: its UUID is unique, so a second sync of the same move
-    waits here for the first and then fails with ``IntegrityError`` (a duplicate). Applied until told otherwise."""
+    """The move's row. Its UUID is unique: a second sync of the same move fails here with ``IntegrityError`` (a
+    duplicate), after waiting for the first to commit or roll back where the database has row locks."""
     return SyncedMove.objects.create(
         uuid=move.id,
         actor=actor,
@@ -295,28 +303,51 @@ def _claim(
         cached_version=move.version,
         occurred_at=move.occurred_at,
         recorded_at=now,
-        outcome=SyncedMove.Outcome.APPLIED,
+        outcome=outcome,
+        message=message,
+        event_id=event,
     )
 
 
 def _sync_move_apply(
     *, actor: AbstractBaseUser, move: QueuedMove, device: Device | None, last_moves: dict[int, datetime]
 ) -> SyncAnswer:
+    """The move and its row in one transaction; a refusal rolls the move back and is recorded on its own.
+
+    Two syncs of the same move at once: the device's row lock makes the second wait for the first, which has
+    then moved the device (the second finds a newer version: a conflict) or been refused; either way the second
+    finds the UUID taken when it records its answer, and answers a duplicate with nothing changed.
+    """
     now = timezone.now()
     occurred = _bounded(move.occurred_at, last=last_moves.get(device.pk) if device else None, now=now)
+    hub_id = device.hub_id if device else None
     try:
-        with transaction.atomic():
-            synced = _claim(move=move, actor=actor, device=device, hub_id=device.hub_id if device else None, now=now)
-            error = _perform(actor=actor, move=move, device=device, occurred=occurred)
-            if error is not None:
-                synced.outcome = SyncedMove.Outcome.CONFLICT if error.code == "conflict" else SyncedMove.Outcome.REFUSED
-                synced.message = error.message
-                synced.save(update_fields=["outcome", "message"])
-                status = SyncOutcome.CONFLICT if error.code == "conflict" else SyncOutcome.REFUSED
-                return SyncAnswer(id=move.id, status=status, message=error.message, device=device)
-            # The move's event: the device's last, written just now under its row lock (one query).
-            last_event = DeviceEvent.objects.filter(device_id=device.pk).order_by("-id").values("id")[:1]
-            SyncedMove.objects.filter(pk=synced.pk).update(event_id=Subquery(last_event))
+        error = None
+        try:
+            with transaction.atomic():
+                _perform(actor=actor, move=move, device=device, occurred=occurred)
+                # The move's event: the device's last, written just now under its row lock.
+                last_event = DeviceEvent.objects.filter(device_id=device.pk).order_by("-id").values("id")[:1]
+                _claim(move=move, actor=actor, device=device, hub_id=hub_id, now=now, event=Subquery(last_event))
+        except LifecycleError as refusal:
+            error = refusal
+            if device is not None:
+                device.refresh_from_db()  # rolled back: as it is, not as the station or the move left the copy
+        if error is not None:
+            conflict = error.code == "conflict"
+            outcome = SyncedMove.Outcome.CONFLICT if conflict else SyncedMove.Outcome.REFUSED
+            with transaction.atomic():
+                _claim(
+                    move=move,
+                    actor=actor,
+                    device=device,
+                    hub_id=hub_id,
+                    now=now,
+                    outcome=outcome,
+                    message=error.message,
+                )
+            status = SyncOutcome.CONFLICT if conflict else SyncOutcome.REFUSED
+            return SyncAnswer(id=move.id, status=status, message=error.message, device=device)
     except IntegrityError:
         # Another sync of the same move committed first (its row holds the UUID): this one changes nothing.
         if device is not None:
@@ -389,30 +420,16 @@ def _at_hubs(actor: AbstractBaseUser, device: Device | None) -> Device | None:
     return device
 
 
-def _perform(
-    *, actor: AbstractBaseUser, move: QueuedMove, device: Device | None, occurred: datetime
-) -> LifecycleError | None:
-    """The move through the lifecycle service in a savepoint, or the refusal that rolled it back."""
+def _perform(*, actor: AbstractBaseUser, move: QueuedMove, device: Device | None, occurred: datetime) -> None:
+    """The move through the lifecycle service, in the caller's transaction; ``LifecycleError`` if refused."""
     if device is None:
-        return _not_found()
-    known_version = device.version
-    try:
-        with transaction.atomic():
-            # The version the station cached: a move by anyone else since then is a conflict, under the row lock.
-            device.version = move.version
-            with moves_occurred(occurred):
-                device_perform_action(device=device, action=move.action, actor=actor, fields=dict(move.fields))
-            if not user_may_reach(actor, obj=device, field="hub", action="act"):
-                raise LifecycleError(
-                    _("That move would take the device out of your hubs; it was not made."), code="forbidden"
-                )
-    except LifecycleError as error:
-        if error.code in ("conflict", "forbidden"):
-            device.refresh_from_db()  # changed by someone else, or moved then rolled back: read it again
-        else:
-            device.version = known_version
-        return error
-    return None
+        raise _not_found()
+    # The version the station cached: a move by anyone else since then is a conflict, under the row lock.
+    device.version = move.version
+    with moves_occurred(occurred):
+        device_perform_action(device=device, action=move.action, actor=actor, fields=dict(move.fields))
+    if not user_may_reach(actor, obj=device, field="hub", action="act"):
+        raise LifecycleError(_("That move would take the device out of your hubs; it was not made."), code="forbidden")
 
 
 def transitions_target(action: str, fields: Mapping[str, Any]) -> str:

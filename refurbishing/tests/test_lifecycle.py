@@ -3,6 +3,10 @@
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from projects.factories import ProjectFactory
 from refurbishing import lifecycle
@@ -10,7 +14,7 @@ from refurbishing.actions import device_perform_action
 from refurbishing.errors import LifecycleError
 from refurbishing.factories import CONFIGURATION, DeviceFactory
 from refurbishing.lifecycle import ACTIONS, TRANSITIONS, Move, Need, Transition, actions_from, mermaid_diagram
-from refurbishing.models import Device, DeviceEvent, ProtectedStateError
+from refurbishing.models import Device, DeviceEvent, ProtectedStateError, SanitisationRecord
 from refurbishing.services import (
     NEED_BUILDERS,
     device_transition,
@@ -222,6 +226,18 @@ def test_a_refresh_reads_the_new_state_in_the_same_query_and_still_guards_it(
         assert stale.state == S.RECEIVED and stale.version == device.version
     with pytest.raises(ProtectedStateError):  # the refresh's leave to load a new state ended with it
         stale.state = S.SHIPPED
+
+
+def test_a_wipe_record_keeps_its_verified_constraint_without_asking_the_database(staff_be, sanitisation):
+    device = DeviceFactory(has_storage_media=True)
+    fields = {**sanitisation, "completed_at": timezone.now()}
+    with CaptureQueriesContext(connection) as queries:
+        SanitisationRecord(device=device, operator=staff_be, **fields).validate_constraints()
+    assert queries.captured_queries == []
+    fields["verified"] = False
+    with pytest.raises(ValidationError) as refused:
+        SanitisationRecord(device=device, operator=staff_be, **fields).validate_constraints()
+    assert "sanitisation_verified" in str(refused.value)
 
 
 def test_stale_copy_is_a_conflict_and_writes_nothing(staff_be, sanitisation, project):
