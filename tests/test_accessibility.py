@@ -890,6 +890,7 @@ def test_the_offline_station_states_have_no_serious_or_critical_axe_violation(
     page.goto(station)
     _wait_state(page, "offline-ready", "true")
     _wait_state(page, "cache-count", "3")
+    _wait_state(page, "transfer-count", "1")  # fetched after the devices: kept before the connection goes
     _wait_controlled(page)
     context.set_offline(True)
     page.reload()  # the shell from the worker, the devices from IndexedDB
